@@ -1,0 +1,36 @@
+// The `bitsweep` subcommands. main() only parses flags into these option
+// structs; each Run* function does the work and returns the exit code.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace bitsweep::cli {
+
+/// Exit codes shared by all subcommands.
+enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitCancelled = 130 };
+
+struct TrainCommandOptions {
+  std::string spec_path;
+  std::string out_dir;
+  /// Overrides runtime.threads when >= 0.
+  int threads = -1;
+  /// Overrides runtime.device when not empty.
+  std::string device;
+  /// Overrides train.iterations when > 0.
+  int64_t iterations = 0;
+  /// Start from scratch even if out_dir holds a checkpoint.
+  bool fresh = false;
+  bool quiet = false;
+};
+int RunTrainCommand(const TrainCommandOptions& options);
+
+struct SampleCommandOptions {
+  std::string model_path;
+  int count = 64;
+  uint64_t seed = 1;
+  std::string out_png = "samples.png";
+};
+int RunSampleCommand(const SampleCommandOptions& options);
+
+}  // namespace bitsweep::cli

@@ -1,0 +1,219 @@
+#include "common/job_spec.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/spec_reader.h"
+
+namespace bitsweep {
+namespace {
+
+constexpr int kFullPrecisionBits = 32;
+
+const std::vector<std::string> kQuantMethodNames = {"none", "minmax", "log", "tanh", "em", "binary"};
+const std::vector<std::string> kLossNames = {"bce", "wgan-gp", "lsgan", "hinge"};
+
+std::string ResolvePath(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || base_dir.empty()) return path;
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+DatasetSpec ReadDataset(SpecReader r, const std::string& base_dir) {
+  DatasetSpec d;
+  d.name = r.OneOf("name", d.name, {"fashion-mnist", "mnist", "cifar10", "image-folder"});
+  d.root = ResolvePath(r.String("root", d.name == "fashion-mnist" ? kDefaultFashionMnistRoot : ""), base_dir);
+  if (d.root.empty() && r.status().ok()) r.Fail("root", "missing (required for dataset " + d.name + ")");
+  d.image_size = static_cast<int>(r.Int("image_size", d.image_size, 1, 1024));
+  if (r.status().ok() && d.image_size != 32 && d.image_size != 64) {
+    r.Fail("image_size", std::to_string(d.image_size) + " is not supported (use 32 or 64)");
+  }
+  d.split = r.OneOf("split", d.split, {"train", "test"});
+  d.limit = r.Int("limit", d.limit, 0, int64_t{1} << 40);
+  r.RejectUnknownKeys();
+  return d;
+}
+
+ModelSpec ReadModel(SpecReader r) {
+  ModelSpec m;
+  m.arch = r.OneOf("arch", m.arch, {"dcgan32", "dcgan64"});
+  m.nz = static_cast<int>(r.Int("nz", m.nz, 1, 4096));
+  m.ngf = static_cast<int>(r.Int("ngf", m.ngf, 1, 4096));
+  m.ndf = static_cast<int>(r.Int("ndf", m.ndf, 1, 4096));
+  r.RejectUnknownKeys();
+  return m;
+}
+
+QuantSpec ReadQuant(SpecReader r) {
+  QuantSpec q;
+  std::string method = r.OneOf("method", "none", kQuantMethodNames);
+  if (r.status().ok()) q.method = ParseQuantMethod(method).value();
+  q.bits = static_cast<int>(r.Int("bits", q.quantized() ? 0 : kFullPrecisionBits, INT32_MIN, INT32_MAX));
+  if (r.status().ok()) {
+    if (!r.Has("bits") && q.quantized()) {
+      r.Fail("bits", "missing (required with method " + method + ")");
+    } else if (q.bits != kFullPrecisionBits && (q.bits < 1 || q.bits > 8)) {
+      r.Fail("bits", std::to_string(q.bits) + " is outside 1..8 or 32");
+    } else if (q.method == QuantMethod::kNone && q.bits != kFullPrecisionBits) {
+      r.Fail("bits", std::to_string(q.bits) + " needs a quantization method (method is none, which means 32 bits)");
+    } else if (q.quantized() && q.bits == kFullPrecisionBits) {
+      r.Fail("bits", "32 means full precision: use method none, or 1..8 bits with method " + method);
+    } else if (q.method == QuantMethod::kBinary && q.bits != 1) {
+      r.Fail("bits", std::to_string(q.bits) + " is not allowed with method binary (1 bit only)");
+    }
+  }
+  q.keep_first_last_fp = r.Bool("keep_first_last_fp", q.keep_first_last_fp);
+  q.em_max_iters = static_cast<int>(r.Int("em_max_iters", q.em_max_iters, 1, 1000));
+  r.RejectUnknownKeys();
+  return q;
+}
+
+TrainSpec ReadTrain(SpecReader r) {
+  TrainSpec t;
+  t.iterations = r.Int("iterations", t.iterations, 1, int64_t{1} << 40);
+  t.batch_size = static_cast<int>(r.Int("batch_size", t.batch_size, 1, 65536));
+  t.lr_g = r.Number("lr_g", t.lr_g, 0.0, 10.0);
+  t.lr_d = r.Number("lr_d", t.lr_d, 0.0, 10.0);
+  auto betas = r.NumberArray("betas", {t.betas[0], t.betas[1]}, 2, 0.0, 0.999999);
+  t.betas = {betas[0], betas[1]};
+  t.n_critic = static_cast<int>(r.Int("n_critic", t.n_critic, 1, 100));
+  t.seed = static_cast<uint64_t>(r.Int("seed", static_cast<int64_t>(t.seed), 0, INT64_MAX));
+  t.checkpoint_every = r.Int("checkpoint_every", t.checkpoint_every, 0, int64_t{1} << 40);
+  t.log_every = r.Int("log_every", t.log_every, 0, int64_t{1} << 40);
+  t.gp_weight = r.Number("gp_weight", t.gp_weight, 0.0, 1e6);
+  r.RejectUnknownKeys();
+  return t;
+}
+
+EvalSpec ReadEval(SpecReader r, const std::string& base_dir) {
+  EvalSpec e;
+  SpecReader ev = r.Child("evaluator");
+  e.evaluator.kind = ev.OneOf("kind", e.evaluator.kind, {"classifier", "inception"});
+  e.evaluator.path = ResolvePath(ev.String("path", ""), base_dir);
+  ev.RejectUnknownKeys();
+  e.metrics = r.StringArray("metrics", e.metrics);
+  for (size_t i = 0; i < e.metrics.size(); ++i) {
+    const auto& m = e.metrics[i];
+    if (m != "fid" && m != "is" && m != "kid") {
+      r.Fail("metrics[" + std::to_string(i) + "]", "\"" + m + "\" is not one of: fid, is, kid");
+    }
+  }
+  e.num_samples = r.Int("num_samples", e.num_samples, 2, 10000000);
+  e.every = r.Int("every", e.every, 0, int64_t{1} << 40);
+  r.RejectUnknownKeys();
+  return e;
+}
+
+RuntimeSpec ReadRuntime(SpecReader r) {
+  RuntimeSpec rt;
+  rt.device = r.String("device", rt.device);
+  bool device_ok = rt.device == "auto" || rt.device == "cpu" || rt.device == "cuda" ||
+                   (rt.device.rfind("cuda:", 0) == 0 && rt.device.size() > 5 &&
+                    rt.device.find_first_not_of("0123456789", 5) == std::string::npos);
+  if (!device_ok) r.Fail("device", "\"" + rt.device + "\" is not one of: auto, cpu, cuda, cuda:N");
+  rt.threads = static_cast<int>(r.Int("threads", rt.threads, 0, 1024));
+  r.RejectUnknownKeys();
+  return rt;
+}
+
+}  // namespace
+
+const char* QuantMethodName(QuantMethod method) {
+  return kQuantMethodNames[static_cast<size_t>(method)].c_str();
+}
+
+Result<QuantMethod> ParseQuantMethod(const std::string& name) {
+  for (size_t i = 0; i < kQuantMethodNames.size(); ++i) {
+    if (kQuantMethodNames[i] == name) return static_cast<QuantMethod>(i);
+  }
+  return Status::InvalidArgument("unknown quantization method \"" + name + "\"");
+}
+
+const char* LossKindName(LossKind loss) { return kLossNames[static_cast<size_t>(loss)].c_str(); }
+
+Result<JobSpec> JobSpec::FromJson(const nlohmann::json& json, const std::string& base_dir) {
+  SpecReader r(json);
+  JobSpec spec;
+  spec.task = r.OneOf("task", spec.task, {"qgan"});
+  spec.dataset = ReadDataset(r.Child("dataset"), base_dir);
+  spec.model = ReadModel(r.Child("model"));
+  std::string loss = r.OneOf("loss", "bce", kLossNames);
+  for (size_t i = 0; i < kLossNames.size(); ++i) {
+    if (kLossNames[i] == loss) spec.loss = static_cast<LossKind>(i);
+  }
+  SpecReader quant = r.Child("quant");
+  spec.quant_g = ReadQuant(quant.Child("g"));
+  spec.quant_d = ReadQuant(quant.Child("d"));
+  quant.RejectUnknownKeys();
+  spec.train = ReadTrain(r.Child("train"));
+  spec.eval.enabled = r.Has("eval");
+  bool enabled = spec.eval.enabled;
+  spec.eval = ReadEval(r.Child("eval"), base_dir);
+  spec.eval.enabled = enabled;
+  spec.runtime = ReadRuntime(r.Child("runtime"));
+  r.RejectUnknownKeys();
+  BITSWEEP_RETURN_IF_ERROR(r.status());
+
+  int arch_size = spec.model.arch == "dcgan64" ? 64 : 32;
+  if (arch_size != spec.dataset.image_size) {
+    r.Fail("model", "arch " + spec.model.arch + " needs dataset.image_size " + std::to_string(arch_size) +
+                        ", got " + std::to_string(spec.dataset.image_size));
+  }
+  return r.status().ok() ? Result<JobSpec>(spec) : Result<JobSpec>(r.status());
+}
+
+Result<JobSpec> JobSpec::FromFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(path + ": cannot open spec file");
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    // Parse again with exceptions to get the position of the syntax error.
+    try {
+      (void)nlohmann::json::parse(text.str());
+    } catch (const nlohmann::json::parse_error& e) {
+      return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
+    }
+    return Status::InvalidArgument(path + ": not valid JSON");
+  }
+  std::string base_dir = std::filesystem::absolute(path).parent_path().string();
+  auto spec = FromJson(json, base_dir);
+  if (!spec.ok()) return spec.status().WithContext(path);
+  return spec;
+}
+
+nlohmann::json JobSpec::ToJson() const {
+  auto quant_json = [](const QuantSpec& q) {
+    return nlohmann::json{{"method", QuantMethodName(q.method)},
+                          {"bits", q.bits},
+                          {"keep_first_last_fp", q.keep_first_last_fp},
+                          {"em_max_iters", q.em_max_iters}};
+  };
+  nlohmann::json j = {
+      {"task", task},
+      {"dataset",
+       {{"name", dataset.name}, {"root", dataset.root}, {"image_size", dataset.image_size},
+        {"split", dataset.split}, {"limit", dataset.limit}}},
+      {"model", {{"arch", model.arch}, {"nz", model.nz}, {"ngf", model.ngf}, {"ndf", model.ndf}}},
+      {"loss", LossKindName(loss)},
+      {"quant", {{"g", quant_json(quant_g)}, {"d", quant_json(quant_d)}}},
+      {"train",
+       {{"iterations", train.iterations}, {"batch_size", train.batch_size}, {"lr_g", train.lr_g},
+        {"lr_d", train.lr_d}, {"betas", {train.betas[0], train.betas[1]}}, {"n_critic", train.n_critic},
+        {"seed", train.seed}, {"checkpoint_every", train.checkpoint_every}, {"log_every", train.log_every},
+        {"gp_weight", train.gp_weight}}},
+      {"runtime", {{"device", runtime.device}, {"threads", runtime.threads}}},
+  };
+  if (eval.enabled) {
+    j["eval"] = {{"evaluator", {{"kind", eval.evaluator.kind}, {"path", eval.evaluator.path}}},
+                 {"metrics", eval.metrics},
+                 {"num_samples", eval.num_samples},
+                 {"every", eval.every}};
+  }
+  return j;
+}
+
+}  // namespace bitsweep

@@ -1,0 +1,129 @@
+// JobSpec: one training job, parsed and validated from JSON.
+//
+// The field names are the ones users write (see examples/job.json). Parsing
+// rejects anything invalid before any work starts, naming the field by its
+// path: "quant.g.bits: 0 is outside 1..8 or 32". Unknown fields are errors
+// too, so a typo never silently falls back to a default.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace bitsweep {
+
+/// Weight quantization methods (see qgan/quant/).
+enum class QuantMethod { kNone, kMinMax, kLog, kTanh, kEm, kBinary };
+
+/// GAN objectives (see qgan/train/losses.h).
+enum class LossKind { kBce, kWganGp, kLsgan, kHinge };
+
+const char* QuantMethodName(QuantMethod method);
+Result<QuantMethod> ParseQuantMethod(const std::string& name);
+const char* LossKindName(LossKind loss);
+
+struct DatasetSpec {
+  /// fashion-mnist, mnist, cifar10 or image-folder.
+  std::string name = "fashion-mnist";
+  /// Folder holding the dataset files. Relative paths are resolved against
+  /// the spec file's folder. Default for fashion-mnist: the Debian package's.
+  std::string root;
+  /// 32 or 64: images are padded/resized to this square size.
+  int image_size = 32;
+  /// train or test.
+  std::string split = "train";
+  /// Use only the first `limit` images (0 = all).
+  int64_t limit = 0;
+};
+
+struct ModelSpec {
+  /// dcgan32 or dcgan64; must match dataset.image_size.
+  std::string arch = "dcgan32";
+  int nz = 100;
+  int ngf = 64;
+  int ndf = 64;
+};
+
+struct QuantSpec {
+  QuantMethod method = QuantMethod::kNone;
+  /// 1..8, or 32 with method none.
+  int bits = 32;
+  /// Keep the network's first and last layer at full precision.
+  bool keep_first_last_fp = false;
+  /// Cap on EM iterations per fit (method em only).
+  int em_max_iters = 20;
+
+  bool quantized() const { return method != QuantMethod::kNone; }
+};
+
+struct TrainSpec {
+  int64_t iterations = 1000;
+  int batch_size = 64;
+  double lr_g = 2e-4;
+  double lr_d = 2e-4;
+  std::array<double, 2> betas = {0.5, 0.999};
+  /// Discriminator steps per generator step.
+  int n_critic = 1;
+  uint64_t seed = 1;
+  /// Write a checkpoint every this many iterations (0 = only at the end).
+  int64_t checkpoint_every = 0;
+  /// Record losses every this many iterations (0 = about 100 points per run).
+  int64_t log_every = 0;
+  /// Gradient-penalty weight for wgan-gp.
+  double gp_weight = 10.0;
+};
+
+struct EvaluatorSpec {
+  /// classifier (a domain classifier for grey 28/32 px data) or inception.
+  std::string kind = "classifier";
+  /// TorchScript or checkpoint file of the evaluator.
+  std::string path;
+};
+
+struct EvalSpec {
+  EvaluatorSpec evaluator;
+  std::vector<std::string> metrics = {"fid", "is", "kid"};
+  int64_t num_samples = 10000;
+  /// Evaluate every this many iterations (0 = only at the end).
+  int64_t every = 0;
+  /// False when the spec has no "eval" section.
+  bool enabled = false;
+};
+
+struct RuntimeSpec {
+  /// auto, cpu, cuda or cuda:N. auto picks CUDA when LibTorch sees a GPU.
+  std::string device = "auto";
+  /// Intra-op threads; 0 = all cores available.
+  int threads = 0;
+};
+
+struct JobSpec {
+  std::string task = "qgan";
+  DatasetSpec dataset;
+  ModelSpec model;
+  LossKind loss = LossKind::kBce;
+  QuantSpec quant_g;
+  QuantSpec quant_d;
+  TrainSpec train;
+  EvalSpec eval;
+  RuntimeSpec runtime;
+
+  /// Parses and validates `json`. Relative paths in it are resolved against
+  /// `base_dir` (the spec file's folder; "" leaves them as they are).
+  static Result<JobSpec> FromJson(const nlohmann::json& json, const std::string& base_dir = "");
+  /// Reads, parses and validates a spec file.
+  static Result<JobSpec> FromFile(const std::string& path);
+
+  /// The canonical, complete form (every field, defaults filled in).
+  nlohmann::json ToJson() const;
+};
+
+/// Where Debian's dataset-fashion-mnist package installs the IDX files.
+inline constexpr const char* kDefaultFashionMnistRoot = "/usr/share/datasets/fashion-mnist";
+
+}  // namespace bitsweep

@@ -1,0 +1,77 @@
+// Weight quantizers: the methods QGAN compares (minmax, log, tanh/DoReFa) and
+// its own EM-fitted levels, plus a binary baseline.
+//
+// Every quantizer maps a weight tensor onto at most 2^b levels and says which
+// level each weight took. Quantized values are always produced as
+// `levels[indices]`, so a packed export (indices + level table) reproduces the
+// fake-quantized weights bit for bit.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <torch/types.h>
+
+#include "common/job_spec.h"
+
+namespace bitsweep::qgan {
+
+/// A weight tensor mapped onto a small set of levels.
+struct QuantizedWeight {
+  /// Quantized weights, same shape as the input: levels[indices].
+  torch::Tensor values;
+  /// Level index of every weight (int64, same shape as the input).
+  torch::Tensor indices;
+  /// The level table (float, 2^bits entries; some may be unused).
+  torch::Tensor levels;
+};
+
+/// Quantizes one layer's weights to `bits` bits. A quantizer may carry state
+/// between calls (EM warm-starts from its previous fit); Fit() updates that
+/// state during training, Quantize() is a pure function of state and weights.
+class Quantizer {
+ public:
+  virtual ~Quantizer() = default;
+
+  /// Updates the method's state from the current weights (no-op for methods
+  /// whose levels follow directly from the weights).
+  virtual void Fit(const torch::Tensor& weights) { (void)weights; }
+
+  /// Maps `weights` onto the levels. Does not record gradients.
+  virtual QuantizedWeight Quantize(const torch::Tensor& weights) = 0;
+
+  /// The differentiable function of the shadow weights whose gradient the
+  /// straight-through estimator passes on. Identity for most methods; DoReFa
+  /// passes gradients through its tanh normalisation.
+  virtual torch::Tensor Surrogate(const torch::Tensor& weights) { return weights; }
+
+  /// Method-specific state for checkpoints (empty tensor when stateless).
+  virtual torch::Tensor State() const { return {}; }
+  virtual void LoadState(const torch::Tensor& state) { (void)state; }
+
+  int bits() const { return bits_; }
+  int64_t num_levels() const { return int64_t{1} << bits_; }
+  virtual QuantMethod method() const = 0;
+
+ protected:
+  explicit Quantizer(int bits) : bits_(bits) {}
+
+ private:
+  int bits_;
+};
+
+/// Creates a quantizer for `spec` (method != none). `spec.bits` must be
+/// valid for the method (JobSpec validation guarantees it).
+std::unique_ptr<Quantizer> MakeQuantizer(const QuantSpec& spec);
+
+/// Builds a QuantizedWeight from a level table and indices.
+QuantizedWeight FromLevels(torch::Tensor levels, torch::Tensor indices);
+
+/// Levels `alpha * i + beta` for i = 0 .. n-1 (float32 on `like`'s device).
+torch::Tensor AffineLevels(double alpha, double beta, int64_t n, const torch::Tensor& like);
+
+/// Nearest-level indices for affine levels, clamped to [0, n-1]. A
+/// non-positive alpha (all levels equal) maps everything to level 0.
+torch::Tensor AffineIndices(const torch::Tensor& weights, double alpha, double beta, int64_t n);
+
+}  // namespace bitsweep::qgan

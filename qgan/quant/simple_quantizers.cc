@@ -1,0 +1,68 @@
+#include "qgan/quant/simple_quantizers.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+namespace bitsweep::qgan {
+
+QuantizedWeight MinMaxQuantizer::Quantize(const torch::Tensor& weights) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = num_levels();
+  double lo = weights.min().item<double>();
+  double hi = weights.max().item<double>();
+  double alpha = (hi - lo) / static_cast<double>(n - 1);
+  return FromLevels(AffineLevels(alpha, lo, n, weights), AffineIndices(weights, alpha, lo, n));
+}
+
+QuantizedWeight LogQuantizer::Quantize(const torch::Tensor& weights) {
+  torch::NoGradGuard no_grad;
+  const int64_t magnitudes = num_levels() / 2 > 0 ? num_levels() / 2 : 1;
+  double max_abs = weights.abs().max().item<double>();
+  // An all-zero tensor has no exponent; any level set gives zero error after
+  // the sign, so use 2^0 and let every weight take it.
+  double top_exponent = max_abs > 0.0 ? std::round(std::log2(max_abs)) : 0.0;
+
+  // Level k (0 <= k < M) is +2^(top-k); level M + k is -2^(top-k).
+  auto k = torch::arange(magnitudes, weights.options().dtype(torch::kFloat64));
+  auto positive = torch::pow(2.0, top_exponent - k);
+  auto levels = torch::cat({positive, -positive}).to(torch::kFloat32);
+
+  auto exponent = torch::log2(weights.abs().to(torch::kFloat64).clamp_min(1e-300)).round_();
+  auto magnitude_index =
+      (top_exponent - exponent).clamp_(0, static_cast<double>(magnitudes - 1)).to(torch::kInt64);
+  auto indices = magnitude_index + weights.lt(0).to(torch::kInt64) * magnitudes;
+  return FromLevels(levels, indices);
+}
+
+QuantizedWeight TanhQuantizer::Quantize(const torch::Tensor& weights) {
+  torch::NoGradGuard no_grad;
+  const int64_t n = num_levels();
+  auto t = torch::tanh(weights.to(torch::kFloat64));
+  double max_t = t.abs().max().item<double>();
+  double scale = weights.abs().max().item<double>();
+  auto normalised = max_t > 0.0 ? t / (2.0 * max_t) + 0.5 : torch::full_like(t, 0.5);
+  auto indices = (normalised * static_cast<double>(n - 1)).round_().to(torch::kInt64);
+  auto k = torch::arange(n, t.options());
+  auto levels = ((k / static_cast<double>(n - 1)) * 2.0 - 1.0) * scale;
+  return FromLevels(levels.to(torch::kFloat32), indices);
+}
+
+torch::Tensor TanhQuantizer::Surrogate(const torch::Tensor& weights) {
+  // d/dw of the pre-rounding DoReFa map, scaled like the levels. The scale is
+  // treated as a constant (as DoReFa treats its normaliser's range).
+  auto t = torch::tanh(weights);
+  auto max_t = t.abs().max().detach().clamp_min(1e-12);
+  auto scale = weights.abs().max().detach();
+  return t / max_t * scale;
+}
+
+QuantizedWeight BinaryQuantizer::Quantize(const torch::Tensor& weights) {
+  torch::NoGradGuard no_grad;
+  double mean_abs = weights.abs().mean().item<double>();
+  auto levels = torch::tensor({-mean_abs, mean_abs}, weights.options().dtype(torch::kFloat32));
+  auto indices = weights.ge(0).to(torch::kInt64);
+  return FromLevels(levels, indices);
+}
+
+}  // namespace bitsweep::qgan

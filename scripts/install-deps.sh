@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one list of Debian 12 packages bitsweep needs. Idempotent: it runs
+# `apt-get update` and `apt-get install` only when something is missing.
+#
+#   scripts/install-deps.sh           build, run and test
+#   scripts/install-deps.sh --bench   also the Python side of the benchmarks
+set -euo pipefail
+
+# Toolchain and build speed.
+PACKAGES=(g++ cmake ninja-build ccache pkg-config)
+# The science core: LibTorch (CPU) with a fast BLAS. Debian's LibTorch links
+# libblas.so.3; with the reference BLAS a DCGAN step is ~12x slower, so the
+# OpenMP build of OpenBLAS is required, not optional.
+PACKAGES+=(libtorch-dev libopenblas0-openmp nlohmann-json3-dev zlib1g-dev libstb-dev libcli11-dev)
+# Real data for the demo and the tests.
+PACKAGES+=(dataset-fashion-mnist)
+# Tests and benchmarks.
+PACKAGES+=(libgtest-dev libgmock-dev libbenchmark-dev)
+
+if [[ "${1:-}" == "--bench" ]]; then
+  # The PyTorch reference the training benchmark compares against.
+  PACKAGES+=(python3-torch python3-numpy python3-scipy)
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+SUDO=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  SUDO=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,176 @@
+#include "common/job_spec.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "tests/test_util.h"
+
+namespace bitsweep {
+namespace {
+
+using nlohmann::json;
+
+json ExampleJob() {
+  return json::parse(R"({
+    "task": "qgan",
+    "dataset": { "name": "fashion-mnist", "root": "/usr/share/datasets/fashion-mnist", "image_size": 32 },
+    "model": { "arch": "dcgan32", "nz": 100, "ngf": 32, "ndf": 32 },
+    "loss": "bce",
+    "quant": {
+      "g": { "method": "em", "bits": 2, "keep_first_last_fp": false },
+      "d": { "method": "none", "bits": 32 }
+    },
+    "train": {
+      "iterations": 1500, "batch_size": 64, "lr_g": 0.0002, "lr_d": 0.0002,
+      "betas": [0.5, 0.999], "n_critic": 1, "seed": 1, "checkpoint_every": 500
+    },
+    "eval": {
+      "evaluator": { "kind": "classifier", "path": "evaluators/fmnist-classifier.pt" },
+      "metrics": ["fid", "is", "kid"], "num_samples": 10000, "every": 500
+    },
+    "runtime": { "device": "auto", "threads": 0 }
+  })");
+}
+
+std::string ErrorOf(const json& j) {
+  auto spec = JobSpec::FromJson(j);
+  EXPECT_FALSE(spec.ok()) << "spec was accepted: " << j.dump();
+  EXPECT_EQ(spec.status().code(), StatusCode::kInvalidArgument);
+  return spec.status().message();
+}
+
+TEST(JobSpecTest, ParsesTheExampleSpec) {
+  auto spec = JobSpec::FromJson(ExampleJob());
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->quant_g.method, QuantMethod::kEm);
+  EXPECT_EQ(spec->quant_g.bits, 2);
+  EXPECT_EQ(spec->quant_d.method, QuantMethod::kNone);
+  EXPECT_EQ(spec->model.ngf, 32);
+  EXPECT_EQ(spec->train.iterations, 1500);
+  EXPECT_DOUBLE_EQ(spec->train.betas[1], 0.999);
+  EXPECT_EQ(spec->train.checkpoint_every, 500);
+  EXPECT_TRUE(spec->eval.enabled);
+  EXPECT_EQ(spec->eval.num_samples, 10000);
+  EXPECT_EQ(spec->runtime.device, "auto");
+}
+
+TEST(JobSpecTest, FillsDefaultsForOmittedSections) {
+  auto spec = JobSpec::FromJson(json::object());
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->dataset.root, kDefaultFashionMnistRoot);
+  EXPECT_EQ(spec->quant_g.bits, 32);
+  EXPECT_FALSE(spec->eval.enabled);
+  EXPECT_EQ(spec->loss, LossKind::kBce);
+}
+
+TEST(JobSpecTest, NamesTheFieldOfAnOutOfRangeBitWidth) {
+  json j = ExampleJob();
+  j["quant"]["g"]["bits"] = 0;
+  EXPECT_EQ(ErrorOf(j), "quant.g.bits: 0 is outside 1..8 or 32");
+  j["quant"]["g"]["bits"] = 9;
+  EXPECT_EQ(ErrorOf(j), "quant.g.bits: 9 is outside 1..8 or 32");
+}
+
+TEST(JobSpecTest, RejectsBitsThatDoNotFitTheMethod) {
+  json j = ExampleJob();
+  j["quant"]["d"] = {{"method", "none"}, {"bits", 4}};
+  EXPECT_NE(ErrorOf(j).find("quant.d.bits: 4 needs a quantization method"), std::string::npos);
+  j["quant"]["d"] = {{"method", "binary"}, {"bits", 2}};
+  EXPECT_NE(ErrorOf(j).find("quant.d.bits: 2 is not allowed with method binary"), std::string::npos);
+  j["quant"]["d"] = {{"method", "minmax"}};
+  EXPECT_EQ(ErrorOf(j), "quant.d.bits: missing (required with method minmax)");
+  j["quant"]["d"] = {{"method", "em"}, {"bits", 32}};
+  EXPECT_NE(ErrorOf(j).find("quant.d.bits: 32 means full precision"), std::string::npos);
+}
+
+TEST(JobSpecTest, RejectsUnknownFieldsAndValues) {
+  json j = ExampleJob();
+  j["quant"]["g"]["bitz"] = 2;
+  EXPECT_NE(ErrorOf(j).find("quant.g.bitz: unknown field"), std::string::npos);
+  j = ExampleJob();
+  j["quant"]["g"]["method"] = "kmeans";
+  EXPECT_NE(ErrorOf(j).find("quant.g.method: \"kmeans\" is not one of: none, minmax, log, tanh, em, binary"),
+            std::string::npos);
+  j = ExampleJob();
+  j["loss"] = "wgan";
+  EXPECT_NE(ErrorOf(j).find("loss: \"wgan\" is not one of"), std::string::npos);
+  j = ExampleJob();
+  j["runtime"]["device"] = "gpu";
+  EXPECT_NE(ErrorOf(j).find("runtime.device: \"gpu\""), std::string::npos);
+  j = ExampleJob();
+  j["eval"]["metrics"] = {"fid", "lpips"};
+  EXPECT_NE(ErrorOf(j).find("eval.metrics[1]: \"lpips\""), std::string::npos);
+}
+
+TEST(JobSpecTest, RejectsWrongTypesAndRanges) {
+  json j = ExampleJob();
+  j["train"]["iterations"] = "many";
+  EXPECT_EQ(ErrorOf(j), "train.iterations: expected an integer, got \"many\"");
+  j = ExampleJob();
+  j["train"]["batch_size"] = 0;
+  EXPECT_EQ(ErrorOf(j), "train.batch_size: 0 is outside 1..65536");
+  j = ExampleJob();
+  j["train"]["betas"] = {0.5};
+  EXPECT_NE(ErrorOf(j).find("train.betas: expected an array of 2 numbers"), std::string::npos);
+  j = ExampleJob();
+  j["train"]["lr_g"] = -1;
+  EXPECT_NE(ErrorOf(j).find("train.lr_g: -1 is outside"), std::string::npos);
+  j = ExampleJob();
+  j["quant"]["g"] = 2;
+  EXPECT_EQ(ErrorOf(j), "quant.g: expected an object, got 2");
+  EXPECT_EQ(ErrorOf(json::array()), "spec: expected an object, got []");
+}
+
+TEST(JobSpecTest, ChecksThatArchitectureMatchesImageSize) {
+  json j = ExampleJob();
+  j["dataset"]["image_size"] = 64;
+  EXPECT_EQ(ErrorOf(j), "model: arch dcgan32 needs dataset.image_size 32, got 64");
+  j["model"]["arch"] = "dcgan64";
+  EXPECT_TRUE(JobSpec::FromJson(j).ok());
+  j["dataset"]["image_size"] = 48;
+  EXPECT_EQ(ErrorOf(j), "dataset.image_size: 48 is not supported (use 32 or 64)");
+}
+
+TEST(JobSpecTest, OtherDatasetsNeedARoot) {
+  json j = ExampleJob();
+  j["dataset"] = {{"name", "cifar10"}, {"image_size", 32}};
+  EXPECT_EQ(ErrorOf(j), "dataset.root: missing (required for dataset cifar10)");
+}
+
+TEST(JobSpecTest, CanonicalJsonRoundTrips) {
+  auto spec = JobSpec::FromJson(ExampleJob());
+  ASSERT_TRUE(spec.ok());
+  auto again = JobSpec::FromJson(spec->ToJson());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(spec->ToJson(), again->ToJson());
+}
+
+TEST(JobSpecTest, FileErrorsNameTheFileAndResolveRelativePaths) {
+  testing::TempDir dir;
+  auto missing = JobSpec::FromFile(dir.File("nope.json"));
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("nope.json"), std::string::npos);
+
+  testing::WriteFile(dir.File("broken.json"), "{ \"task\": ");
+  auto broken = JobSpec::FromFile(dir.File("broken.json"));
+  EXPECT_EQ(broken.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(broken.status().message().find("broken.json: not valid JSON"), std::string::npos);
+
+  json j = ExampleJob();
+  j["dataset"]["root"] = "data/fmnist";
+  testing::WriteFile(dir.File("job.json"), j.dump());
+  auto spec = JobSpec::FromFile(dir.File("job.json"));
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->dataset.root, (std::filesystem::path(dir.path()) / "data/fmnist").string());
+  EXPECT_EQ(spec->eval.evaluator.path,
+            (std::filesystem::path(dir.path()) / "evaluators/fmnist-classifier.pt").string());
+
+  j["quant"]["g"]["bits"] = 0;
+  testing::WriteFile(dir.File("bad.json"), j.dump());
+  auto bad = JobSpec::FromFile(dir.File("bad.json"));
+  EXPECT_NE(bad.status().message().find("bad.json: quant.g.bits: 0 is outside 1..8 or 32"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bitsweep

@@ -1,0 +1,254 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "qgan/quant/em_quantizer.h"
+#include "qgan/quant/layer_quantizers.h"
+#include "qgan/quant/level_stats.h"
+#include "qgan/quant/quantizer.h"
+
+namespace bitsweep::qgan {
+namespace {
+
+std::unique_ptr<Quantizer> Make(QuantMethod method, int bits) {
+  QuantSpec spec;
+  spec.method = method;
+  spec.bits = bits;
+  return MakeQuantizer(spec);
+}
+
+double Mse(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).square().mean().item<double>();
+}
+
+// Weight tensors shaped like the ones quantized in training: DCGAN's
+// initialisation, a heavy-tailed one, a skewed one.
+std::vector<torch::Tensor> SampleWeights() {
+  torch::manual_seed(3);
+  return {torch::randn({64, 32, 4, 4}) * 0.02, torch::randn({4096}).pow(3) * 0.1,
+          torch::rand({128, 16}) * torch::rand({128, 16}) - 0.1};
+}
+
+struct MethodBits {
+  QuantMethod method;
+  int bits;
+};
+
+std::vector<MethodBits> AllMethodsAndBits() {
+  std::vector<MethodBits> cases{{QuantMethod::kBinary, 1}};
+  for (auto m : {QuantMethod::kMinMax, QuantMethod::kLog, QuantMethod::kTanh, QuantMethod::kEm}) {
+    for (int b = 1; b <= 8; ++b) cases.push_back({m, b});
+  }
+  return cases;
+}
+
+TEST(QuantizerTest, AtMostTwoToTheBitsDistinctValuesEqualToTheirLevels) {
+  for (const auto& c : AllMethodsAndBits()) {
+    for (const auto& w : SampleWeights()) {
+      auto q = Make(c.method, c.bits);
+      q->Fit(w);
+      QuantizedWeight r = q->Quantize(w);
+      SCOPED_TRACE(std::string(QuantMethodName(c.method)) + " " + std::to_string(c.bits) + " bits");
+      EXPECT_EQ(r.values.sizes(), w.sizes());
+      EXPECT_LE(std::get<0>(torch::_unique(r.values)).numel(), int64_t{1} << c.bits);
+      EXPECT_EQ(r.levels.numel(), int64_t{1} << c.bits);
+      EXPECT_GE(r.indices.min().item<int64_t>(), 0);
+      EXPECT_LT(r.indices.max().item<int64_t>(), int64_t{1} << c.bits);
+      EXPECT_TRUE(torch::equal(r.values, r.levels.index_select(0, r.indices.reshape({-1})).view_as(w)));
+      // More bits never makes a method useless: the error is well below the
+      // weights' own variance from 2 bits up.
+      if (c.bits >= 2 && c.method != QuantMethod::kLog) {
+        EXPECT_LT(Mse(r.values, w), w.var().item<double>());
+      }
+    }
+  }
+}
+
+TEST(QuantizerTest, ErrorFallsAsBitsRise) {
+  auto w = SampleWeights()[0];
+  for (auto m : {QuantMethod::kMinMax, QuantMethod::kTanh, QuantMethod::kEm}) {
+    double previous = std::numeric_limits<double>::infinity();
+    for (int b = 1; b <= 8; ++b) {
+      double mse = Mse(Make(m, b)->Quantize(w).values, w);
+      EXPECT_LT(mse, previous) << QuantMethodName(m) << " at " << b << " bits";
+      previous = mse;
+    }
+  }
+}
+
+TEST(EmQuantizerTest, NeverWorseThanMinMaxAndMonotoneAcrossIterations) {
+  for (const auto& w : SampleWeights()) {
+    for (int b = 1; b <= 6; ++b) {
+      EmQuantizer em(b, /*max_iters=*/50);
+      em.Fit(w);
+      const auto& history = em.last_mse_history();
+      ASSERT_FALSE(history.empty());
+      for (size_t i = 1; i < history.size(); ++i) EXPECT_LE(history[i], history[i - 1]) << "iteration " << i;
+      double em_mse = Mse(em.Quantize(w).values, w);
+      double minmax_mse = Mse(Make(QuantMethod::kMinMax, b)->Quantize(w).values, w);
+      EXPECT_LE(em_mse, minmax_mse * (1 + 1e-6)) << b << " bits";
+      // On bell-shaped weights EM's advantage is large at low bits: this is
+      // the paper's point about under-represented min-max levels.
+      if (b <= 3 && w.dim() == 4) EXPECT_LT(em_mse, 0.7 * minmax_mse) << b << " bits";
+    }
+  }
+}
+
+TEST(EmQuantizerTest, OneBitEqualsTheBestTwoClusterLeastSquaresFit) {
+  torch::manual_seed(11);
+  for (const auto& w : {torch::randn({2000}), torch::randn({3000}).exp(), torch::rand({1000})}) {
+    EmQuantizer em(1, /*max_iters=*/100);
+    em.Fit(w);
+    double em_mse = Mse(em.Quantize(w).values, w);
+
+    // Exhaustive: the optimal 2-cluster split of sorted values is a threshold.
+    auto sorted = std::get<0>(w.to(torch::kFloat64).sort());
+    auto prefix = sorted.cumsum(0);
+    auto prefix_sq = sorted.square().cumsum(0);
+    const int64_t n = sorted.numel();
+    double total = prefix[n - 1].item<double>(), total_sq = prefix_sq[n - 1].item<double>();
+    double best = std::numeric_limits<double>::infinity();
+    for (int64_t k = 1; k < n; ++k) {
+      double s1 = prefix[k - 1].item<double>(), q1 = prefix_sq[k - 1].item<double>();
+      double s2 = total - s1, q2 = total_sq - q1;
+      double sse = (q1 - s1 * s1 / k) + (q2 - s2 * s2 / (n - k));
+      best = std::min(best, sse / n);
+    }
+    EXPECT_NEAR(em_mse, best, 1e-9 + 1e-6 * best);
+    // And the levels are the two cluster means: alpha = difference of means.
+    EXPECT_GT(em.alpha(), 0.0);
+  }
+}
+
+TEST(EmQuantizerTest, WarmStartKeepsTheFitAndConvergesAtOnce) {
+  auto w = SampleWeights()[0];
+  EmQuantizer em(2, 50);
+  em.Fit(w);
+  double alpha = em.alpha(), beta = em.beta();
+  em.Fit(w);
+  EXPECT_DOUBLE_EQ(em.alpha(), alpha);
+  EXPECT_DOUBLE_EQ(em.beta(), beta);
+  EXPECT_LE(em.last_mse_history().size(), 2u);
+
+  // A state round trip (checkpoints) restores the same levels.
+  EmQuantizer restored(2, 50);
+  restored.LoadState(em.State());
+  EXPECT_TRUE(torch::equal(restored.Quantize(w).values, em.Quantize(w).values));
+}
+
+TEST(QuantizerTest, DegenerateTensorsGiveNoNaN) {
+  for (const auto& c : AllMethodsAndBits()) {
+    for (const auto& w : {torch::zeros({3, 3}), torch::full({5, 4}, 0.37), torch::full({7}, -2.0)}) {
+      auto q = Make(c.method, c.bits);
+      q->Fit(w);
+      QuantizedWeight r = q->Quantize(w);
+      SCOPED_TRACE(std::string(QuantMethodName(c.method)) + " " + std::to_string(c.bits));
+      EXPECT_FALSE(torch::isnan(r.values).any().item<bool>());
+      EXPECT_FALSE(torch::isnan(r.levels).any().item<bool>());
+      if (c.method == QuantMethod::kMinMax || c.method == QuantMethod::kEm) {
+        EXPECT_NEAR(Mse(r.values, w), 0.0, 1e-12);  // a constant is representable exactly
+      }
+      auto stats = MeasureLevels("x", c.method, c.bits, w, r);
+      EXPECT_TRUE(std::isfinite(stats.utilisation));
+      EXPECT_TRUE(std::isfinite(stats.mse));
+    }
+  }
+}
+
+TEST(QuantizerTest, LogLevelsArePowersOfTwo) {
+  auto w = SampleWeights()[1];
+  auto r = Make(QuantMethod::kLog, 4)->Quantize(w);
+  auto exponent = torch::log2(r.levels.abs());
+  EXPECT_TRUE(torch::allclose(exponent, exponent.round()));
+  EXPECT_TRUE(torch::equal(r.values.sign(), torch::where(w < 0, -1.0, 1.0).to(torch::kFloat32)));
+}
+
+TEST(QuantizerTest, BinaryIsSignTimesMeanMagnitude) {
+  auto w = SampleWeights()[0];
+  auto r = Make(QuantMethod::kBinary, 1)->Quantize(w);
+  float m = w.abs().mean().item<float>();
+  EXPECT_TRUE(torch::allclose(r.values, torch::where(w >= 0, m, -m)));
+}
+
+TEST(LayerQuantizersTest, GradientsReachTheShadowWeights) {
+  for (auto m : {QuantMethod::kMinMax, QuantMethod::kLog, QuantMethod::kTanh, QuantMethod::kEm,
+                 QuantMethod::kBinary}) {
+    QuantSpec spec;
+    spec.method = m;
+    spec.bits = m == QuantMethod::kBinary ? 1 : 2;
+    LayerQuantizers quantizers;
+    quantizers.Configure({"conv1"}, spec);
+    torch::manual_seed(5);
+    auto w = (torch::randn({16, 8}) * 0.1).requires_grad_(true);
+    auto upstream = torch::randn({16, 8});
+    auto used = quantizers.Apply(0, w, /*training=*/true);
+    // The forward pass sees the quantized values...
+    EXPECT_TRUE(torch::allclose(used.detach(), quantizers.Quantize(0, w).values, 0, 1e-6));
+    (used * upstream).sum().backward();
+    ASSERT_TRUE(w.grad().defined()) << QuantMethodName(m);
+    if (m == QuantMethod::kTanh) {
+      // ...and DoReFa's gradient flows through its tanh normalisation.
+      auto w2 = w.detach().clone().requires_grad_(true);
+      auto t = torch::tanh(w2);
+      (t / t.abs().max().detach() * w2.abs().max().detach() * upstream).sum().backward();
+      EXPECT_TRUE(torch::allclose(w.grad(), w2.grad(), 1e-5, 1e-6));
+    } else {
+      // ...the others pass the gradient straight through.
+      EXPECT_TRUE(torch::allclose(w.grad(), upstream)) << QuantMethodName(m);
+    }
+  }
+}
+
+TEST(LayerQuantizersTest, KeepsFirstAndLastLayerAtFullPrecisionOnRequest) {
+  QuantSpec spec;
+  spec.method = QuantMethod::kMinMax;
+  spec.bits = 1;
+  spec.keep_first_last_fp = true;
+  LayerQuantizers quantizers;
+  quantizers.Configure({"conv1", "conv2", "conv3"}, spec);
+  EXPECT_FALSE(quantizers.IsQuantized(0));
+  EXPECT_TRUE(quantizers.IsQuantized(1));
+  EXPECT_FALSE(quantizers.IsQuantized(2));
+  auto w = torch::randn({8, 8});
+  EXPECT_TRUE(torch::equal(quantizers.Apply(0, w, true), w));
+  EXPECT_LE(std::get<0>(torch::_unique(quantizers.Apply(1, w, true))).numel(), 2);
+  auto stats = quantizers.Measure({w, w, w});
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].layer, "conv2");
+}
+
+TEST(LevelStatsTest, UtilisationIsNormalisedEntropy) {
+  // Four levels, equally used: entropy 2 bits over 2 bits = 1.
+  QuantizedWeight even = FromLevels(torch::tensor({0.f, 1.f, 2.f, 3.f}), torch::tensor({0, 1, 2, 3, 0, 1, 2, 3}));
+  auto s = MeasureLevels("l", QuantMethod::kMinMax, 2, even.values, even);
+  EXPECT_EQ(s.levels_used, 4);
+  EXPECT_NEAR(s.utilisation, 1.0, 1e-12);
+  EXPECT_NEAR(s.mse, 0.0, 1e-12);
+
+  // Half on one level, the rest on one other: 1 bit of entropy over 2 bits.
+  QuantizedWeight skewed = FromLevels(torch::tensor({0.f, 1.f, 2.f, 3.f}), torch::tensor({1, 1, 2, 2}));
+  s = MeasureLevels("l", QuantMethod::kMinMax, 2, skewed.values, skewed);
+  EXPECT_EQ(s.levels_used, 2);
+  EXPECT_NEAR(s.utilisation, 0.5, 1e-12);
+  ASSERT_EQ(s.level_fraction.size(), 4u);
+  EXPECT_NEAR(s.level_fraction[1], 0.5, 1e-12);
+}
+
+TEST(LevelStatsTest, MinMaxUnderRepresentsLevelsOnBellShapedWeightsAndEmDoesBetter) {
+  auto w = SampleWeights()[0];
+  for (int b : {2, 3, 4}) {
+    auto minmax = Make(QuantMethod::kMinMax, b);
+    auto em = Make(QuantMethod::kEm, b);
+    em->Fit(w);
+    auto s_minmax = MeasureLevels("l", QuantMethod::kMinMax, b, w, minmax->Quantize(w));
+    auto s_em = MeasureLevels("l", QuantMethod::kEm, b, w, em->Quantize(w));
+    EXPECT_GT(s_em.utilisation, s_minmax.utilisation) << b << " bits";
+  }
+}
+
+}  // namespace
+}  // namespace bitsweep::qgan
