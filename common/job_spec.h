@@ -27,12 +27,15 @@ const char* QuantMethodName(QuantMethod method);
 Result<QuantMethod> ParseQuantMethod(const std::string& name);
 const char* LossKindName(LossKind loss);
 
+/// Where Debian's dataset-fashion-mnist package installs the IDX files.
+inline constexpr const char* kDefaultFashionMnistRoot = "/usr/share/datasets/fashion-mnist";
+
 struct DatasetSpec {
   /// fashion-mnist, mnist, cifar10 or image-folder.
   std::string name = "fashion-mnist";
   /// Folder holding the dataset files. Relative paths are resolved against
   /// the spec file's folder. Default for fashion-mnist: the Debian package's.
-  std::string root;
+  std::string root = kDefaultFashionMnistRoot;
   /// 32 or 64: images are padded/resized to this square size.
   int image_size = 32;
   /// train or test.
@@ -122,8 +125,5 @@ struct JobSpec {
   /// The canonical, complete form (every field, defaults filled in).
   nlohmann::json ToJson() const;
 };
-
-/// Where Debian's dataset-fashion-mnist package installs the IDX files.
-inline constexpr const char* kDefaultFashionMnistRoot = "/usr/share/datasets/fashion-mnist";
 
 }  // namespace bitsweep

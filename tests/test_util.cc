@@ -34,7 +34,7 @@ nlohmann::json TinyJobJson(int64_t iterations, int64_t limit) {
       {"loss", "bce"},
       {"quant", {{"g", {{"method", "em"}, {"bits", 2}}}, {"d", {{"method", "none"}, {"bits", 32}}}}},
       {"train", {{"iterations", iterations}, {"batch_size", 32}, {"seed", 7}, {"log_every", 1}}},
-      {"runtime", {{"device", "cpu"}, {"threads", 2}}},
+      {"runtime", {{"device", "cpu"}, {"threads", 1}}},
   };
 }
 

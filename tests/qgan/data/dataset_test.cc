@@ -88,7 +88,7 @@ TEST(IdxReaderTest, CorruptFilesNameTheFileAndTheProblem) {
   const std::string path = dir.File("f-idx3-ubyte");
   const std::string good = IdxImages(4);
 
-  WriteFile(path, "\x00\x00\x09\x03" + good.substr(4));
+  WriteFile(path, std::string("\x00\x00\x09\x03", 4) + good.substr(4));
   EXPECT_NE(ErrorOf(ReadIdxFile(path, 3)).find(path + ": bad magic 0x00000903"), std::string::npos);
 
   WriteFile(path, good.substr(0, good.size() - 100));

@@ -73,7 +73,8 @@ TEST(DcganTest, QuantizedForwardEqualsForwardWithQuantizedWeights) {
   EXPECT_TRUE(torch::equal(copy->forward(z), quantized_out));
   // And quantization changed the output: 2 bits is not full precision.
   g->quantizers().Configure(g->layer_names(), QuantSpec{});
-  EXPECT_GT((g->forward(z) - quantized_out).abs().max().item<float>(), 1e-3f);
+  auto full_out = g->forward(z);
+  EXPECT_GT((full_out - quantized_out).norm().item<float>(), 0.05f * full_out.norm().item<float>());
 }
 
 TEST(DcganTest, FullPrecisionBytesCountsParametersAndRunningStats) {
