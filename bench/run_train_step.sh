@@ -11,11 +11,13 @@ bash scripts/install-deps.sh --bench
 bash scripts/build.sh train_step_bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-# Interleave the two sides so machine noise hits both alike.
-for round in 1 2; do
-  ./build/bench/train_step_bench --threads="$threads" --benchmark_min_time=10 \
-    --benchmark_format=json >"$out/cpp$round.json"
-  /usr/bin/python3 bench/train_step_pytorch.py --threads "$threads" --iterations 40 >"$out/py$round.json"
+# Shared machines are noisy: alternate the two sides over several rounds
+# (and shuffle the C++ configurations within each) and report medians.
+rounds="${BITSWEEP_BENCH_ROUNDS:-3}"
+for round in $(seq "$rounds"); do
+  ./build/bench/train_step_bench --threads="$threads" --benchmark_min_time=3 \
+    --benchmark_enable_random_interleaving=true --benchmark_format=json >"$out/cpp$round.json"
+  /usr/bin/python3 bench/train_step_pytorch.py --threads "$threads" --iterations 12 >"$out/py$round.json"
 done
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys, glob, statistics, platform
@@ -26,7 +28,7 @@ for path in sorted(glob.glob(f"{out}/cpp*.json")):
         cpp.setdefault(b["name"].split("/")[0].replace("BM_TrainIteration_", ""), []).append(b["images_per_second"])
 py = [json.load(open(p))["images_per_second"] for p in sorted(glob.glob(f"{out}/py*.json"))]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-print(f"DCGAN-32 ngf=ndf=64 batch 64, one D+G iteration; CPU: {cpu}")
+print(f"DCGAN-32 ngf=ndf=64 batch 64, one D+G iteration, median of {len(py)} rounds; CPU: {cpu}")
 fp = statistics.median(cpp["fp32"])
 pyv = statistics.median(py)
 print(f"{'config':<16}{'images/s':>10}{'vs fp32':>10}")

@@ -60,7 +60,7 @@ def main():
     def iteration():
         idx = torch.randint(0, images.shape[0], (batch,))
         real = images[idx].float().div_(127.5).sub_(1.0)
-        fake = g(torch.randn(batch, nz))
+        fake = g(torch.randn(batch, nz, 1, 1))
         d_loss = F.softplus(-d(real).view(-1)).mean() + F.softplus(d(fake.detach()).view(-1)).mean()
         opt_d.zero_grad()
         d_loss.backward()

@@ -1,5 +1,7 @@
 #include "qgan/quant/em_quantizer.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 namespace bitsweep::qgan {
@@ -8,25 +10,51 @@ namespace {
 struct Affine {
   double alpha;
   double beta;
+  bool operator==(const Affine& o) const { return alpha == o.alpha && beta == o.beta; }
 };
 
-// Mean squared error of `w` against its nearest affine levels, with the
-// indices it used.
-double AffineMse(const torch::Tensor& w, const Affine& a, int64_t n, torch::Tensor* indices) {
-  *indices = AffineIndices(w, a.alpha, a.beta, n);
-  auto values = indices->to(torch::kFloat64) * a.alpha + a.beta;
-  return (w - values).square().mean().item<double>();
+// Sufficient statistics of one E step (nearest-level assignment i_j of every
+// weight w_j): the M step needs only sum i, sum i^2 and sum w*i (sum w is
+// fixed), so one pass over the weights serves a whole EM iteration, and the
+// squared error comes out of the same pass.
+struct AssignmentSums {
+  double sum_i = 0.0;
+  double sum_ii = 0.0;
+  double sum_wi = 0.0;
+  double sse = 0.0;
+};
+
+AssignmentSums AssignToLevels(const float* w, int64_t n, const Affine& a, int64_t levels) {
+  AssignmentSums s;
+  if (!(a.alpha > 0.0)) {  // all levels coincide at beta: everything on level 0
+    for (int64_t j = 0; j < n; ++j) s.sse += (w[j] - a.beta) * (w[j] - a.beta);
+    return s;
+  }
+  const double inv_alpha = 1.0 / a.alpha;
+  const double top = static_cast<double>(levels - 1);
+  for (int64_t j = 0; j < n; ++j) {
+    // The same nearest-level rule as AffineQuantize().
+    const double v = w[j];
+    double x = (v - a.beta) * inv_alpha;
+    x = std::min(std::max(x, 0.0), top);  // branch-free: half the weights lie outside at 1 bit
+    const double i = static_cast<double>(static_cast<int64_t>(x + 0.5));
+    const double err = v - (a.alpha * i + a.beta);
+    s.sum_i += i;
+    s.sum_ii += i * i;
+    s.sum_wi += v * i;
+    s.sse += err * err;
+  }
+  return s;
 }
 
-// Least-squares alpha, beta for fixed assignments (the M step).
-Affine LeastSquares(const torch::Tensor& w, const torch::Tensor& indices, const Affine& previous) {
-  auto i = indices.to(torch::kFloat64);
-  double mean_i = i.mean().item<double>();
-  double mean_w = w.mean().item<double>();
-  double var_i = i.square().mean().item<double>() - mean_i * mean_i;
+// Least-squares alpha, beta for the assignment (the M step).
+Affine LeastSquares(const AssignmentSums& s, double sum_w, const Affine& previous, int64_t n) {
+  const double inv_n = 1.0 / static_cast<double>(n);
+  const double mean_i = s.sum_i * inv_n;
+  const double mean_w = sum_w * inv_n;
+  const double var_i = s.sum_ii * inv_n - mean_i * mean_i;
   if (var_i <= 1e-12) return {previous.alpha, mean_w - previous.alpha * mean_i};
-  double cov = (w * i).mean().item<double>() - mean_w * mean_i;
-  double alpha = cov / var_i;
+  const double alpha = (s.sum_wi * inv_n - mean_w * mean_i) / var_i;
   return {alpha, mean_w - alpha * mean_i};
 }
 
@@ -34,39 +62,47 @@ Affine LeastSquares(const torch::Tensor& w, const torch::Tensor& indices, const 
 
 void EmQuantizer::Fit(const torch::Tensor& weights) {
   torch::NoGradGuard no_grad;
-  // float64 keeps the statistics exact enough that the error is monotone.
-  auto w = weights.detach().reshape({-1}).to(torch::kFloat64);
-  const int64_t n = num_levels();
-  double lo = w.min().item<double>();
-  double hi = w.max().item<double>();
-  Affine minmax{(hi - lo) / static_cast<double>(n - 1), lo};
+  auto w = weights.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  const float* data = w.data_ptr<float>();
+  const int64_t n = w.numel();
+  const int64_t levels = num_levels();
+  if (n == 0) return;
 
-  torch::Tensor indices;
-  Affine current = minmax;
-  double mse = AffineMse(w, minmax, n, &indices);
+  double lo = data[0], hi = data[0], sum_w = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    const double v = data[j];
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    sum_w += v;
+  }
+  const double inv_n = 1.0 / static_cast<double>(n);
+  Affine current{(hi - lo) / static_cast<double>(levels - 1), lo};  // min-max start
+  AssignmentSums sums = AssignToLevels(data, n, current, levels);
+  double mse = sums.sse * inv_n;
   if (fitted_ && alpha_ > 0.0) {
-    torch::Tensor warm_indices;
-    double warm_mse = AffineMse(w, {alpha_, beta_}, n, &warm_indices);
-    if (warm_mse <= mse) {
-      current = {alpha_, beta_};
-      mse = warm_mse;
-      indices = warm_indices;
+    Affine warm{alpha_, beta_};
+    AssignmentSums warm_sums = AssignToLevels(data, n, warm, levels);
+    if (warm_sums.sse * inv_n <= mse) {
+      current = warm;
+      sums = warm_sums;
+      mse = warm_sums.sse * inv_n;
     }
   }
   mse_history_.assign(1, mse);
 
   for (int iter = 0; iter < max_iters_ && current.alpha > 0.0; ++iter) {
-    Affine next = LeastSquares(w, indices, current);
-    if (!(next.alpha > 0.0)) break;  // cannot happen for sorted assignments; be safe
-    torch::Tensor next_indices;
-    double next_mse = AffineMse(w, next, n, &next_indices);
+    Affine next = LeastSquares(sums, sum_w, current, n);
+    // Same statistics give the same levels: the assignment has settled.
+    if (next == current || !(next.alpha > 0.0)) break;
+    AssignmentSums next_sums = AssignToLevels(data, n, next, levels);
+    double next_mse = next_sums.sse * inv_n;
     if (next_mse > mse) break;  // only float rounding can do this; keep the better fit
-    bool unchanged = torch::equal(next_indices, indices);
+    const bool small_gain = mse - next_mse <= tolerance_ * mse;
     current = next;
+    sums = next_sums;
     mse = next_mse;
-    indices = next_indices;
     mse_history_.push_back(mse);
-    if (unchanged) break;
+    if (small_gain) break;
   }
   alpha_ = current.alpha;
   beta_ = current.beta;
@@ -77,7 +113,7 @@ QuantizedWeight EmQuantizer::Quantize(const torch::Tensor& weights) {
   if (!fitted_) Fit(weights);
   torch::NoGradGuard no_grad;
   const int64_t n = num_levels();
-  return FromLevels(AffineLevels(alpha_, beta_, n, weights), AffineIndices(weights, alpha_, beta_, n));
+  return AffineQuantize(weights, alpha_, beta_, n);
 }
 
 torch::Tensor EmQuantizer::State() const {

@@ -9,7 +9,12 @@
 // across iterations. A fit starts from whichever of the previous fit
 // (warm start, the common case during training) and the min-max levels has the
 // lower error, so EM never ends worse than min-max on the same tensor. It
-// stops when no assignment changes or after `max_iters` iterations.
+// stops when the levels stop changing (the assignment has settled), when an
+// iteration lowers the error by less than `tolerance` (relative), or after
+// `max_iters` iterations. Near a fixed point EM creeps along at a linear rate;
+// during training the weights move every step anyway, so chasing the last
+// parts per million would cost passes over the weights for nothing. The fit runs on the CPU in one pass per iteration;
+// a CUDA layer's weights are copied over for it.
 //
 // Degenerate cases: a constant layer (max == min) gets alpha = 0 and every
 // weight on level 0 = that constant; when all weights fall on one level
@@ -24,7 +29,11 @@ namespace bitsweep::qgan {
 
 class EmQuantizer : public Quantizer {
  public:
-  EmQuantizer(int bits, int max_iters) : Quantizer(bits), max_iters_(max_iters) {}
+  /// Relative error gain below which fitting stops.
+  static constexpr double kDefaultTolerance = 1e-4;
+
+  EmQuantizer(int bits, int max_iters, double tolerance = kDefaultTolerance)
+      : Quantizer(bits), max_iters_(max_iters), tolerance_(tolerance) {}
 
   void Fit(const torch::Tensor& weights) override;
   /// Uses the current fit; fits first if there is none yet.
@@ -43,6 +52,7 @@ class EmQuantizer : public Quantizer {
 
  private:
   int max_iters_;
+  double tolerance_;
   bool fitted_ = false;
   double alpha_ = 0.0;
   double beta_ = 0.0;

@@ -1,5 +1,7 @@
 #include "qgan/quant/quantizer.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "qgan/quant/em_quantizer.h"
@@ -35,6 +37,33 @@ torch::Tensor AffineLevels(double alpha, double beta, int64_t n, const torch::Te
 torch::Tensor AffineIndices(const torch::Tensor& weights, double alpha, double beta, int64_t n) {
   if (!(alpha > 0.0)) return torch::zeros(weights.sizes(), weights.options().dtype(torch::kInt64));
   return ((weights - beta) / alpha).round_().clamp_(0, static_cast<double>(n - 1)).to(torch::kInt64);
+}
+
+QuantizedWeight AffineQuantize(const torch::Tensor& weights, double alpha, double beta, int64_t n) {
+  torch::Tensor levels = AffineLevels(alpha, beta, n, weights);
+  if (!weights.device().is_cpu() || weights.scalar_type() != torch::kFloat32 || !(alpha > 0.0)) {
+    return FromLevels(levels, AffineIndices(weights, alpha, beta, n));
+  }
+  auto w = weights.contiguous();
+  QuantizedWeight q;
+  q.levels = levels;
+  q.indices = torch::empty(w.sizes(), w.options().dtype(torch::kInt64));
+  q.values = torch::empty_like(w);
+  const float* in = w.data_ptr<float>();
+  const float* table = levels.data_ptr<float>();
+  int64_t* index = q.indices.data_ptr<int64_t>();
+  float* out = q.values.data_ptr<float>();
+  const double inv_alpha = 1.0 / alpha;
+  const double top = static_cast<double>(n - 1);
+  const int64_t count = w.numel();
+  for (int64_t j = 0; j < count; ++j) {
+    double x = (static_cast<double>(in[j]) - beta) * inv_alpha;
+    x = std::min(std::max(x, 0.0), top);  // branch-free: half the weights lie outside at 1 bit
+    const auto k = static_cast<int64_t>(x + 0.5);  // round to nearest (x >= 0)
+    index[j] = k;
+    out[j] = table[k];
+  }
+  return q;
 }
 
 }  // namespace bitsweep::qgan

@@ -74,4 +74,8 @@ torch::Tensor AffineLevels(double alpha, double beta, int64_t n, const torch::Te
 /// non-positive alpha (all levels equal) maps everything to level 0.
 torch::Tensor AffineIndices(const torch::Tensor& weights, double alpha, double beta, int64_t n);
 
+/// Quantizes onto the affine levels alpha * i + beta, i = 0 .. n-1. On the
+/// CPU this is one pass over the weights (it runs on every training step).
+QuantizedWeight AffineQuantize(const torch::Tensor& weights, double alpha, double beta, int64_t n);
+
 }  // namespace bitsweep::qgan

@@ -12,7 +12,7 @@ QuantizedWeight MinMaxQuantizer::Quantize(const torch::Tensor& weights) {
   double lo = weights.min().item<double>();
   double hi = weights.max().item<double>();
   double alpha = (hi - lo) / static_cast<double>(n - 1);
-  return FromLevels(AffineLevels(alpha, lo, n, weights), AffineIndices(weights, alpha, lo, n));
+  return AffineQuantize(weights, alpha, lo, n);
 }
 
 QuantizedWeight LogQuantizer::Quantize(const torch::Tensor& weights) {
@@ -28,7 +28,7 @@ QuantizedWeight LogQuantizer::Quantize(const torch::Tensor& weights) {
   auto positive = torch::pow(2.0, top_exponent - k);
   auto levels = torch::cat({positive, -positive}).to(torch::kFloat32);
 
-  auto exponent = torch::log2(weights.abs().to(torch::kFloat64).clamp_min(1e-300)).round_();
+  auto exponent = torch::log2(weights.abs().clamp_min(1e-30)).round_();
   auto magnitude_index =
       (top_exponent - exponent).clamp_(0, static_cast<double>(magnitudes - 1)).to(torch::kInt64);
   auto indices = magnitude_index + weights.lt(0).to(torch::kInt64) * magnitudes;
@@ -38,12 +38,13 @@ QuantizedWeight LogQuantizer::Quantize(const torch::Tensor& weights) {
 QuantizedWeight TanhQuantizer::Quantize(const torch::Tensor& weights) {
   torch::NoGradGuard no_grad;
   const int64_t n = num_levels();
-  auto t = torch::tanh(weights.to(torch::kFloat64));
+  auto t = torch::tanh(weights);
   double max_t = t.abs().max().item<double>();
   double scale = weights.abs().max().item<double>();
-  auto normalised = max_t > 0.0 ? t / (2.0 * max_t) + 0.5 : torch::full_like(t, 0.5);
-  auto indices = (normalised * static_cast<double>(n - 1)).round_().to(torch::kInt64);
-  auto k = torch::arange(n, t.options());
+  // round((t / (2 max_t) + 1/2) * (n - 1)), folded into one multiply-add.
+  auto indices = max_t > 0.0 ? t.mul_((n - 1) / (2.0 * max_t)).add_((n - 1) / 2.0).round_().to(torch::kInt64)
+                             : torch::full(t.sizes(), (n - 1) / 2, t.options().dtype(torch::kInt64));
+  auto k = torch::arange(n, t.options().dtype(torch::kFloat64));
   auto levels = ((k / static_cast<double>(n - 1)) * 2.0 - 1.0) * scale;
   return FromLevels(levels.to(torch::kFloat32), indices);
 }

@@ -7,6 +7,26 @@
 #include "qgan/train/losses.h"
 
 namespace bitsweep::qgan {
+namespace {
+
+// Turns off gradients of a module's parameters for a scope. The generator
+// step back-propagates through the discriminator only to reach the
+// generator; computing D's weight gradients there (as the DCGAN reference
+// does, then discards them) costs a sizeable part of the step for nothing.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(torch::nn::Module& module) : params_(module.parameters()) {
+    for (auto& p : params_) p.requires_grad_(false);
+  }
+  ~FrozenParameters() {
+    for (auto& p : params_) p.requires_grad_(true);
+  }
+
+ private:
+  std::vector<torch::Tensor> params_;
+};
+
+}  // namespace
 
 bool StepLosses::finite() const { return std::isfinite(d_loss) && std::isfinite(g_loss); }
 
@@ -38,9 +58,13 @@ StepLosses TrainIteration(const JobSpec& spec, Gan& gan, const Dataset& data, Ra
     d_loss.backward();
     gan.opt_d->step();
   }
-  torch::Tensor g_loss = GeneratorLoss(spec.loss, d->forward(fake));
-  gan.opt_g->zero_grad();
-  g_loss.backward();
+  torch::Tensor g_loss;
+  {
+    FrozenParameters frozen(*d);
+    g_loss = GeneratorLoss(spec.loss, d->forward(fake));
+    gan.opt_g->zero_grad();
+    g_loss.backward();
+  }
   gan.opt_g->step();
   return {d_loss.item<double>(), g_loss.item<double>()};
 }

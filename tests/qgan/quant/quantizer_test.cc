@@ -84,7 +84,7 @@ TEST(QuantizerTest, ErrorFallsAsBitsRise) {
 TEST(EmQuantizerTest, NeverWorseThanMinMaxAndMonotoneAcrossIterations) {
   for (const auto& w : SampleWeights()) {
     for (int b = 1; b <= 6; ++b) {
-      EmQuantizer em(b, /*max_iters=*/50);
+      EmQuantizer em(b, /*max_iters=*/50, /*tolerance=*/0.0);
       em.Fit(w);
       const auto& history = em.last_mse_history();
       ASSERT_FALSE(history.empty());
@@ -102,7 +102,7 @@ TEST(EmQuantizerTest, NeverWorseThanMinMaxAndMonotoneAcrossIterations) {
 TEST(EmQuantizerTest, OneBitEqualsTheBestTwoClusterLeastSquaresFit) {
   torch::manual_seed(11);
   for (const auto& w : {torch::randn({2000}), torch::randn({3000}).exp(), torch::rand({1000})}) {
-    EmQuantizer em(1, /*max_iters=*/100);
+    EmQuantizer em(1, /*max_iters=*/1000, /*tolerance=*/0.0);
     em.Fit(w);
     double em_mse = Mse(em.Quantize(w).values, w);
 
@@ -137,7 +137,7 @@ TEST(EmQuantizerTest, OneBitEqualsTheBestTwoClusterLeastSquaresFit) {
 
 TEST(EmQuantizerTest, WarmStartKeepsTheFitAndConvergesAtOnce) {
   auto w = SampleWeights()[0];
-  EmQuantizer em(2, 50);
+  EmQuantizer em(2, 50, /*tolerance=*/0.0);
   em.Fit(w);
   double alpha = em.alpha(), beta = em.beta();
   em.Fit(w);
