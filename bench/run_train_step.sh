@@ -25,7 +25,7 @@ out = sys.argv[1]
 cpp = {}
 for path in sorted(glob.glob(f"{out}/cpp*.json")):
     for b in json.load(open(path))["benchmarks"]:
-        cpp.setdefault(b["name"].split("/")[0].replace("BM_TrainIteration_", ""), []).append(b["images_per_second"])
+        cpp.setdefault(b["name"].split("/")[1], []).append(b["images_per_second"])
 py = [json.load(open(p))["images_per_second"] for p in sorted(glob.glob(f"{out}/py*.json"))]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 print(f"DCGAN-32 ngf=ndf=64 batch 64, one D+G iteration, median of {len(py)} rounds; CPU: {cpu}")

@@ -34,3 +34,31 @@ struct SampleCommandOptions {
 int RunSampleCommand(const SampleCommandOptions& options);
 
 }  // namespace bitsweep::cli
+
+namespace bitsweep::cli {
+
+struct EvaluatorTrainOptions {
+  std::string dataset = "fashion-mnist";
+  /// Dataset folder ("" = the dataset's default).
+  std::string root;
+  std::string out_path;
+  int epochs = 3;
+  uint64_t seed = 1;
+  int threads = 0;
+};
+int RunEvaluatorTrainCommand(const EvaluatorTrainOptions& options);
+
+struct MetricsCommandOptions {
+  /// fid, is or kid.
+  std::string metric;
+  /// Feature matrices (fid, kid) or a probability matrix (is), as .npy.
+  std::string real_path;
+  std::string fake_path;
+  std::string probabilities_path;
+  int splits = 10;
+  int subsets = 100;
+  int64_t subset_size = 1000;
+};
+int RunMetricsCommand(const MetricsCommandOptions& options);
+
+}  // namespace bitsweep::cli

@@ -23,6 +23,13 @@ void PrintSummary(const nlohmann::json& r, const std::string& out_dir) {
     const auto& last = r["losses"].back();
     std::printf("final loss   d %.4f  g %.4f\n", last["d_loss"].get<double>(), last["g_loss"].get<double>());
   }
+  for (const auto& m : r["metrics"]) {
+    if (m["step"] != r["steps"]) continue;
+    std::string spread = m["std"].is_number() ? " +- " + std::to_string(m["std"].get<double>()) : "";
+    std::printf("%-12s %.4f%s (%lld samples, %s evaluator %s)\n", m["metric"].get<std::string>().c_str(),
+                m["value"].get<double>(), spread.c_str(), static_cast<long long>(m["n_samples"].get<int64_t>()),
+                m["evaluator"].get<std::string>().c_str(), m["evaluator_hash"].get<std::string>().c_str());
+  }
   std::printf("speed        %.1f images/s, %.1f s training, %.1f s wall\n", r["images_per_second"].get<double>(),
               r["train_seconds"].get<double>(), r["wall_seconds"].get<double>());
   std::printf("generator    %lld bytes packed vs %lld bytes fp32 (%.1fx smaller)\n",

@@ -73,6 +73,7 @@ Status SaveCheckpoint(const std::string& path, Gan& gan, const RunState& state) 
     archive.write("step", c10::IValue(state.step));
     archive.write("compatibility_key", c10::IValue(state.compatibility_key));
     archive.write("train_seconds", c10::IValue(state.train_seconds));
+    archive.write("metrics", c10::IValue(state.metrics.dump()));
     auto history = torch::zeros({static_cast<int64_t>(state.history.size()), 3}, torch::kFloat64);
     for (size_t i = 0; i < state.history.size(); ++i) {
       for (int j = 0; j < 3; ++j) history[static_cast<int64_t>(i)][j] = state.history[i][static_cast<size_t>(j)];
@@ -118,6 +119,8 @@ Result<RunState> LoadCheckpoint(const std::string& path, const std::string& expe
     state.step = value.toInt();
     archive.read("train_seconds", value);
     state.train_seconds = value.toDouble();
+    archive.read("metrics", value);
+    state.metrics = nlohmann::json::parse(value.toStringRef());
     torch::Tensor history;
     archive.read("history", history);
     history = history.to(torch::kCPU);

@@ -35,6 +35,8 @@ struct RunState {
   std::vector<std::array<double, 3>> history;
   double train_seconds = 0.0;
   RandomStream::State rng;
+  /// Sample-quality measurements so far (a JSON array of MetricValue).
+  nlohmann::json metrics = nlohmann::json::array();
 };
 
 /// Writes a checkpoint atomically (temporary file, then rename).

@@ -13,6 +13,7 @@
 #include "qgan/data/dataset.h"
 #include "qgan/export/image_grid.h"
 #include "qgan/export/packed_generator.h"
+#include "qgan/metrics/sample_quality.h"
 #include "qgan/train/gan.h"
 #include "qgan/train/train_step.h"
 
@@ -74,6 +75,8 @@ class TrainingRun {
  private:
   Status Prepare();
   Status Finish(TrainReport* report);
+  // Measures sample quality now, records it and returns the new values.
+  Result<std::vector<MetricValue>> Evaluate();
   std::string OutPath(const char* name) const { return (std::filesystem::path(options_.out_dir) / name).string(); }
 
   const JobSpec& spec_;
@@ -83,6 +86,7 @@ class TrainingRun {
   std::unique_ptr<Dataset> data_;
   Gan gan_;
   std::unique_ptr<RandomStream> random_;
+  std::unique_ptr<SampleQuality> quality_;  // null when the spec has no eval section
   RunState state_;
   int64_t resumed_from_ = 0;
   std::string diverged_reason_;
@@ -98,6 +102,10 @@ Status TrainingRun::Prepare() {
 
   BITSWEEP_ASSIGN_OR_RETURN(data_, OpenDataset(spec_.dataset));
   if (data_->size() < 1) return Status::InvalidArgument("dataset: no images in " + data_->description());
+  if (spec_.eval.enabled) {
+    std::string cache = options_.cache_dir.empty() ? DefaultCacheDir() : options_.cache_dir;
+    BITSWEEP_ASSIGN_OR_RETURN(quality_, SampleQuality::Create(spec_, device_, cache));
+  }
   gan_ = BuildGan(spec_, data_->channels(), device_);
   random_ = std::make_unique<RandomStream>(spec_.train.seed, data_->size(), spec_.train.batch_size);
   state_.compatibility_key = CheckpointCompatibilityKey(spec_);
@@ -146,8 +154,13 @@ Result<TrainReport> TrainingRun::Run() {
     if (state_.step % log_every == 0 || state_.step == total) {
       state_.history.push_back({static_cast<double>(state_.step), d_loss, g_loss});
     }
+    std::vector<MetricValue> new_metrics;
+    if (quality_ && spec_.eval.every > 0 && state_.step % spec_.eval.every == 0 && state_.step < total) {
+      BITSWEEP_ASSIGN_OR_RETURN(new_metrics, Evaluate());
+    }
     if (options_.on_progress) {
       TrainProgress p;
+      p.metrics = std::move(new_metrics);
       p.step = state_.step;
       p.total = total;
       p.d_loss = d_loss;
@@ -163,6 +176,10 @@ Result<TrainReport> TrainingRun::Run() {
     }
   }
   const double train_seconds_this_run = Seconds(train_start);
+  if (quality_ && diverged_reason_.empty() &&
+      (state_.metrics.empty() || state_.metrics.back()["step"].get<int64_t>() != state_.step)) {
+    BITSWEEP_RETURN_IF_ERROR(Evaluate().status());
+  }
   BITSWEEP_RETURN_IF_ERROR(save_checkpoint());
 
   TrainReport report;
@@ -176,6 +193,12 @@ Result<TrainReport> TrainingRun::Run() {
                          : 0.0;
   BITSWEEP_RETURN_IF_ERROR(WriteJson(OutPath("result.json"), report.result));
   return report;
+}
+
+Result<std::vector<MetricValue>> TrainingRun::Evaluate() {
+  BITSWEEP_ASSIGN_OR_RETURN(std::vector<MetricValue> values, quality_->Measure(*gan_.generator, state_.step));
+  for (const auto& v : values) state_.metrics.push_back(v.ToJson());
+  return values;
 }
 
 Status TrainingRun::Finish(TrainReport* report) {
@@ -212,6 +235,17 @@ Status TrainingRun::Finish(TrainReport* report) {
       {"artifacts", {{"samples", "samples.png"}, {"generator", "generator.bsg"}, {"checkpoint", "checkpoint.pt"}}},
   };
   if (report->diverged) report->result["diverged_reason"] = diverged_reason_;
+  report->result["metrics"] = state_.metrics;
+  nlohmann::json final_metrics = nlohmann::json::object();
+  for (const auto& m : state_.metrics) {
+    if (m["step"].get<int64_t>() == state_.step) final_metrics[m["metric"].get<std::string>()] = m["value"];
+  }
+  report->result["final_metrics"] = final_metrics;
+  if (quality_) {
+    report->result["evaluator"] = {{"kind", spec_.eval.evaluator.kind},
+                                   {"path", spec_.eval.evaluator.path},
+                                   {"reference_cache", quality_->reference().cache_path}};
+  }
   return Status::Ok();
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/job_spec.h"
+#include "common/metric_value.h"
 #include "common/status.h"
 
 namespace bitsweep::qgan {
@@ -23,6 +24,8 @@ struct TrainProgress {
   double g_loss = 0.0;
   double images_per_second = 0.0;
   double elapsed_seconds = 0.0;
+  /// Sample-quality measurements taken at this step (eval.every), if any.
+  std::vector<MetricValue> metrics;
 };
 
 struct TrainOptions {
@@ -36,6 +39,9 @@ struct TrainOptions {
   /// Continue from out_dir/checkpoint.pt when it exists (and was written by
   /// a compatible spec).
   bool resume = true;
+  /// Where reference features of real data are cached ("" = the default,
+  /// see qgan/metrics/sample_quality.h).
+  std::string cache_dir;
 };
 
 struct TrainReport {

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include "qgan/export/packed_generator.h"
@@ -207,6 +208,65 @@ TEST(TrainerTest, BadEnvironmentGivesErrorsNotCrashes) {
     EXPECT_EQ(cuda.status().code(), StatusCode::kFailedPrecondition);
     EXPECT_NE(cuda.status().message().find("runtime.device: cuda requested"), std::string::npos);
   }
+}
+
+// A TorchScript evaluator with the Inception file's interface (see
+// tests/qgan/metrics/evaluator_test.cc), fast enough for a training test.
+void WriteTinyInception(const std::string& path) {
+  torch::jit::Module m("TinyInception");
+  m.register_parameter("proj", torch::randn({3 * 4 * 4, 6}), false);
+  m.define(R"(
+    def forward(self, img, return_features: bool):
+        x = torch.adaptive_avg_pool2d(img.float() / 255.0, [4, 4]).flatten(1)
+        f = x @ self.proj
+        if return_features:
+            return f
+        return torch.softmax(f, 1)
+  )");
+  m.save(path);
+}
+
+TEST(TrainerTest, MeasuresSampleQualityDuringAndAfterTraining) {
+  TempDir dir;
+  WriteTinyInception(dir.File("inception.pt"));
+  nlohmann::json j = TinyJobJson(8, 512);
+  j["eval"] = {{"evaluator", {{"kind", "inception"}, {"path", dir.File("inception.pt")}}},
+               {"metrics", {"fid", "is", "kid"}},
+               {"num_samples", 200},
+               {"every", 4}};
+  std::vector<MetricValue> interim;
+  TrainOptions options;
+  options.out_dir = dir.File("run");
+  options.cache_dir = dir.File("cache");
+  options.on_progress = [&](const TrainProgress& p) {
+    for (const auto& m : p.metrics) interim.push_back(m);
+  };
+  auto report = RunTraining(Spec(j), options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(interim.size(), 3u);  // fid, is, kid at step 4
+  EXPECT_EQ(interim[0].step, 4);
+
+  const auto& metrics = report->result["metrics"];
+  ASSERT_EQ(metrics.size(), 6u);  // step 4 and the end
+  for (const auto& m : metrics) {
+    EXPECT_EQ(m["n_samples"], 200);
+    EXPECT_EQ(m["evaluator"], "inception");
+    EXPECT_EQ(m["evaluator_hash"].get<std::string>().size(), 16u);
+    EXPECT_TRUE(std::isfinite(m["value"].get<double>()));
+  }
+  EXPECT_EQ(metrics[3]["step"], 8);
+  EXPECT_TRUE(metrics[3]["std"].is_null());  // FID has no spread
+  EXPECT_TRUE(metrics[4]["std"].is_number());
+  EXPECT_GT(report->result["final_metrics"]["fid"].get<double>(), 0.0);
+  EXPECT_GE(report->result["final_metrics"]["is"].get<double>(), 1.0);
+
+  // A missing evaluator stops the job before training starts.
+  j["eval"]["evaluator"]["path"] = dir.File("nope.pt");
+  options.out_dir = dir.File("run2");
+  auto missing = RunTraining(Spec(j), options);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("nope.pt does not exist"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("run2/checkpoint.pt")));
 }
 
 TEST(TrainCommandTest, InvalidSpecIsRejectedBeforeAnyWork) {

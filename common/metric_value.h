@@ -1,0 +1,29 @@
+// One measurement of sample quality, as results carry it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace bitsweep {
+
+struct MetricValue {
+  /// fid, is or kid.
+  std::string metric;
+  double value = 0.0;
+  /// Spread over splits (IS) or subsets (KID); absent for FID.
+  std::optional<double> std;
+  /// Training iteration the samples came from.
+  int64_t step = 0;
+  int64_t n_samples = 0;
+  /// Which evaluator produced it, and the hash of its file.
+  std::string evaluator;
+  std::string evaluator_hash;
+
+  nlohmann::json ToJson() const;
+  static MetricValue FromJson(const nlohmann::json& j);
+};
+
+}  // namespace bitsweep

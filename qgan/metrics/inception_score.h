@@ -1,0 +1,20 @@
+// Inception Score from class probabilities, as torch-fidelity computes it.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/types.h>
+
+namespace bitsweep::qgan {
+
+struct ScoreWithSpread {
+  double mean = 0.0;
+  double std = 0.0;
+};
+
+/// IS = exp(E_x KL(p(y|x) || p(y))) over `splits` equal splits of the rows of
+/// `probabilities` ([N, K], rows summing to 1) after a shuffle seeded with
+/// `seed`; mean and (population) std over the splits.
+ScoreWithSpread InceptionScore(const torch::Tensor& probabilities, int splits = 10, uint64_t seed = 0);
+
+}  // namespace bitsweep::qgan

@@ -1,0 +1,148 @@
+#include "qgan/metrics/sample_quality.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <cstdlib>
+#include <filesystem>
+#include <torch/torch.h>
+
+#include "common/hash.h"
+#include "qgan/data/dataset.h"
+#include "qgan/metrics/inception_score.h"
+#include "qgan/metrics/kid.h"
+
+namespace bitsweep::qgan {
+namespace {
+
+constexpr int64_t kBatch = 500;
+constexpr uint64_t kEvalNoiseSeedOffset = 0x51ed270b27d6e3a5ull;
+
+bool Wants(const std::vector<std::string>& metrics, const char* name) {
+  return std::find(metrics.begin(), metrics.end(), name) != metrics.end();
+}
+
+// Runs `evaluator` over `count` images produced batch by batch by `images`.
+Result<EvaluatorOutput> EvaluateInBatches(Evaluator& evaluator, int64_t count, bool with_probabilities,
+                                          const std::function<torch::Tensor(int64_t, int64_t)>& images) {
+  std::vector<torch::Tensor> features, probabilities;
+  for (int64_t begin = 0; begin < count; begin += kBatch) {
+    const int64_t n = std::min(kBatch, count - begin);
+    BITSWEEP_ASSIGN_OR_RETURN(EvaluatorOutput out, evaluator.Evaluate(images(begin, n), with_probabilities));
+    features.push_back(out.features);
+    if (with_probabilities) probabilities.push_back(out.probabilities);
+  }
+  EvaluatorOutput all;
+  all.features = torch::cat(features);
+  if (with_probabilities) all.probabilities = torch::cat(probabilities);
+  return all;
+}
+
+}  // namespace
+
+std::string DefaultCacheDir() {
+  if (const char* dir = std::getenv("BITSWEEP_CACHE_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/bitsweep";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/bitsweep";
+  return (std::filesystem::temp_directory_path() / "bitsweep-cache").string();
+}
+
+std::string ReferenceKey(const DatasetSpec& d, const Evaluator& evaluator) {
+  nlohmann::json key = {{"name", d.name},   {"root", d.root},       {"split", d.split},
+                        {"size", d.image_size}, {"limit", d.limit}, {"evaluator", evaluator.name()},
+                        {"evaluator_hash", evaluator.hash()}};
+  return Fnv1a64Hex(key.dump());
+}
+
+Result<ReferenceFeatures> LoadOrComputeReference(const DatasetSpec& dataset, Evaluator& evaluator,
+                                                 const std::string& cache_dir) {
+  ReferenceFeatures ref;
+  const std::string key = ReferenceKey(dataset, evaluator);
+  ref.cache_path = (std::filesystem::path(cache_dir) / ("reference-" + key + ".pt")).string();
+  if (std::filesystem::exists(ref.cache_path)) {
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(ref.cache_path);
+      c10::IValue stored_key;
+      archive.read("key", stored_key);
+      if (stored_key.toStringRef() == key) {
+        archive.read("features", ref.features);
+        ref.stats = ComputeStats(ref.features);
+        ref.from_cache = true;
+        return ref;
+      }
+    } catch (const c10::Error&) {
+      // An unreadable cache entry is recomputed and overwritten below.
+    }
+  }
+  BITSWEEP_ASSIGN_OR_RETURN(auto data, OpenDataset(dataset));
+  BITSWEEP_ASSIGN_OR_RETURN(
+      EvaluatorOutput out,
+      EvaluateInBatches(evaluator, data->size(), false, [&](int64_t begin, int64_t n) {
+        return data->Batch(torch::arange(begin, begin + n));
+      }));
+  ref.features = out.features.to(torch::kFloat32).contiguous();
+  ref.stats = ComputeStats(ref.features);
+
+  std::error_code ec;
+  std::filesystem::create_directories(cache_dir, ec);
+  try {
+    torch::serialize::OutputArchive archive;
+    archive.write("key", c10::IValue(key));
+    archive.write("features", ref.features);
+    std::string tmp = ref.cache_path + ".tmp";
+    archive.save_to(tmp);
+    std::filesystem::rename(tmp, ref.cache_path, ec);
+  } catch (const c10::Error&) {
+    // Caching is an optimisation; an unwritable cache only costs time.
+  }
+  return ref;
+}
+
+Result<std::unique_ptr<SampleQuality>> SampleQuality::Create(const JobSpec& spec, const torch::Device& device,
+                                                             const std::string& cache_dir) {
+  std::unique_ptr<SampleQuality> quality(new SampleQuality(spec, device));
+  BITSWEEP_ASSIGN_OR_RETURN(quality->evaluator_, LoadEvaluator(spec.eval.evaluator, device));
+  BITSWEEP_ASSIGN_OR_RETURN(quality->reference_,
+                            LoadOrComputeReference(spec.dataset, *quality->evaluator_, cache_dir));
+  return quality;
+}
+
+Result<std::vector<MetricValue>> SampleQuality::Measure(GeneratorImpl& generator, int64_t step) {
+  const bool was_training = generator.is_training();
+  generator.eval();
+  torch::NoGradGuard no_grad;
+  const int64_t count = spec_.eval.num_samples;
+  auto noise = at::make_generator<at::CPUGeneratorImpl>(spec_.train.seed ^ kEvalNoiseSeedOffset);
+  const bool want_is = Wants(spec_.eval.metrics, "is");
+  auto generated = EvaluateInBatches(*evaluator_, count, want_is, [&](int64_t, int64_t n) {
+    return generator.forward(torch::randn({n, spec_.model.nz}, noise).to(device_));
+  });
+  if (was_training) generator.train();
+  if (!generated.ok()) return generated.status();
+
+  std::vector<MetricValue> values;
+  auto add = [&](const char* metric, double value, std::optional<double> spread) {
+    MetricValue v;
+    v.metric = metric;
+    v.value = value;
+    v.std = spread;
+    v.step = step;
+    v.n_samples = count;
+    v.evaluator = evaluator_->name();
+    v.evaluator_hash = evaluator_->hash();
+    values.push_back(v);
+  };
+  if (Wants(spec_.eval.metrics, "fid")) {
+    add("fid", FrechetDistance(ComputeStats(generated->features), reference_.stats), std::nullopt);
+  }
+  if (want_is) {
+    ScoreWithSpread is = InceptionScore(generated->probabilities);
+    add("is", is.mean, is.std);
+  }
+  if (Wants(spec_.eval.metrics, "kid")) {
+    ScoreWithSpread kid = KernelInceptionDistance(generated->features, reference_.features);
+    add("kid", kid.mean, kid.std);
+  }
+  return values;
+}
+
+}  // namespace bitsweep::qgan

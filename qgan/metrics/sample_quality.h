@@ -1,0 +1,69 @@
+// Sample quality of a generator during and after training: FID, IS and KID
+// of eval.num_samples generated images against the job's real data, with the
+// job's evaluator. The evaluator is loaded once per run and the real data's
+// features are computed once per (dataset, split, evaluator hash) and cached
+// on disk.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include "common/job_spec.h"
+#include "common/metric_value.h"
+#include "common/status.h"
+#include "qgan/metrics/evaluator.h"
+#include "qgan/metrics/fid.h"
+#include "qgan/models/dcgan.h"
+
+namespace bitsweep::qgan {
+
+/// Features of a dataset's real images under an evaluator.
+struct ReferenceFeatures {
+  torch::Tensor features;  // float32 [N, d]
+  GaussianStats stats;
+  /// The cache file, and whether this call found it there.
+  std::string cache_path;
+  bool from_cache = false;
+};
+
+/// Where reference features are cached: $BITSWEEP_CACHE_DIR, else
+/// $XDG_CACHE_HOME/bitsweep, else ~/.cache/bitsweep.
+std::string DefaultCacheDir();
+
+/// The cache key of a dataset's reference features: everything that decides
+/// the images (name, root, split, size, limit) and the evaluator's name and
+/// file hash, so a changed evaluator can never reuse stale statistics.
+std::string ReferenceKey(const DatasetSpec& dataset, const Evaluator& evaluator);
+
+/// Loads the reference features of `dataset` from `cache_dir`, or computes
+/// and stores them.
+Result<ReferenceFeatures> LoadOrComputeReference(const DatasetSpec& dataset, Evaluator& evaluator,
+                                                 const std::string& cache_dir);
+
+class SampleQuality {
+ public:
+  /// Loads the evaluator of `spec.eval` and the reference features.
+  static Result<std::unique_ptr<SampleQuality>> Create(const JobSpec& spec, const torch::Device& device,
+                                                       const std::string& cache_dir);
+
+  /// Draws eval.num_samples images from `generator` (in eval mode, restoring
+  /// its mode afterwards; the noise has its own seed, so training draws are
+  /// unaffected) and measures the configured metrics.
+  Result<std::vector<MetricValue>> Measure(GeneratorImpl& generator, int64_t step);
+
+  const ReferenceFeatures& reference() const { return reference_; }
+
+ private:
+  SampleQuality(const JobSpec& spec, torch::Device device) : spec_(spec), device_(device) {}
+
+  JobSpec spec_;
+  torch::Device device_;
+  std::unique_ptr<Evaluator> evaluator_;
+  ReferenceFeatures reference_;
+};
+
+}  // namespace bitsweep::qgan
