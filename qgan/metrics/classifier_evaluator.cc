@@ -6,12 +6,13 @@
 #include <thread>
 #include <torch/torch.h>
 
+#include "common/allocator_tuning.h"
 #include "qgan/data/dataset.h"
 
 namespace bitsweep::qgan {
 namespace {
 
-constexpr const char* kFormat = "bitsweep-classifier-v1";
+constexpr const char* kFormat = "bitsweep-classifier-v2";
 constexpr int kInputSize = 32;
 
 class ClassifierEvaluator : public Evaluator {
@@ -67,13 +68,15 @@ double Accuracy(ClassifierNet& net, const Dataset& data) {
 ClassifierNetImpl::ClassifierNetImpl(int classes) {
   conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3).padding(1)));
   conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3).padding(1)));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(32));
+  bn2 = register_module("bn2", torch::nn::BatchNorm2d(64));
   fc1 = register_module("fc1", torch::nn::Linear(64 * 8 * 8, kClassifierFeatures));
   fc2 = register_module("fc2", torch::nn::Linear(kClassifierFeatures, classes));
 }
 
 torch::Tensor ClassifierNetImpl::features(const torch::Tensor& images) {
-  auto x = torch::max_pool2d(torch::relu(conv1->forward(images)), 2);
-  x = torch::max_pool2d(torch::relu(conv2->forward(x)), 2);
+  auto x = torch::max_pool2d(torch::relu(bn1->forward(conv1->forward(images))), 2);
+  x = torch::max_pool2d(torch::relu(bn2->forward(conv2->forward(x))), 2);
   return torch::relu(fc1->forward(x.flatten(1)));
 }
 
@@ -81,6 +84,7 @@ torch::Tensor ClassifierNetImpl::forward(const torch::Tensor& images) { return f
 
 Result<ClassifierReport> TrainClassifier(const ClassifierTrainOptions& options, const std::string& path) {
   auto start = std::chrono::steady_clock::now();
+  TuneAllocatorForLargeTensors();
   try {
     if (options.threads > 0) {
       torch::set_num_threads(options.threads);

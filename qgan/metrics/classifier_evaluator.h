@@ -8,6 +8,7 @@
 #include <string>
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
@@ -17,8 +18,9 @@
 
 namespace bitsweep::qgan {
 
-/// conv(1->32, 3x3) relu pool -> conv(32->64, 3x3) relu pool -> fc(4096->128)
-/// relu [features] -> fc(128->classes) [logits]. Input [N, 1, 32, 32] in [-1, 1].
+/// conv(1->32, 3x3) bn relu pool -> conv(32->64, 3x3) bn relu pool ->
+/// fc(4096->128) relu [features] -> fc(128->classes) [logits].
+/// Input [N, 1, 32, 32] in [-1, 1].
 class ClassifierNetImpl : public torch::nn::Module {
  public:
   explicit ClassifierNetImpl(int classes = 10);
@@ -27,6 +29,7 @@ class ClassifierNetImpl : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(ClassifierNet);

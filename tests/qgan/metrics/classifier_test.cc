@@ -17,7 +17,7 @@ namespace {
 TEST(ClassifierEvaluatorTest, ReachesNinetyPercentAndSeparatesRealFromGenerated) {
   testing::TempDir dir;
   ClassifierTrainOptions options;
-  options.threads = 1;  // ctest runs tests two at a time on two cores
+  options.threads = 2;
   auto report = TrainClassifier(options, dir.File("clf.pt"));
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   std::printf("classifier test accuracy %.4f on %lld images in %.1f s\n", report->test_accuracy,
