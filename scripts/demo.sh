@@ -5,6 +5,7 @@
 # its FID, IS and KID, the per-layer level use and the path of the samples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/env.sh
 bash scripts/install-deps.sh
 bash scripts/build.sh bitsweep
 classifier=runs/evaluators/fmnist-classifier.pt

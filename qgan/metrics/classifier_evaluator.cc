@@ -6,7 +6,6 @@
 #include <thread>
 #include <torch/torch.h>
 
-#include "common/allocator_tuning.h"
 #include "qgan/data/dataset.h"
 
 namespace bitsweep::qgan {
@@ -84,7 +83,6 @@ torch::Tensor ClassifierNetImpl::forward(const torch::Tensor& images) { return f
 
 Result<ClassifierReport> TrainClassifier(const ClassifierTrainOptions& options, const std::string& path) {
   auto start = std::chrono::steady_clock::now();
-  TuneAllocatorForLargeTensors();
   try {
     if (options.threads > 0) {
       torch::set_num_threads(options.threads);

@@ -24,11 +24,16 @@ ScoreWithSpread InceptionScore(const torch::Tensor& probabilities, int splits, u
     auto kl = (part * (log_part - marginal.clamp_min(1e-300).log())).sum(1).mean();
     scores.push_back(std::exp(kl.item<double>()));
   }
+  return MeanAndStd(scores);
+}
+
+ScoreWithSpread MeanAndStd(const std::vector<double>& values) {
   ScoreWithSpread result;
-  for (double s : scores) result.mean += s;
-  result.mean /= static_cast<double>(scores.size());
-  for (double s : scores) result.std += (s - result.mean) * (s - result.mean);
-  result.std = std::sqrt(result.std / static_cast<double>(scores.size()));
+  if (values.empty()) return result;
+  for (double v : values) result.mean += v;
+  result.mean /= static_cast<double>(values.size());
+  for (double v : values) result.std += (v - result.mean) * (v - result.mean);
+  result.std = std::sqrt(result.std / static_cast<double>(values.size()));
   return result;
 }
 

@@ -34,12 +34,7 @@ ScoreWithSpread KernelInceptionDistance(const torch::Tensor& a, const torch::Ten
     auto iy = torch::randperm(y.size(0), generator, torch::kInt64).narrow(0, 0, m);
     values.push_back(UnbiasedMmd2(x.index_select(0, ix), y.index_select(0, iy)));
   }
-  ScoreWithSpread result;
-  for (double v : values) result.mean += v;
-  result.mean /= static_cast<double>(values.size());
-  for (double v : values) result.std += (v - result.mean) * (v - result.mean);
-  result.std = std::sqrt(result.std / static_cast<double>(values.size()));
-  return result;
+  return MeanAndStd(values);
 }
 
 }  // namespace bitsweep::qgan

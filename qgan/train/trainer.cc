@@ -9,7 +9,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include "common/allocator_tuning.h"
 #include "common/hash.h"
 #include "qgan/data/dataset.h"
 #include "qgan/export/image_grid.h"
@@ -264,7 +263,6 @@ std::string CheckpointCompatibilityKey(const JobSpec& spec) {
 
 Result<TrainReport> RunTraining(const JobSpec& spec, const TrainOptions& options) {
   if (options.out_dir.empty()) return Status::InvalidArgument("training needs an output folder");
-  TuneAllocatorForLargeTensors();
   try {
     TrainingRun run(spec, options);
     return run.Run();

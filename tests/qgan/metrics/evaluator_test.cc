@@ -8,6 +8,7 @@
 #include "qgan/metrics/evaluator.h"
 #include "qgan/metrics/npy.h"
 #include "qgan/metrics/sample_quality.h"
+#include "tests/qgan/fake_inception.h"
 #include "tests/test_util.h"
 
 namespace bitsweep::qgan {
@@ -16,32 +17,19 @@ namespace {
 using bitsweep::testing::TempDir;
 using bitsweep::testing::WriteFile;
 
-// A TorchScript module with the interface of the TF-ported Inception-v3 file:
-// forward(img: uint8 [N, 3, H, W], return_features: bool). Features are
-// per-channel means and a few fixed projections; "probabilities" a softmax.
-void WriteFakeInception(const std::string& path) {
-  torch::jit::Module m("FakeInception");
-  m.register_parameter("proj", torch::linspace(-1, 1, 3 * 8).reshape({3, 8}), false);
-  m.define(R"(
-    def forward(self, img, return_features: bool):
-        assert not img.is_floating_point()
-        x = img.float() / 255.0
-        pooled = x.mean(dim=[2, 3])
-        features = pooled @ self.proj
-        if return_features:
-            return features
-        return torch.softmax(features * 10.0, 1)
-  )");
-  m.save(path);
+torch::Tensor Projection() { return torch::linspace(-1, 1, 3 * 8).reshape({3, 8}); }
+
+Result<std::unique_ptr<Evaluator>> LoadInception(const std::string& path) {
+  EvaluatorSpec spec;
+  spec.kind = "inception";
+  spec.path = path;
+  return LoadEvaluator(spec, torch::kCPU);
 }
 
 TEST(InceptionEvaluatorTest, LoadsATorchScriptFileAndCallsItLikeStyleGan) {
   TempDir dir;
-  WriteFakeInception(dir.File("inception.pt"));
-  EvaluatorSpec spec;
-  spec.kind = "inception";
-  spec.path = dir.File("inception.pt");
-  auto evaluator = LoadEvaluator(spec, torch::kCPU);
+  testing::WriteFakeInception(dir.File("inception.pt"), Projection());
+  auto evaluator = LoadInception(dir.File("inception.pt"));
   ASSERT_TRUE(evaluator.ok()) << evaluator.status().ToString();
   EXPECT_EQ((*evaluator)->name(), "inception");
   EXPECT_EQ((*evaluator)->hash().size(), 16u);
@@ -52,8 +40,7 @@ TEST(InceptionEvaluatorTest, LoadsATorchScriptFileAndCallsItLikeStyleGan) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(out->features.sizes(), (std::vector<int64_t>{4, 8}));
   EXPECT_EQ(out->probabilities.sizes(), (std::vector<int64_t>{4, 8}));
-  auto proj = torch::linspace(-1, 1, 24).reshape({3, 8});
-  EXPECT_TRUE(torch::allclose(out->features[0], proj.sum(0), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(out->features[0], Projection().sum(0), 1e-5, 1e-5));
   EXPECT_NEAR(out->probabilities.sum(1)[0].item<float>(), 1.0f, 1e-5f);
 }
 
@@ -67,16 +54,12 @@ TEST(InceptionEvaluatorTest, Uint8ConversionMatchesTheReferenceTools) {
 
 TEST(InceptionEvaluatorTest, BadFilesAndInterfacesAreReported) {
   TempDir dir;
-  EvaluatorSpec spec;
-  spec.kind = "inception";
-  spec.path = dir.File("missing.pt");
-  auto missing = LoadEvaluator(spec, torch::kCPU);
+  auto missing = LoadInception(dir.File("missing.pt"));
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("missing.pt does not exist"), std::string::npos);
 
   WriteFile(dir.File("garbage.pt"), "this is not a zip archive");
-  spec.path = dir.File("garbage.pt");
-  auto garbage = LoadEvaluator(spec, torch::kCPU);
+  auto garbage = LoadInception(dir.File("garbage.pt"));
   EXPECT_EQ(garbage.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(garbage.status().message().find("not a loadable TorchScript file"), std::string::npos);
 
@@ -87,8 +70,7 @@ TEST(InceptionEvaluatorTest, BadFilesAndInterfacesAreReported) {
         return img
   )");
   wrong.save(dir.File("wrong.pt"));
-  spec.path = dir.File("wrong.pt");
-  auto loaded = LoadEvaluator(spec, torch::kCPU);
+  auto loaded = LoadInception(dir.File("wrong.pt"));
   ASSERT_TRUE(loaded.ok());
   auto out = (*loaded)->Evaluate(torch::zeros({2, 3, 8, 8}), false);
   ASSERT_FALSE(out.ok());
@@ -168,11 +150,8 @@ TEST(MetricsCommandTest, FidIsAndKidFromNpyFiles) {
 
 TEST(ReferenceStatsTest, CachedPerEvaluatorHash) {
   TempDir dir;
-  WriteFakeInception(dir.File("a.pt"));
-  EvaluatorSpec spec;
-  spec.kind = "inception";
-  spec.path = dir.File("a.pt");
-  auto evaluator = LoadEvaluator(spec, torch::kCPU);
+  testing::WriteFakeInception(dir.File("a.pt"), Projection());
+  auto evaluator = LoadInception(dir.File("a.pt"));
   ASSERT_TRUE(evaluator.ok());
   DatasetSpec data;
   data.split = "test";
@@ -187,14 +166,8 @@ TEST(ReferenceStatsTest, CachedPerEvaluatorHash) {
   EXPECT_TRUE(torch::equal(first->features, second->features));
 
   // Another evaluator file (even with the same name and path) gets its own entry.
-  torch::jit::Module other("FakeInception");
-  other.register_parameter("proj", torch::ones({3, 8}), false);
-  other.define(R"(
-    def forward(self, img, return_features: bool):
-        return (img.float() / 255.0).mean(dim=[2, 3]) @ self.proj
-  )");
-  other.save(dir.File("a.pt"));
-  auto changed = LoadEvaluator(spec, torch::kCPU);
+  testing::WriteFakeInception(dir.File("a.pt"), torch::ones({3, 8}));
+  auto changed = LoadInception(dir.File("a.pt"));
   ASSERT_TRUE(changed.ok());
   EXPECT_NE((*changed)->hash(), (*evaluator)->hash());
   auto third = LoadOrComputeReference(data, **changed, dir.File("cache"));

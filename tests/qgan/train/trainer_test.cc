@@ -4,11 +4,11 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
-#include <torch/script.h>
 #include <torch/torch.h>
 
 #include "qgan/export/packed_generator.h"
 #include "qgan/train/gan.h"
+#include "tests/qgan/fake_inception.h"
 #include "tests/test_util.h"
 
 namespace bitsweep::qgan {
@@ -210,25 +210,9 @@ TEST(TrainerTest, BadEnvironmentGivesErrorsNotCrashes) {
   }
 }
 
-// A TorchScript evaluator with the Inception file's interface (see
-// tests/qgan/metrics/evaluator_test.cc), fast enough for a training test.
-void WriteTinyInception(const std::string& path) {
-  torch::jit::Module m("TinyInception");
-  m.register_parameter("proj", torch::randn({3 * 4 * 4, 6}), false);
-  m.define(R"(
-    def forward(self, img, return_features: bool):
-        x = torch.adaptive_avg_pool2d(img.float() / 255.0, [4, 4]).flatten(1)
-        f = x @ self.proj
-        if return_features:
-            return f
-        return torch.softmax(f, 1)
-  )");
-  m.save(path);
-}
-
 TEST(TrainerTest, MeasuresSampleQualityDuringAndAfterTraining) {
   TempDir dir;
-  WriteTinyInception(dir.File("inception.pt"));
+  testing::WriteFakeInception(dir.File("inception.pt"), torch::randn({3, 6}));
   nlohmann::json j = TinyJobJson(8, 512);
   j["eval"] = {{"evaluator", {{"kind", "inception"}, {"path", dir.File("inception.pt")}}},
                {"metrics", {"fid", "is", "kid"}},

@@ -1,0 +1,10 @@
+# Sourced by the scripts that run bitsweep.
+#
+# glibc hands large blocks out as fresh mmap()s and unmaps them on free, so a
+# training step that allocates large activations pays page faults for all of
+# them again. These glibc tunables keep freed blocks for reuse; measured on
+# the classifier evaluator's training (2 threads): kernel time per epoch
+# 37 s -> 1.3 s, wall time per epoch 80 s -> 55 s. (Setting the same
+# thresholds with mallopt() from inside the process did not have this effect.)
+export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1073741824}"
+export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4294967296}"
