@@ -1,6 +1,7 @@
 #include "qgan/metrics/sample_quality.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <torch/torch.h>

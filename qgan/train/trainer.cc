@@ -89,6 +89,9 @@ class TrainingRun {
   std::unique_ptr<SampleQuality> quality_;  // null when the spec has no eval section
   RunState state_;
   int64_t resumed_from_ = 0;
+  // Time spent measuring sample quality in this run, kept out of the
+  // training time and throughput.
+  double eval_seconds_ = 0.0;
   std::string diverged_reason_;
 };
 
@@ -131,7 +134,7 @@ Result<TrainReport> TrainingRun::Run() {
   const double seconds_before = state_.train_seconds;
   const int64_t step_before = state_.step;
   auto save_checkpoint = [&]() {
-    state_.train_seconds = seconds_before + Seconds(train_start);
+    state_.train_seconds = seconds_before + Seconds(train_start) - eval_seconds_;
     state_.rng = random_->Save();
     return SaveCheckpoint(OutPath("checkpoint.pt"), gan_, state_);
   };
@@ -165,7 +168,7 @@ Result<TrainReport> TrainingRun::Run() {
       p.total = total;
       p.d_loss = d_loss;
       p.g_loss = g_loss;
-      p.elapsed_seconds = Seconds(train_start);
+      p.elapsed_seconds = Seconds(train_start) - eval_seconds_;
       p.images_per_second = static_cast<double>((state_.step - step_before) * spec_.train.batch_size *
                                                 spec_.train.n_critic) /
                             std::max(1e-9, p.elapsed_seconds);
@@ -175,7 +178,7 @@ Result<TrainReport> TrainingRun::Run() {
       BITSWEEP_RETURN_IF_ERROR(save_checkpoint());
     }
   }
-  const double train_seconds_this_run = Seconds(train_start);
+  const double train_seconds_this_run = Seconds(train_start) - eval_seconds_;
   if (quality_ && diverged_reason_.empty() &&
       (state_.metrics.empty() || state_.metrics.back()["step"].get<int64_t>() != state_.step)) {
     BITSWEEP_RETURN_IF_ERROR(Evaluate().status());
@@ -187,6 +190,7 @@ Result<TrainReport> TrainingRun::Run() {
   const int64_t steps_this_run = state_.step - step_before;
   report.result["wall_seconds"] = Seconds(start);
   report.result["train_seconds"] = state_.train_seconds;
+  report.result["eval_seconds"] = eval_seconds_;
   report.result["images_per_second"] =
       steps_this_run > 0 ? static_cast<double>(steps_this_run * spec_.train.batch_size * spec_.train.n_critic) /
                                std::max(1e-9, train_seconds_this_run)
@@ -196,7 +200,9 @@ Result<TrainReport> TrainingRun::Run() {
 }
 
 Result<std::vector<MetricValue>> TrainingRun::Evaluate() {
+  auto start = Clock::now();
   BITSWEEP_ASSIGN_OR_RETURN(std::vector<MetricValue> values, quality_->Measure(*gan_.generator, state_.step));
+  eval_seconds_ += Seconds(start);
   for (const auto& v : values) state_.metrics.push_back(v.ToJson());
   return values;
 }

@@ -243,6 +243,7 @@ TEST(TrainerTest, MeasuresSampleQualityDuringAndAfterTraining) {
   EXPECT_TRUE(metrics[4]["std"].is_number());
   EXPECT_GT(report->result["final_metrics"]["fid"].get<double>(), 0.0);
   EXPECT_GE(report->result["final_metrics"]["is"].get<double>(), 1.0);
+  EXPECT_GT(report->result["eval_seconds"].get<double>(), 0.0);  // reported apart from training time
 
   // A missing evaluator stops the job before training starts.
   j["eval"]["evaluator"]["path"] = dir.File("nope.pt");
