@@ -52,7 +52,12 @@ int main(int argc, char** argv) {
   metrics_cmd->add_option("--subsets", metrics.subsets, "KID subsets")->check(CLI::Range(1, 100000));
   metrics_cmd->add_option("--subset-size", metrics.subset_size, "KID subset size")->check(CLI::Range(2, 1000000));
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints the message; map its many codes onto ours (0 for --help).
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
   if (evaluator_train->parsed()) return RunEvaluatorTrainCommand(evaluator);
   if (metrics_cmd->parsed()) return RunMetricsCommand(metrics);
   if (train_cmd->parsed()) return RunTrainCommand(train);

@@ -268,6 +268,19 @@ TEST(TrainCommandTest, InvalidSpecIsRejectedBeforeAnyWork) {
   EXPECT_FALSE(std::filesystem::exists(dir.File("run")));
 }
 
+TEST(TrainCommandTest, UsageErrorsExitWithTwo) {
+  TempDir dir;
+  std::string out;
+  EXPECT_EQ(testing::RunCommand(std::string(BITSWEEP_BINARY) + " train --spec " + dir.File("absent.json") + " --out " +
+                                    dir.File("run"),
+                                &out),
+            2);
+  EXPECT_NE(out.find("absent.json"), std::string::npos) << out;
+  EXPECT_EQ(testing::RunCommand(std::string(BITSWEEP_BINARY) + " no-such-command", &out), 2);
+  EXPECT_EQ(testing::RunCommand(std::string(BITSWEEP_BINARY) + " --help", &out), 0);
+  EXPECT_NE(out.find("train"), std::string::npos);
+}
+
 TEST(TrainCommandTest, TrainsAndPrintsASummary) {
   TempDir dir;
   testing::WriteFile(dir.File("job.json"), TinyJobJson(5, 256).dump());
