@@ -33,11 +33,8 @@ AssignmentSums AssignToLevels(const float* w, int64_t n, const Affine& a, int64_
   const double inv_alpha = 1.0 / a.alpha;
   const double top = static_cast<double>(levels - 1);
   for (int64_t j = 0; j < n; ++j) {
-    // The same nearest-level rule as AffineQuantize().
     const double v = w[j];
-    double x = (v - a.beta) * inv_alpha;
-    x = std::min(std::max(x, 0.0), top);  // branch-free: half the weights lie outside at 1 bit
-    const double i = static_cast<double>(static_cast<int64_t>(x + 0.5));
+    const double i = static_cast<double>(NearestAffineLevel((v - a.beta) * inv_alpha, top));
     const double err = v - (a.alpha * i + a.beta);
     s.sum_i += i;
     s.sum_ii += i * i;

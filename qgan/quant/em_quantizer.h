@@ -13,8 +13,9 @@
 // iteration lowers the error by less than `tolerance` (relative), or after
 // `max_iters` iterations. Near a fixed point EM creeps along at a linear rate;
 // during training the weights move every step anyway, so chasing the last
-// parts per million would cost passes over the weights for nothing. The fit runs on the CPU in one pass per iteration;
-// a CUDA layer's weights are copied over for it.
+// parts per million would cost passes over the weights for nothing. The fit
+// runs on the CPU in one pass per iteration; a CUDA layer's weights are
+// copied over for it.
 //
 // Degenerate cases: a constant layer (max == min) gets alpha = 0 and every
 // weight on level 0 = that constant; when all weights fall on one level

@@ -1,7 +1,5 @@
 #include "qgan/quant/quantizer.h"
 
-#include <algorithm>
-
 #include <torch/torch.h>
 
 #include "qgan/quant/em_quantizer.h"
@@ -57,9 +55,7 @@ QuantizedWeight AffineQuantize(const torch::Tensor& weights, double alpha, doubl
   const double top = static_cast<double>(n - 1);
   const int64_t count = w.numel();
   for (int64_t j = 0; j < count; ++j) {
-    double x = (static_cast<double>(in[j]) - beta) * inv_alpha;
-    x = std::min(std::max(x, 0.0), top);  // branch-free: half the weights lie outside at 1 bit
-    const auto k = static_cast<int64_t>(x + 0.5);  // round to nearest (x >= 0)
+    const int64_t k = NearestAffineLevel((static_cast<double>(in[j]) - beta) * inv_alpha, top);
     index[j] = k;
     out[j] = table[k];
   }

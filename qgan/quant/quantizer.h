@@ -74,6 +74,17 @@ torch::Tensor AffineLevels(double alpha, double beta, int64_t n, const torch::Te
 /// non-positive alpha (all levels equal) maps everything to level 0.
 torch::Tensor AffineIndices(const torch::Tensor& weights, double alpha, double beta, int64_t n);
 
+/// The nearest level index for a weight already mapped to level units,
+/// x = (w - beta) / alpha, with levels 0 .. top. Branch-free clamping (at
+/// 1 bit half the weights lie outside the levels, and branches mispredict),
+/// then round half up. The CPU paths of AffineQuantize and of the EM fit
+/// share it, so fitting and quantizing assign every weight alike.
+inline int64_t NearestAffineLevel(double x, double top) {
+  x = x < 0.0 ? 0.0 : x;
+  x = x > top ? top : x;
+  return static_cast<int64_t>(x + 0.5);
+}
+
 /// Quantizes onto the affine levels alpha * i + beta, i = 0 .. n-1. On the
 /// CPU this is one pass over the weights (it runs on every training step).
 QuantizedWeight AffineQuantize(const torch::Tensor& weights, double alpha, double beta, int64_t n);
