@@ -3,6 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#ifdef BITSWEEP_WITH_SERVICE
+#include "cli/service_commands.h"
+#endif
 
 int main(int argc, char** argv) {
   using namespace bitsweep::cli;
@@ -52,6 +55,96 @@ int main(int argc, char** argv) {
   metrics_cmd->add_option("--subsets", metrics.subsets, "KID subsets")->check(CLI::Range(1, 100000));
   metrics_cmd->add_option("--subset-size", metrics.subset_size, "KID subset size")->check(CLI::Range(2, 1000000));
 
+#ifdef BITSWEEP_WITH_SERVICE
+  const std::string coordinator_help = "Coordinator host:port (default: $BITSWEEP_COORDINATOR or localhost:50051)";
+
+  CoordinatorCommandOptions coord;
+  auto* coord_cmd = app.add_subcommand("coordinator", "Run the coordinator: schedules sweeps, keeps the results store");
+  coord_cmd->add_option("--listen", coord.listen, "host:port to listen on");
+  coord_cmd->add_option("--db", coord.db_path, "SQLite results store (created when absent)");
+  coord_cmd->add_option("--artifacts", coord.artifacts_dir, "Artifact folder (default: artifacts/ beside the store)");
+  coord_cmd->add_option("--lease-ttl", coord.lease_ttl_seconds, "Seconds a lease lives without a heartbeat")
+      ->check(CLI::Range(1.0, 86400.0));
+  coord_cmd->add_option("--heartbeat", coord.heartbeat_seconds, "Seconds between worker heartbeats")
+      ->check(CLI::Range(0.05, 3600.0));
+
+  WorkerCommandOptions work;
+  auto* worker_cmd = app.add_subcommand("worker", "Run a worker: lease jobs from a coordinator and run them");
+  worker_cmd->add_option("--coordinator", work.coordinator, coordinator_help);
+  worker_cmd->add_option("--slots", work.slots, "Jobs at once (default: one per GPU, or 1 on CPU)")
+      ->check(CLI::Range(0, 1024));
+  worker_cmd->add_option("--device", work.device, "auto, cpu or cuda");
+  worker_cmd->add_option("--threads", work.threads, "Threads per job (0 = cores / slots)")->check(CLI::Range(0, 1024));
+  worker_cmd->add_option("--work-dir", work.work_dir, "Folder for job checkpoints and outputs");
+  worker_cmd->add_option("--cache-dir", work.cache_dir, "Reference-feature cache (default: ~/.cache/bitsweep)");
+  worker_cmd->add_flag("--keep-work", work.keep_work, "Keep job folders after their results are uploaded");
+
+  LocalCommandOptions local;
+  auto* local_cmd = app.add_subcommand(
+      "local", "Run a sweep on this machine: coordinator and workers in one process, results in a SQLite file");
+  local_cmd->add_option("--spec", local.spec_path, "Sweep spec (JSON)")->required()->check(CLI::ExistingFile);
+  local_cmd->add_option("--workers", local.workers, "Worker slots (default: one per GPU, or 1 on CPU)")
+      ->check(CLI::Range(0, 1024));
+  local_cmd->add_option("--device", local.device, "auto, cpu or cuda");
+  local_cmd->add_option("--threads", local.threads, "Threads per job (0 = cores / slots)")->check(CLI::Range(0, 1024));
+  local_cmd->add_option("--db", local.db_path, "SQLite results store");
+  local_cmd->add_option("--work-dir", local.work_dir, "Folder for job checkpoints (default: work/ beside the store)");
+  local_cmd->add_option("--cache-dir", local.cache_dir, "Reference-feature cache");
+  local_cmd->add_flag("--quiet", local.quiet, "No progress display");
+  local_cmd->add_flag("--pareto", local.pareto, "Also print the Pareto front of model size against FID");
+
+  SubmitCommandOptions submit;
+  auto* submit_cmd = app.add_subcommand("submit", "Submit a sweep spec to a coordinator");
+  submit_cmd->add_option("--spec", submit.spec_path, "Sweep spec (JSON)")->required()->check(CLI::ExistingFile);
+  submit_cmd->add_option("--coordinator", submit.coordinator, coordinator_help);
+  submit_cmd->add_flag("--watch", submit.watch, "Follow the sweep until it finishes");
+
+  StatusCommandOptions status;
+  auto* status_cmd = app.add_subcommand("status", "List sweeps, or show one sweep and its jobs");
+  status_cmd->add_option("sweep", status.sweep_id, "Sweep id (omit to list all sweeps)");
+  status_cmd->add_option("--coordinator", status.coordinator, coordinator_help);
+
+  WatchCommandOptions watch;
+  auto* watch_cmd = app.add_subcommand("watch", "Follow a sweep live: progress bars and ETA");
+  watch_cmd->add_option("sweep", watch.sweep_id, "Sweep id")->required();
+  watch_cmd->add_option("--coordinator", watch.coordinator, coordinator_help);
+
+  ResultsCommandOptions results;
+  auto* results_cmd = app.add_subcommand("results", "The results table: one row per finished job");
+  results_cmd->add_option("sweep", results.sweep_id, "Sweep id (omit for all sweeps)");
+  results_cmd->add_option("--coordinator", results.coordinator, coordinator_help);
+  results_cmd->add_option("--format", results.format, "table, csv or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  results_cmd->add_option("--sort", results.sort, "Column to sort by (-column for descending), e.g. fid or -is");
+  results_cmd->add_option("--where", results.where, "Filter, e.g. bits_g<=2 or method_g=em (repeatable)");
+  results_cmd->add_flag("--pareto", results.pareto, "Only the Pareto front of packed model bytes against FID");
+
+  CancelCommandOptions cancel;
+  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a sweep (or one job) ");
+  cancel_cmd->add_option("sweep", cancel.sweep_id, "Sweep id");
+  cancel_cmd->add_option("--job", cancel.job_id, "Cancel only this job");
+  cancel_cmd->add_option("--coordinator", cancel.coordinator, coordinator_help);
+
+  WorkersCommandOptions workers;
+  auto* workers_cmd = app.add_subcommand("workers", "List the workers a coordinator knows");
+  workers_cmd->add_option("--coordinator", workers.coordinator, coordinator_help);
+
+  ArtifactsCommandOptions artifacts;
+  auto* artifacts_cmd = app.add_subcommand("artifacts", "Sample grids and packed generators of finished jobs");
+  artifacts_cmd->require_subcommand(1);
+  auto* artifacts_list = artifacts_cmd->add_subcommand("list", "List the artifacts of a job or a sweep");
+  artifacts_list->add_option("--job", artifacts.job_id, "Job id");
+  artifacts_list->add_option("--sweep", artifacts.sweep_id, "Sweep id");
+  artifacts_list->add_option("--coordinator", artifacts.coordinator, coordinator_help);
+  ArtifactsCommandOptions artifact_get;
+  artifact_get.action = "get";
+  auto* artifacts_get = artifacts_cmd->add_subcommand("get", "Download one artifact");
+  artifacts_get->add_option("--job", artifact_get.job_id, "Job id")->required();
+  artifacts_get->add_option("name", artifact_get.name, "Artifact name (samples.png, generator.bsg)")->required();
+  artifacts_get->add_option("-o,--out", artifact_get.out_path, "Where to save it (default: its name)");
+  artifacts_get->add_option("--coordinator", artifact_get.coordinator, coordinator_help);
+#endif
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -62,5 +155,18 @@ int main(int argc, char** argv) {
   if (metrics_cmd->parsed()) return RunMetricsCommand(metrics);
   if (train_cmd->parsed()) return RunTrainCommand(train);
   if (sample_cmd->parsed()) return RunSampleCommand(sample);
+#ifdef BITSWEEP_WITH_SERVICE
+  if (coord_cmd->parsed()) return RunCoordinatorCommand(coord);
+  if (worker_cmd->parsed()) return RunWorkerCommand(work);
+  if (local_cmd->parsed()) return RunLocalCommand(local);
+  if (submit_cmd->parsed()) return RunSubmitCommand(submit);
+  if (status_cmd->parsed()) return RunStatusCommand(status);
+  if (watch_cmd->parsed()) return RunWatchCommand(watch);
+  if (results_cmd->parsed()) return RunResultsCommand(results);
+  if (cancel_cmd->parsed()) return RunCancelCommand(cancel);
+  if (workers_cmd->parsed()) return RunWorkersCommand(workers);
+  if (artifacts_list->parsed()) return RunArtifactsCommand(artifacts);
+  if (artifacts_get->parsed()) return RunArtifactsCommand(artifact_get);
+#endif
   return kExitUsage;
 }

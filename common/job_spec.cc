@@ -118,6 +118,19 @@ RuntimeSpec ReadRuntime(SpecReader r) {
   return rt;
 }
 
+SyntheticSpec ReadSynthetic(SpecReader r) {
+  SyntheticSpec s;
+  s.seconds = r.Number("seconds", s.seconds, 0.0, 7 * 24 * 3600.0);
+  s.busy = r.Bool("busy", s.busy);
+  s.fid_full_precision = r.Number("fid_full_precision", s.fid_full_precision, 0.0, 1e6);
+  s.sensitivity_g = r.Number("sensitivity_g", s.sensitivity_g, 0.0, 1e3);
+  s.sensitivity_d = r.Number("sensitivity_d", s.sensitivity_d, 0.0, 1e3);
+  s.noise = r.Number("noise", s.noise, 0.0, 10.0);
+  s.failure_rate = r.Number("failure_rate", s.failure_rate, 0.0, 1.0);
+  r.RejectUnknownKeys();
+  return s;
+}
+
 }  // namespace
 
 const char* QuantMethodName(QuantMethod method) {
@@ -136,7 +149,12 @@ const char* LossKindName(LossKind loss) { return kLossNames[static_cast<size_t>(
 Result<JobSpec> JobSpec::FromJson(const nlohmann::json& json, const std::string& base_dir) {
   SpecReader r(json);
   JobSpec spec;
-  spec.task = r.OneOf("task", spec.task, {"qgan"});
+  spec.task = r.OneOf("task", spec.task, {"qgan", "synthetic"});
+  if (spec.task == "synthetic") {
+    spec.synthetic = ReadSynthetic(r.Child("synthetic"));
+  } else if (r.Has("synthetic")) {
+    r.Fail("synthetic", "only allowed with task synthetic");
+  }
   spec.dataset = ReadDataset(r.Child("dataset"), base_dir);
   spec.model = ReadModel(r.Child("model"));
   std::string loss = r.OneOf("loss", "bce", kLossNames);
@@ -207,6 +225,15 @@ nlohmann::json JobSpec::ToJson() const {
         {"gp_weight", train.gp_weight}}},
       {"runtime", {{"device", runtime.device}, {"threads", runtime.threads}}},
   };
+  if (task == "synthetic") {
+    j["synthetic"] = {{"seconds", synthetic.seconds},
+                      {"busy", synthetic.busy},
+                      {"fid_full_precision", synthetic.fid_full_precision},
+                      {"sensitivity_g", synthetic.sensitivity_g},
+                      {"sensitivity_d", synthetic.sensitivity_d},
+                      {"noise", synthetic.noise},
+                      {"failure_rate", synthetic.failure_rate}};
+  }
   if (eval.enabled) {
     j["eval"] = {{"evaluator", {{"kind", eval.evaluator.kind}, {"path", eval.evaluator.path}}},
                  {"metrics", eval.metrics},

@@ -105,7 +105,28 @@ struct RuntimeSpec {
   int threads = 0;
 };
 
+/// The `synthetic` task: no training, no LibTorch. It waits (or spins) for
+/// `seconds` and reports a quality that is a deterministic function of the
+/// quantization settings, for dry runs, load tests and strategy tests.
+struct SyntheticSpec {
+  double seconds = 0.0;
+  /// Spin on a core instead of sleeping (to load a machine).
+  bool busy = false;
+  /// FID of the full-precision model; quantization multiplies it (see
+  /// worker/synthetic_task.cc for the formula).
+  double fid_full_precision = 20.0;
+  /// Sensitivity of G and D to fewer bits (the paper: G is the more sensitive).
+  double sensitivity_g = 1.0;
+  double sensitivity_d = 0.25;
+  /// Relative noise (log-normal sigma) added to the quality, seeded by train.seed.
+  double noise = 0.0;
+  /// Probability that an attempt fails (retryable), decided by hash of the
+  /// spec and the attempt number, so it is reproducible.
+  double failure_rate = 0.0;
+};
+
 struct JobSpec {
+  /// qgan (real training) or synthetic.
   std::string task = "qgan";
   DatasetSpec dataset;
   ModelSpec model;
@@ -115,6 +136,8 @@ struct JobSpec {
   TrainSpec train;
   EvalSpec eval;
   RuntimeSpec runtime;
+  /// Read only when task is synthetic.
+  SyntheticSpec synthetic;
 
   /// Parses and validates `json`. Relative paths in it are resolved against
   /// `base_dir` (the spec file's folder; "" leaves them as they are).

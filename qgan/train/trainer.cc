@@ -269,6 +269,9 @@ std::string CheckpointCompatibilityKey(const JobSpec& spec) {
 
 Result<TrainReport> RunTraining(const JobSpec& spec, const TrainOptions& options) {
   if (options.out_dir.empty()) return Status::InvalidArgument("training needs an output folder");
+  if (spec.task != "qgan") {
+    return Status::InvalidArgument("task: \"" + spec.task + "\" jobs are run by workers, not by the trainer");
+  }
   try {
     TrainingRun run(spec, options);
     return run.Run();

@@ -1,0 +1,72 @@
+#include "cli/client.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "cli/commands.h"
+
+namespace bitsweep::cli {
+
+std::string DefaultCoordinatorAddress() {
+  const char* env = std::getenv("BITSWEEP_COORDINATOR");
+  return env != nullptr && *env != '\0' ? env : "localhost:50051";
+}
+
+Connection Connect(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  Connection c;
+  c.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  c.sweeps = v1::SweepService::NewStub(c.channel);
+  return c;
+}
+
+std::unique_ptr<grpc::ClientContext> CallContext(double seconds) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0)));
+  return ctx;
+}
+
+Table ResultsTable(const v1::QueryResultsResponse& results) {
+  Table t;
+  t.columns = {"sweep", "job",  "state", "method_g", "bits_g", "method_d", "bits_d",      "loss",
+               "seed",  "fid",  "is",    "kid",      "model_bytes", "wall_s", "dataset"};
+  for (const auto& r : results.rows()) {
+    t.rows.push_back({
+        Cell::Text(r.sweep()),
+        Cell::Number(static_cast<double>(r.job_id()), "%.0f"),
+        Cell::Text(r.state()),
+        Cell::Text(r.method_g()),
+        Cell::Number(r.bits_g(), "%.0f"),
+        Cell::Text(r.method_d()),
+        Cell::Number(r.bits_d(), "%.0f"),
+        Cell::Text(r.loss()),
+        Cell::Number(static_cast<double>(r.seed()), "%.0f"),
+        r.has_fid() ? Cell::Number(r.fid(), "%.2f") : Cell::Missing(),
+        r.has_is() ? Cell::Number(r.is(), "%.3f") : Cell::Missing(),
+        r.has_kid() ? Cell::Number(r.kid(), "%.4f") : Cell::Missing(),
+        r.model_bytes() > 0 ? Cell::Number(static_cast<double>(r.model_bytes()), "%.0f") : Cell::Missing(),
+        Cell::Number(r.wall_seconds(), "%.1f"),
+        Cell::Text(r.dataset()),
+    });
+  }
+  return t;
+}
+
+std::string SweepSummary(const v1::Sweep& s) {
+  const char* state = s.state() == v1::SWEEP_RUNNING ? "RUNNING" : s.state() == v1::SWEEP_DONE ? "DONE" : "CANCELLED";
+  char line[512];
+  std::snprintf(line, sizeof line, "sweep %lld \"%s\": %s  %d jobs: %d succeeded, %d failed, %d cancelled, %d running, %d queued",
+                static_cast<long long>(s.id()), s.name().c_str(), state, s.jobs_total(), s.jobs_succeeded(),
+                s.jobs_failed(), s.jobs_cancelled(), s.jobs_running(), s.jobs_queued());
+  return line;
+}
+
+int ReportError(const std::string& what, const Status& status) {
+  std::fprintf(stderr, "bitsweep %s: %s\n", what.c_str(), status.ToString().c_str());
+  if (status.code() == StatusCode::kInvalidArgument) return kExitUsage;
+  return kExitFailure;
+}
+
+}  // namespace bitsweep::cli

@@ -1,0 +1,37 @@
+// The user side of the wire: a connection to the coordinator's SweepService
+// and the helpers every client subcommand shares.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "cli/table.h"
+
+namespace bitsweep::cli {
+
+/// Where client subcommands find the coordinator when --coordinator is not
+/// given: $BITSWEEP_COORDINATOR, else localhost:50051.
+std::string DefaultCoordinatorAddress();
+
+struct Connection {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::SweepService::Stub> sweeps;
+};
+Connection Connect(const std::string& address);
+
+/// A client context whose call must finish within `seconds`.
+std::unique_ptr<grpc::ClientContext> CallContext(double seconds = 30.0);
+
+/// The results table as `bitsweep results` prints it.
+Table ResultsTable(const v1::QueryResultsResponse& results);
+
+/// "fmnist (sweep 3): DONE  6 jobs: 6 succeeded, 0 failed, 0 cancelled".
+std::string SweepSummary(const v1::Sweep& sweep);
+
+/// Prints `status` on stderr and returns the exit code for it.
+int ReportError(const std::string& what, const Status& status);
+
+}  // namespace bitsweep::cli

@@ -1,0 +1,192 @@
+// Long-running subcommands: coordinator, worker, and local (both in one
+// process, the default way to run a sweep on one machine).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "cli/client.h"
+#include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/results_printer.h"
+#include "cli/service_commands.h"
+#include "cli/sweep_watch.h"
+#include "common/sweep_spec.h"
+#include "coordinator/server.h"
+#include "proto/grpc_status.h"
+#include "worker/agent.h"
+#include "worker/qgan_task.h"
+#include "worker/synthetic_task.h"
+
+namespace bitsweep::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One slot per GPU when there are GPUs (and the user did not say cpu), else
+// `slots` CPU slots (default 1).
+Result<std::vector<std::string>> SlotDevices(const std::string& device, int slots) {
+  if (device != "auto" && device != "cpu" && device != "cuda") {
+    return Status::InvalidArgument("--device: \"" + device + "\" is not one of auto, cpu, cuda");
+  }
+  const int gpus = device == "cpu" ? 0 : worker::CudaDeviceCount();
+  if (device == "cuda" && gpus == 0) return Status::FailedPrecondition("--device cuda: no CUDA device is visible");
+  std::vector<std::string> devices;
+  if (gpus > 0) {
+    const int n = slots > 0 ? slots : gpus;
+    for (int i = 0; i < n; ++i) devices.push_back("cuda:" + std::to_string(i % gpus));
+  } else {
+    devices.assign(static_cast<size_t>(std::max(1, slots)), "cpu");
+  }
+  return devices;
+}
+
+std::map<std::string, worker::TaskRunner> AllRunners() {
+  return {{"qgan", worker::RunQganTask}, {"synthetic", worker::RunSyntheticTask}};
+}
+
+void WaitForInterrupt() {
+  const auto& interrupted = InterruptFlag();
+  while (!interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+}  // namespace
+
+int RunCoordinatorCommand(const CoordinatorCommandOptions& options) {
+  (void)InterruptFlag();
+  coordinator::CoordinatorServer::Options server_options;
+  server_options.listen = options.listen;
+  server_options.db_path = options.db_path;
+  server_options.artifacts_dir = options.artifacts_dir;
+  server_options.scheduler.lease_ttl_ms = static_cast<int64_t>(options.lease_ttl_seconds * 1000);
+  server_options.scheduler.heartbeat_interval_ms = static_cast<int64_t>(options.heartbeat_seconds * 1000);
+  server_options.scheduler.worker_timeout_ms = 3 * server_options.scheduler.lease_ttl_ms;
+  if (server_options.scheduler.heartbeat_interval_ms * 2 > server_options.scheduler.lease_ttl_ms) {
+    return ReportError("coordinator", Status::InvalidArgument("--heartbeat must be at most half of --lease-ttl"));
+  }
+  auto server = coordinator::CoordinatorServer::Start(server_options);
+  if (!server.ok()) return ReportError("coordinator", server.status());
+  std::fprintf(stderr, "bitsweep coordinator: listening on port %d, store %s\n", server.value()->port(),
+               fs::absolute(options.db_path).string().c_str());
+  WaitForInterrupt();
+  std::fprintf(stderr, "bitsweep coordinator: shutting down\n");
+  server.value()->Shutdown();
+  return kExitOk;
+}
+
+int RunWorkerCommand(const WorkerCommandOptions& options) {
+  const auto& interrupted = InterruptFlag();
+  auto devices = SlotDevices(options.device, options.slots);
+  if (!devices.ok()) return ReportError("worker", devices.status());
+  worker::AgentOptions agent_options;
+  agent_options.coordinator = options.coordinator.empty() ? DefaultCoordinatorAddress() : options.coordinator;
+  agent_options.devices = devices.value();
+  agent_options.threads = options.threads;
+  agent_options.work_dir = options.work_dir;
+  agent_options.cache_dir = options.cache_dir;
+  agent_options.keep_work = options.keep_work;
+  agent_options.runners = AllRunners();
+  worker::Agent agent(agent_options);
+  Status s = agent.Run(interrupted);
+  if (!s.ok() && s.code() != StatusCode::kCancelled) return ReportError("worker", s);
+  return interrupted ? kExitCancelled : kExitOk;
+}
+
+int RunLocalCommand(const LocalCommandOptions& options) {
+  const auto& interrupted = InterruptFlag();
+  auto spec = SweepSpec::FromFile(options.spec_path);
+  if (!spec.ok()) return ReportError("local", spec.status());
+  auto devices = SlotDevices(options.device, options.workers);
+  if (!devices.ok()) return ReportError("local", devices.status());
+
+  coordinator::CoordinatorServer::Options server_options;
+  server_options.listen = "127.0.0.1:0";
+  server_options.db_path = options.db_path;
+  // Short leases: in one process a lost lease means a crashed job thread.
+  server_options.scheduler.lease_ttl_ms = 10000;
+  server_options.scheduler.heartbeat_interval_ms = 1000;
+  auto server = coordinator::CoordinatorServer::Start(server_options);
+  if (!server.ok()) return ReportError("local", server.status());
+  const std::string address = "127.0.0.1:" + std::to_string(server.value()->port());
+  Connection c = Connect(address);
+
+  // The same spec in the same store, unfinished: carry on with it (finished
+  // jobs stay done; interrupted ones resume from their checkpoints).
+  const std::string canonical = spec->ToJson().dump();
+  int64_t sweep_id = 0;
+  v1::ListSweepsResponse sweeps;
+  Status s = FromGrpcStatus(c.sweeps->ListSweeps(CallContext().get(), {}, &sweeps), "ListSweeps");
+  if (!s.ok()) return ReportError("local", s);
+  for (const auto& sw : sweeps.sweeps()) {
+    if (sw.state() == v1::SWEEP_RUNNING && sw.spec_json() == canonical) sweep_id = sw.id();
+  }
+  if (sweep_id != 0) {
+    std::fprintf(stderr, "resuming sweep %lld \"%s\" from %s\n", static_cast<long long>(sweep_id), spec->name.c_str(),
+                 options.db_path.c_str());
+  } else {
+    v1::SubmitSweepRequest request;
+    request.set_spec_json(canonical);
+    v1::SubmitSweepResponse response;
+    s = FromGrpcStatus(c.sweeps->SubmitSweep(CallContext(120).get(), request, &response), "SubmitSweep");
+    if (!s.ok()) return ReportError("local", s);
+    sweep_id = response.sweep_id();
+    std::fprintf(stderr, "sweep %lld \"%s\": %d jobs on %zu %s slot(s); store %s\n", static_cast<long long>(sweep_id),
+                 spec->name.c_str(), response.job_count(), devices->size(), devices->front().c_str(),
+                 options.db_path.c_str());
+  }
+
+  worker::AgentOptions agent_options;
+  agent_options.coordinator = address;
+  agent_options.devices = devices.value();
+  agent_options.threads = options.threads;
+  agent_options.work_dir = options.work_dir.empty()
+                               ? (fs::absolute(options.db_path).parent_path() / "work").string()
+                               : options.work_dir;
+  agent_options.cache_dir = options.cache_dir;
+  agent_options.runners = AllRunners();
+  agent_options.verbose = false;  // the progress display says what matters
+  std::atomic<bool> stop_agent{false};
+  worker::Agent agent(agent_options);
+  std::thread agent_thread([&] { (void)agent.Run(stop_agent); });
+
+  auto last = FollowSweep(c.sweeps.get(), sweep_id, &interrupted, options.quiet);
+  stop_agent = true;
+  agent_thread.join();
+  if (!last.ok()) {
+    server.value()->Shutdown();
+    if (last.status().code() == StatusCode::kCancelled) {
+      std::fprintf(stderr, "interrupted: run the same command again to resume\n");
+      return kExitCancelled;
+    }
+    return ReportError("local", last.status());
+  }
+
+  std::printf("%s\n\n", SweepSummary(last.value()).c_str());
+  ResultsView view;
+  view.sort = "job";
+  s = PrintResults(c.sweeps.get(), sweep_id, view, stdout);
+  if (s.ok() && options.pareto) {
+    std::printf("\nPareto front (packed generator bytes vs FID):\n");
+    view.pareto = true;
+    view.sort = "model_bytes";
+    s = PrintResults(c.sweeps.get(), sweep_id, view, stdout);
+  }
+  if (s.ok()) {
+    v1::ListArtifactsRequest request;
+    request.set_sweep_id(sweep_id);
+    v1::ListArtifactsResponse artifacts;
+    s = FromGrpcStatus(c.sweeps->ListArtifacts(CallContext().get(), request, &artifacts), "ListArtifacts");
+    bool header = false;
+    for (const auto& a : artifacts.artifacts()) {
+      if (a.name() != "samples.png") continue;
+      if (!header) std::printf("\nsample grids:\n");
+      header = true;
+      std::printf("  job %lld  %s\n", static_cast<long long>(a.job_id()), a.path().c_str());
+    }
+  }
+  server.value()->Shutdown();
+  if (!s.ok()) return ReportError("local", s);
+  return last->jobs_failed() > 0 ? kExitFailure : kExitOk;
+}
+
+}  // namespace bitsweep::cli

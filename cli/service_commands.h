@@ -1,0 +1,104 @@
+// The `bitsweep` subcommands of the sweep service: run a coordinator, a
+// worker or both in one process (local), and the client commands users
+// query it with.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bitsweep::cli {
+
+struct CoordinatorCommandOptions {
+  std::string listen = "0.0.0.0:50051";
+  std::string db_path = "bitsweep.db";
+  std::string artifacts_dir;
+  double lease_ttl_seconds = 30.0;
+  double heartbeat_seconds = 5.0;
+};
+int RunCoordinatorCommand(const CoordinatorCommandOptions& options);
+
+struct WorkerCommandOptions {
+  std::string coordinator;
+  /// Slots; 0 = one per GPU, or one CPU slot.
+  int slots = 0;
+  /// auto, cpu or cuda.
+  std::string device = "auto";
+  int threads = 0;
+  std::string work_dir = "bitsweep-work";
+  std::string cache_dir;
+  bool keep_work = false;
+};
+int RunWorkerCommand(const WorkerCommandOptions& options);
+
+struct LocalCommandOptions {
+  std::string spec_path;
+  /// Worker slots in this process (0 = one per GPU, or one CPU slot).
+  int workers = 0;
+  std::string device = "auto";
+  int threads = 0;
+  std::string db_path = "runs/local/bitsweep.db";
+  std::string work_dir;
+  std::string cache_dir;
+  bool quiet = false;
+  /// Also print the Pareto front of model size against FID.
+  bool pareto = false;
+};
+int RunLocalCommand(const LocalCommandOptions& options);
+
+struct SubmitCommandOptions {
+  std::string coordinator;
+  std::string spec_path;
+  bool watch = false;
+};
+int RunSubmitCommand(const SubmitCommandOptions& options);
+
+struct StatusCommandOptions {
+  std::string coordinator;
+  int64_t sweep_id = 0;  // 0 = list sweeps
+  bool jobs = true;
+};
+int RunStatusCommand(const StatusCommandOptions& options);
+
+struct WatchCommandOptions {
+  std::string coordinator;
+  int64_t sweep_id = 0;
+};
+int RunWatchCommand(const WatchCommandOptions& options);
+
+struct ResultsCommandOptions {
+  std::string coordinator;
+  int64_t sweep_id = 0;  // 0 = all sweeps
+  /// table, csv or json.
+  std::string format = "table";
+  std::string sort;
+  std::vector<std::string> where;
+  /// Print only the Pareto front of model_bytes against fid.
+  bool pareto = false;
+};
+int RunResultsCommand(const ResultsCommandOptions& options);
+
+struct CancelCommandOptions {
+  std::string coordinator;
+  int64_t sweep_id = 0;
+  int64_t job_id = 0;
+};
+int RunCancelCommand(const CancelCommandOptions& options);
+
+struct WorkersCommandOptions {
+  std::string coordinator;
+};
+int RunWorkersCommand(const WorkersCommandOptions& options);
+
+struct ArtifactsCommandOptions {
+  std::string coordinator;
+  /// list or get.
+  std::string action = "list";
+  int64_t job_id = 0;
+  int64_t sweep_id = 0;
+  std::string name;
+  std::string out_path;
+};
+int RunArtifactsCommand(const ArtifactsCommandOptions& options);
+
+}  // namespace bitsweep::cli

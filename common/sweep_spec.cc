@@ -1,0 +1,172 @@
+#include "common/sweep_spec.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/job_spec.h"
+#include "common/spec_reader.h"
+
+namespace bitsweep {
+namespace {
+
+nlohmann::json::json_pointer PointerOf(const std::string& dotted) {
+  std::string pointer;
+  std::stringstream in(dotted);
+  std::string part;
+  while (std::getline(in, part, '.')) pointer += "/" + part;
+  return nlohmann::json::json_pointer(pointer);
+}
+
+std::string DescribePoint(const nlohmann::json& params) {
+  std::string s;
+  for (const auto& [path, value] : params.items()) {
+    if (!s.empty()) s += ", ";
+    s += path + "=" + value.dump();
+  }
+  return "{" + s + "}";
+}
+
+// Full precision has no bit-width: a point that says method none runs at 32.
+void NormaliseFullPrecision(nlohmann::json* spec) {
+  for (const char* net : {"g", "d"}) {
+    auto& q = (*spec)["quant"][net];
+    if (q.value("method", "none") == "none") q["bits"] = 32;
+  }
+}
+
+Status ReadAxes(SpecReader strategy, const nlohmann::json& axes_json, const nlohmann::json& base,
+                std::vector<GridAxis>* axes) {
+  if (!axes_json.is_object() || axes_json.empty()) {
+    strategy.Fail("axes", "must be an object of field path -> list of values, with at least one axis");
+    return strategy.status();
+  }
+  for (const auto& [path, values] : axes_json.items()) {
+    std::string where = "axes." + path;
+    if (path.empty() || !base.contains(PointerOf(path))) {
+      strategy.Fail(where, "\"" + path + "\" is not a field of the job spec");
+      return strategy.status();
+    }
+    if (!values.is_array() || values.empty()) {
+      strategy.Fail(where, "must be a non-empty list of values");
+      return strategy.status();
+    }
+    axes->push_back({path, std::vector<nlohmann::json>(values.begin(), values.end())});
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+nlohmann::json ApplyParams(const nlohmann::json& base, const nlohmann::json& params) {
+  nlohmann::json spec = base;
+  for (const auto& [path, value] : params.items()) {
+    auto& field = spec[PointerOf(path)];
+    if (value.is_object() && field.is_object()) {
+      field.merge_patch(value);
+    } else {
+      field = value;
+    }
+  }
+  return spec;
+}
+
+Result<SweepSpec> SweepSpec::FromJson(const nlohmann::json& json, const std::string& base_dir) {
+  SpecReader r(json);
+  BITSWEEP_RETURN_IF_ERROR(r.status());
+  SweepSpec sweep;
+  sweep.name = r.RequiredString("name");
+  sweep.max_attempts = static_cast<int>(r.Int("max_attempts", sweep.max_attempts, 1, 100));
+  sweep.priority = static_cast<int>(r.Int("priority", sweep.priority, -1000000, 1000000));
+  if (r.status().ok() && sweep.name.empty()) r.Fail("name", "must not be empty");
+  if (!r.Has("base")) r.Fail("base", "missing (required: the job spec every job starts from)");
+  BITSWEEP_RETURN_IF_ERROR(r.status());
+
+  (void)r.Child("base");  // marks it read; parsed as a job spec below
+  auto base = JobSpec::FromJson(json["base"], base_dir);
+  if (!base.ok()) return base.status().WithContext("base");
+  sweep.base = base->ToJson();
+
+  SpecReader strategy = r.Child("strategy");
+  sweep.strategy = strategy.OneOf("kind", "grid", {"grid", "multi_precision"});
+  if (strategy.status().ok() && sweep.strategy != "grid") {
+    strategy.Fail("kind", "\"" + sweep.strategy + "\" is not available in this version (available: grid)");
+  }
+  BITSWEEP_RETURN_IF_ERROR(strategy.status());
+  nlohmann::json axes_json = json.contains("strategy") ? json["strategy"].value("axes", nlohmann::json()) : nlohmann::json();
+  (void)strategy.Child("axes");
+  BITSWEEP_RETURN_IF_ERROR(ReadAxes(strategy, axes_json, sweep.base, &sweep.axes));
+  strategy.RejectUnknownKeys();
+  r.RejectUnknownKeys();
+  BITSWEEP_RETURN_IF_ERROR(r.status());
+  return sweep;
+}
+
+Result<SweepSpec> SweepSpec::FromFile(const std::string& path) {
+  BITSWEEP_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(path));
+  auto sweep = FromJson(json, std::filesystem::absolute(path).parent_path().string());
+  if (!sweep.ok()) return sweep.status().WithContext(path);
+  return sweep;
+}
+
+nlohmann::json SweepSpec::ToJson() const {
+  nlohmann::json axes_json = nlohmann::json::object();
+  for (const auto& axis : axes) axes_json[axis.path] = axis.values;
+  return {{"name", name},
+          {"base", base},
+          {"strategy", {{"kind", strategy}, {"axes", axes_json}}},
+          {"max_attempts", max_attempts},
+          {"priority", priority}};
+}
+
+Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep) {
+  size_t total = 1;
+  for (const auto& axis : sweep.axes) {
+    total *= axis.values.size();
+    if (total > kMaxJobsPerSweep) {
+      return Status::InvalidArgument("strategy.axes: the grid has more than " + std::to_string(kMaxJobsPerSweep) +
+                                     " points");
+    }
+  }
+  std::vector<JobPlan> jobs;
+  jobs.reserve(total);
+  std::set<std::string> seen;
+  std::vector<size_t> index(sweep.axes.size(), 0);
+  for (size_t n = 0; n < total; ++n) {
+    JobPlan plan;
+    for (size_t a = 0; a < sweep.axes.size(); ++a) plan.params[sweep.axes[a].path] = sweep.axes[a].values[index[a]];
+    plan.spec = ApplyParams(sweep.base, plan.params);
+    NormaliseFullPrecision(&plan.spec);
+    auto parsed = JobSpec::FromJson(plan.spec);
+    if (!parsed.ok()) {
+      return Status::InvalidArgument("strategy.axes: grid point " + DescribePoint(plan.params) + ": " +
+                                     parsed.status().message());
+    }
+    plan.spec = parsed->ToJson();
+    // Record the point as it will run (bits 32 for full precision).
+    for (const auto& [path, value] : plan.params.items()) {
+      if (!value.is_object()) plan.params[path] = plan.spec[PointerOf(path)];
+    }
+    if (seen.insert(plan.params.dump()).second) jobs.push_back(std::move(plan));
+    for (size_t a = sweep.axes.size(); a-- > 0;) {
+      if (++index[a] < sweep.axes[a].values.size()) break;
+      index[a] = 0;
+    }
+  }
+  return jobs;
+}
+
+Result<nlohmann::json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(path + ": cannot open file");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
+  }
+}
+
+}  // namespace bitsweep

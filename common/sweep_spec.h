@@ -1,0 +1,70 @@
+// SweepSpec: a base job spec plus how to vary it, parsed and validated.
+//
+// A sweep is self-contained: `base` is a whole job spec. The grid strategy
+// varies fields of it by their dotted paths ("quant.g.bits"); every point of
+// the grid must itself be a valid job spec, and an invalid one is reported
+// with the point that made it so, before anything runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace bitsweep {
+
+/// One axis of a grid: a job spec field and the values it takes. A value may
+/// be an object, which is merged into the field (e.g. axis "quant.g" with
+/// values {"method": "em", "bits": 2}).
+struct GridAxis {
+  std::string path;
+  std::vector<nlohmann::json> values;
+};
+
+/// One job a strategy asks for: the grid point and the complete job spec.
+struct JobPlan {
+  /// Field path -> value, e.g. {"quant.g.bits": 2, "train.seed": 1}.
+  nlohmann::json params = nlohmann::json::object();
+  /// The canonical job spec with the params applied.
+  nlohmann::json spec;
+};
+
+struct SweepSpec {
+  std::string name;
+  /// The canonical base job spec (every field, defaults filled in).
+  nlohmann::json base;
+  /// grid (this version); multi_precision and others plug in later.
+  std::string strategy = "grid";
+  /// Grid axes in the order they vary: the first slowest.
+  std::vector<GridAxis> axes;
+  int max_attempts = 3;
+  /// Higher runs first; equal priorities run in submission order.
+  int priority = 0;
+
+  /// Parses and validates a sweep spec. The jobs it expands to are checked
+  /// by ExpandGrid. Relative paths in the base job spec resolve against `base_dir`.
+  static Result<SweepSpec> FromJson(const nlohmann::json& json, const std::string& base_dir = "");
+  /// Reads a sweep spec file (relative paths resolve against its folder).
+  static Result<SweepSpec> FromFile(const std::string& path);
+
+  /// The canonical form: what the coordinator stores and FromJson accepts.
+  nlohmann::json ToJson() const;
+};
+
+/// The most jobs one sweep may hold.
+inline constexpr size_t kMaxJobsPerSweep = 1000000;
+
+/// The jobs of a grid sweep, in order. A point that sets a network to method
+/// "none" forces its bits to 32 (full precision has no bit-width), and
+/// points that thereby coincide are run once. Errors name the grid point.
+Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep);
+
+/// `base` with every "a.b.c": value of `params` set (objects are merged).
+nlohmann::json ApplyParams(const nlohmann::json& base, const nlohmann::json& params);
+
+/// Reads a JSON file, with the position of a syntax error in the message.
+Result<nlohmann::json> ReadJsonFile(const std::string& path);
+
+}  // namespace bitsweep

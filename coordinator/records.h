@@ -1,0 +1,118 @@
+// The rows the coordinator keeps: sweeps, jobs, workers, artifacts, results.
+// Plain structs shared by the store, the scheduler and the gRPC handlers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/metric_value.h"
+#include "common/status.h"
+
+namespace bitsweep::coordinator {
+
+enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+enum class SweepState { kRunning, kDone, kCancelled };
+
+/// "QUEUED", "RUNNING", ... as stored in the jobs table.
+const char* JobStateName(JobState state);
+Result<JobState> ParseJobState(const std::string& name);
+const char* SweepStateName(SweepState state);
+Result<SweepState> ParseSweepState(const std::string& name);
+inline bool IsFinished(JobState s) { return s != JobState::kQueued && s != JobState::kRunning; }
+
+struct SweepRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string strategy;
+  /// The canonical sweep spec.
+  std::string spec_json;
+  SweepState state = SweepState::kRunning;
+  int priority = 0;
+  int max_attempts = 3;
+  int64_t created_ms = 0;
+  int64_t finished_ms = 0;  // 0 while running
+};
+
+struct JobRecord {
+  int64_t id = 0;
+  int64_t sweep_id = 0;
+  /// Position in the sweep (0-based).
+  int64_t ordinal = 0;
+  /// The grid point, e.g. {"quant.g.bits":2}.
+  std::string params_json;
+  // Denormalised from the job spec so that results can be queried by them.
+  std::string task;
+  std::string method_g;
+  int bits_g = 32;
+  std::string method_d;
+  int bits_d = 32;
+  std::string loss;
+  std::string dataset;
+  int64_t seed = 0;
+
+  JobState state = JobState::kQueued;
+  int attempts = 0;
+  int max_attempts = 3;
+  /// Incremented by every lease; reports must carry the current one.
+  int64_t epoch = 0;
+  std::string worker_id;
+  std::string last_error;
+  /// The worker whose attempt last failed: retries go elsewhere when they can.
+  std::string avoid_worker;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  double wall_seconds = 0.0;
+  int64_t model_bytes = 0;
+};
+
+struct WorkerRecord {
+  std::string id;
+  std::string host;
+  std::vector<std::string> devices;
+  int slots = 1;
+  std::string version;
+  int64_t registered_ms = 0;
+  int64_t last_seen_ms = 0;
+};
+
+struct ArtifactRecord {
+  int64_t job_id = 0;
+  std::string name;
+  /// Where the coordinator keeps the file.
+  std::string path;
+  int64_t bytes = 0;
+};
+
+/// One row of the `results` view.
+struct ResultRecord {
+  std::string sweep;
+  int64_t sweep_id = 0;
+  int64_t job_id = 0;
+  std::string state;
+  std::string method_g;
+  int bits_g = 32;
+  std::string method_d;
+  int bits_d = 32;
+  std::string loss;
+  std::string dataset;
+  int64_t seed = 0;
+  bool has_fid = false, has_is = false, has_kid = false;
+  double fid = 0.0, is = 0.0, kid = 0.0;
+  int64_t model_bytes = 0;
+  double wall_seconds = 0.0;
+  std::string params_json;
+};
+
+/// What a worker reports when a job succeeds.
+struct JobCompletion {
+  int64_t job_id = 0;
+  int64_t epoch = 0;
+  std::string result_json;
+  std::vector<MetricValue> metrics;
+  std::vector<ArtifactRecord> artifacts;
+  double wall_seconds = 0.0;
+  int64_t model_bytes = 0;
+};
+
+}  // namespace bitsweep::coordinator

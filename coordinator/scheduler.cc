@@ -1,0 +1,583 @@
+#include "coordinator/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "common/job_spec.h"
+#include "common/sweep_spec.h"
+
+namespace bitsweep::coordinator {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string JobName(int64_t job_id) { return "job " + std::to_string(job_id); }
+
+// Artifact names become file names: keep them plain.
+bool IsPlainFileName(const std::string& name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
+JobRecord JobFromPlan(const JobPlan& plan, int64_t ordinal, int max_attempts) {
+  JobRecord job;
+  job.ordinal = ordinal;
+  job.params_json = plan.params.dump();
+  const auto& s = plan.spec;
+  job.task = s["task"];
+  job.method_g = s["quant"]["g"]["method"];
+  job.bits_g = s["quant"]["g"]["bits"];
+  job.method_d = s["quant"]["d"]["method"];
+  job.bits_d = s["quant"]["d"]["bits"];
+  job.loss = s["loss"];
+  job.dataset = s["dataset"]["name"];
+  job.seed = s["train"]["seed"];
+  job.max_attempts = max_attempts;
+  return job;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Options& options, Store* store, Clock* clock) {
+  std::unique_ptr<Scheduler> scheduler(new Scheduler(options, store, clock));
+  BITSWEEP_RETURN_IF_ERROR(scheduler->Recover());
+  return scheduler;
+}
+
+Status Scheduler::Recover() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_->NowMs();
+  BITSWEEP_ASSIGN_OR_RETURN(auto workers, store_->ListWorkers());
+  for (auto& w : workers) {
+    if (w.id.rfind("w-", 0) == 0) {
+      next_worker_number_ = std::max<int64_t>(next_worker_number_, std::atoll(w.id.c_str() + 2) + 1);
+    }
+    WorkerState state;
+    state.last_seen_ms = w.last_seen_ms;
+    state.record = std::move(w);
+    workers_.emplace(state.record.id, std::move(state));
+  }
+  BITSWEEP_ASSIGN_OR_RETURN(auto sweeps, store_->RunningSweeps());
+  for (const auto& s : sweeps) {
+    auto spec = nlohmann::json::parse(s.spec_json, nullptr, false);
+    if (spec.is_discarded() || !spec.contains("base")) {
+      return Status::Corruption(store_->path() + ": sweep " + std::to_string(s.id) + " has an unreadable spec");
+    }
+    sweeps_[s.id] = RunningSweep{spec["base"], s.priority, 0};
+  }
+  BITSWEEP_ASSIGN_OR_RETURN(auto jobs, store_->ActiveJobs());
+  for (auto& record : jobs) {
+    auto sweep = sweeps_.find(record.sweep_id);
+    if (sweep == sweeps_.end()) {
+      return Status::Corruption(store_->path() + ": " + JobName(record.id) + " is " + JobStateName(record.state) +
+                                " but its sweep is not running");
+    }
+    ++sweep->second.unfinished;
+    ActiveJob job;
+    job.priority = sweep->second.priority;
+    job.record = std::move(record);
+    const int64_t id = job.record.id;
+    if (job.record.state == JobState::kRunning) {
+      // The worker may still be at it: give it a full TTL to heartbeat.
+      job.lease_deadline_ms = now + options_.lease_ttl_ms;
+      running_.insert(id);
+      workers_[job.record.worker_id].leases.insert(id);
+    } else {
+      queue_.insert({-job.priority, id});
+    }
+    active_.emplace(id, std::move(job));
+  }
+  // A sweep whose jobs all finished but which is still RUNNING (possible only
+  // if a crash hit between two transactions of an older version) is closed.
+  for (auto it = sweeps_.begin(); it != sweeps_.end();) {
+    if (it->second.unfinished == 0) {
+      BITSWEEP_RETURN_IF_ERROR(store_->SetSweepState(it->first, SweepState::kDone, now));
+      it = sweeps_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return Status::Ok();
+}
+
+void Scheduler::SetWorkAvailableListener(std::function<void()> listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_work_available_ = std::move(listener);
+}
+
+void Scheduler::NotifyWorkAvailable() {
+  std::function<void()> listener;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    listener = on_work_available_;
+  }
+  if (listener) listener();
+}
+
+void Scheduler::Touch(int64_t sweep_id) {
+  ++sweep_versions_[sweep_id];
+  changed_.notify_all();
+}
+
+// ---------------------------------------------------------------- users
+
+Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spec_json) {
+  BITSWEEP_ASSIGN_OR_RETURN(SweepSpec spec, SweepSpec::FromJson(spec_json));
+  BITSWEEP_ASSIGN_OR_RETURN(std::vector<JobPlan> plans, ExpandGrid(spec));
+
+  SweepRecord sweep;
+  sweep.name = spec.name;
+  sweep.strategy = spec.strategy;
+  sweep.spec_json = spec.ToJson().dump();
+  sweep.priority = spec.priority;
+  sweep.max_attempts = spec.max_attempts;
+  std::vector<JobRecord> jobs;
+  jobs.reserve(plans.size());
+  for (size_t i = 0; i < plans.size(); ++i) {
+    jobs.push_back(JobFromPlan(plans[i], static_cast<int64_t>(i), spec.max_attempts));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sweep.created_ms = clock_->NowMs();
+    BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->InsertSweep(&sweep, &jobs); }));
+    sweeps_[sweep.id] = RunningSweep{spec.base, spec.priority, static_cast<int>(jobs.size())};
+    for (auto& record : jobs) {
+      ActiveJob job;
+      job.priority = spec.priority;
+      job.record = std::move(record);
+      queue_.insert({-job.priority, job.record.id});
+      active_.emplace(job.record.id, std::move(job));
+    }
+    Touch(sweep.id);
+  }
+  NotifyWorkAvailable();
+  return std::make_pair(sweep.id, static_cast<int>(plans.size()));
+}
+
+Result<int> Scheduler::CancelSweep(int64_t sweep_id) {
+  BITSWEEP_ASSIGN_OR_RETURN(SweepRecord sweep, store_->GetSweep(sweep_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (sweeps_.count(sweep_id) == 0) return 0;  // already finished: nothing to do
+  const int64_t now = clock_->NowMs();
+  std::vector<int64_t> ids;
+  for (const auto& [id, job] : active_) {
+    if (job.record.sweep_id == sweep_id) ids.push_back(id);
+  }
+  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
+    BITSWEEP_RETURN_IF_ERROR(store_->MarkSweepQueuedCancelled(sweep_id, now));
+    for (int64_t id : ids) {
+      const ActiveJob& job = active_.at(id);
+      if (job.record.state != JobState::kRunning) continue;
+      JobRecord updated = job.record;
+      updated.state = JobState::kCancelled;
+      updated.last_error = "cancelled by user";
+      BITSWEEP_RETURN_IF_ERROR(store_->MarkAttemptEnded(updated, "cancelled", "cancelled by user", now));
+    }
+    return store_->SetSweepState(sweep_id, SweepState::kCancelled, now);
+  }));
+  for (int64_t id : ids) {
+    const ActiveJob& job = active_.at(id);
+    queue_.erase({-job.priority, id});
+    running_.erase(id);
+    auto w = workers_.find(job.record.worker_id);
+    if (w != workers_.end()) w->second.leases.erase(id);
+    active_.erase(id);
+  }
+  sweeps_.erase(sweep_id);
+  Touch(sweep_id);
+  (void)sweep;
+  return static_cast<int>(ids.size());
+}
+
+Result<int> Scheduler::CancelJob(int64_t job_id) {
+  BITSWEEP_ASSIGN_OR_RETURN(JobRecord stored, store_->GetJob(job_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = active_.find(job_id);
+  if (it == active_.end()) return 0;  // already finished
+  ActiveJob& job = it->second;
+  const int64_t now = clock_->NowMs();
+  JobRecord updated = job.record;
+  updated.state = JobState::kCancelled;
+  updated.last_error = "cancelled by user";
+  const int64_t sweep_id = updated.sweep_id;
+  const bool last = sweeps_.at(sweep_id).unfinished == 1;
+  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
+    if (job.record.state == JobState::kRunning) {
+      BITSWEEP_RETURN_IF_ERROR(store_->MarkAttemptEnded(updated, "cancelled", "cancelled by user", now));
+    } else {
+      BITSWEEP_RETURN_IF_ERROR(store_->MarkQueuedCancelled(job_id, now));
+    }
+    if (last) BITSWEEP_RETURN_IF_ERROR(store_->SetSweepState(sweep_id, SweepState::kDone, now));
+    return Status::Ok();
+  }));
+  (void)stored;
+  BITSWEEP_RETURN_IF_ERROR(Retire(job_id));
+  return 1;
+}
+
+Result<SweepView> Scheduler::GetSweep(int64_t sweep_id) {
+  SweepView view;
+  BITSWEEP_ASSIGN_OR_RETURN(view.sweep, store_->GetSweep(sweep_id));
+  BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(sweep_id));
+  for (const auto& [state, n] : view.counts) view.total += n;
+  return view;
+}
+
+Result<std::vector<SweepView>> Scheduler::ListSweeps() {
+  BITSWEEP_ASSIGN_OR_RETURN(auto sweeps, store_->ListSweeps());
+  std::vector<SweepView> views;
+  for (auto& s : sweeps) {
+    SweepView view;
+    BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(s.id));
+    for (const auto& [state, n] : view.counts) view.total += n;
+    view.sweep = std::move(s);
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
+Result<std::vector<JobView>> Scheduler::ListJobs(int64_t sweep_id) {
+  BITSWEEP_RETURN_IF_ERROR(store_->GetSweep(sweep_id).status());
+  BITSWEEP_ASSIGN_OR_RETURN(auto jobs, store_->ListJobs(sweep_id));
+  std::vector<JobView> views;
+  views.reserve(jobs.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& j : jobs) {
+    JobView view;
+    auto it = active_.find(j.id);
+    if (it != active_.end() && it->second.record.state == JobState::kRunning) {
+      view.step = it->second.step;
+      view.total = it->second.total;
+    }
+    view.job = std::move(j);
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
+Result<std::vector<WorkerView>> Scheduler::ListWorkers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_->NowMs();
+  std::vector<WorkerView> views;
+  for (const auto& [id, w] : workers_) {
+    WorkerView view;
+    view.worker = w.record;
+    view.worker.last_seen_ms = w.last_seen_ms;
+    view.alive = now - w.last_seen_ms < options_.worker_timeout_ms;
+    view.running_jobs = static_cast<int>(w.leases.size());
+    views.push_back(std::move(view));
+  }
+  std::sort(views.begin(), views.end(),
+            [](const WorkerView& a, const WorkerView& b) { return a.worker.registered_ms < b.worker.registered_ms ||
+                                                                  (a.worker.registered_ms == b.worker.registered_ms &&
+                                                                   a.worker.id < b.worker.id); });
+  return views;
+}
+
+uint64_t Scheduler::WaitForSweepChange(int64_t sweep_id, uint64_t seen, int64_t timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                    [&] { return sweep_versions_[sweep_id] != seen; });
+  return sweep_versions_[sweep_id];
+}
+
+// ---------------------------------------------------------------- workers
+
+Result<WorkerRegistration> Scheduler::RegisterWorker(WorkerRecord record) {
+  if (record.slots < 1) return Status::InvalidArgument("slots: must be at least 1, got " + std::to_string(record.slots));
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_->NowMs();
+  auto known = workers_.find(record.id);
+  if (record.id.empty() || known == workers_.end()) {
+    record.id = "w-" + std::to_string(next_worker_number_++);
+    record.registered_ms = now;
+  } else {
+    record.registered_ms = known->second.record.registered_ms;
+  }
+  record.last_seen_ms = now;
+  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->UpsertWorker(record); }));
+  WorkerState& state = workers_[record.id];
+  state.record = record;
+  state.last_seen_ms = now;
+  return WorkerRegistration{record.id, options_.lease_ttl_ms, options_.heartbeat_interval_ms};
+}
+
+bool Scheduler::OtherLiveWorker(const std::string& worker_id, int64_t now) const {
+  for (const auto& [id, w] : workers_) {
+    if (id != worker_id && now - w.last_seen_ms < options_.worker_timeout_ms) return true;
+  }
+  return false;
+}
+
+Result<std::optional<LeaseGrant>> Scheduler::TryLease(const std::string& worker_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto worker = workers_.find(worker_id);
+  if (worker == workers_.end()) return Status::NotFound("worker " + worker_id + " is not registered");
+  const int64_t now = clock_->NowMs();
+  worker->second.last_seen_ms = now;
+
+  ActiveJob* chosen = nullptr;
+  bool others_checked = false, others_alive = false;
+  for (const auto& key : queue_) {
+    ActiveJob& job = active_.at(key.second);
+    if (!job.record.avoid_worker.empty() && job.record.avoid_worker == worker_id) {
+      if (!others_checked) {
+        others_alive = OtherLiveWorker(worker_id, now);
+        others_checked = true;
+      }
+      if (others_alive) continue;  // leave it for another worker
+    }
+    chosen = &job;
+    break;
+  }
+  if (chosen == nullptr) return std::optional<LeaseGrant>();
+
+  JobRecord updated = chosen->record;
+  updated.state = JobState::kRunning;
+  updated.attempts += 1;
+  updated.epoch += 1;
+  updated.worker_id = worker_id;
+  updated.started_ms = now;
+  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->MarkLeased(updated, now); }));
+
+  queue_.erase({-chosen->priority, updated.id});
+  running_.insert(updated.id);
+  worker->second.leases.insert(updated.id);
+  chosen->record = updated;
+  chosen->lease_deadline_ms = now + options_.lease_ttl_ms;
+  chosen->step = 0;
+  chosen->total = 0;
+  Touch(updated.sweep_id);
+
+  LeaseGrant grant;
+  grant.job_id = updated.id;
+  grant.sweep_id = updated.sweep_id;
+  grant.attempt = updated.attempts;
+  grant.epoch = updated.epoch;
+  grant.ttl_ms = options_.lease_ttl_ms;
+  grant.spec_json = ApplyParams(sweeps_.at(updated.sweep_id).base, nlohmann::json::parse(updated.params_json)).dump();
+  return std::optional<LeaseGrant>(std::move(grant));
+}
+
+Result<Scheduler::ActiveJob*> Scheduler::FindLease(const std::string& worker_id, int64_t job_id, int64_t epoch) {
+  auto worker = workers_.find(worker_id);
+  if (worker == workers_.end()) return Status::NotFound("worker " + worker_id + " is not registered");
+  worker->second.last_seen_ms = clock_->NowMs();
+  auto it = active_.find(job_id);
+  if (it == active_.end() || it->second.record.state != JobState::kRunning) {
+    auto stored = store_->GetJob(job_id);
+    if (!stored.ok()) return stored.status();
+    return Status::FailedPrecondition(JobName(job_id) + ": lease epoch " + std::to_string(epoch) +
+                                      " is not current (the job is " + JobStateName(stored->state) + ")");
+  }
+  const JobRecord& job = it->second.record;
+  if (job.epoch != epoch || job.worker_id != worker_id) {
+    return Status::FailedPrecondition(JobName(job_id) + ": lease epoch " + std::to_string(epoch) + " of " + worker_id +
+                                      " is stale (current: epoch " + std::to_string(job.epoch) + " on " +
+                                      job.worker_id + ")");
+  }
+  return &it->second;
+}
+
+Result<std::vector<Directive>> Scheduler::Heartbeat(const std::string& worker_id,
+                                                    const std::vector<LeaseReport>& leases) {
+  std::vector<Directive> directives;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto worker = workers_.find(worker_id);
+  if (worker == workers_.end()) return Status::NotFound("worker " + worker_id + " is not registered");
+  const int64_t now = clock_->NowMs();
+  worker->second.last_seen_ms = now;
+
+  std::vector<std::pair<int64_t, const std::vector<MetricValue>*>> interim;
+  for (const auto& report : leases) {
+    Directive d{report.job_id, report.epoch, DirectiveKind::kContinue, ""};
+    auto lease = FindLease(worker_id, report.job_id, report.epoch);
+    if (lease.ok()) {
+      ActiveJob* job = lease.value();
+      job->lease_deadline_ms = now + options_.lease_ttl_ms;
+      job->step = report.step;
+      job->total = report.total;
+      if (!report.interim_metrics.empty()) interim.emplace_back(report.job_id, &report.interim_metrics);
+      Touch(job->record.sweep_id);
+    } else {
+      auto stored = store_->GetJob(report.job_id);
+      bool cancelled = stored.ok() && stored->state == JobState::kCancelled;
+      d.kind = cancelled ? DirectiveKind::kCancel : DirectiveKind::kLeaseLost;
+      d.reason = cancelled ? "cancelled by user" : lease.status().message();
+    }
+    directives.push_back(std::move(d));
+  }
+  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
+    for (const auto& [job_id, metrics] : interim) BITSWEEP_RETURN_IF_ERROR(store_->InsertMetrics(job_id, *metrics));
+    return store_->TouchWorker(worker_id, now);
+  }));
+  return directives;
+}
+
+Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,
+                                                           const std::vector<ArtifactUpload>& artifacts,
+                                                           std::vector<ArtifactRecord>* records) {
+  std::vector<std::string> temp_paths;
+  if (artifacts.empty()) return temp_paths;
+  fs::path dir = fs::path(options_.artifacts_dir) / ("job-" + std::to_string(job_id));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError(dir.string() + ": cannot create artifact folder: " + ec.message());
+  for (const auto& a : artifacts) {
+    fs::path final_path = dir / a.name;
+    fs::path temp_path = dir / ("." + a.name + ".partial");
+    std::ofstream out(temp_path, std::ios::binary | std::ios::trunc);
+    out.write(a.content.data(), static_cast<std::streamsize>(a.content.size()));
+    out.close();
+    if (!out) return Status::IoError(temp_path.string() + ": cannot write artifact");
+    temp_paths.push_back(temp_path.string());
+    records->push_back({job_id, a.name, final_path.string(), static_cast<int64_t>(a.content.size())});
+  }
+  return temp_paths;
+}
+
+Status Scheduler::Complete(const std::string& worker_id, const CompletionReport& report) {
+  for (const auto& a : report.artifacts) {
+    if (!IsPlainFileName(a.name)) {
+      return Status::InvalidArgument("artifacts: \"" + a.name + "\" is not a plain file name");
+    }
+  }
+  {
+    // Refuse stale reports before writing any file.
+    std::lock_guard<std::mutex> lock(mu_);
+    BITSWEEP_RETURN_IF_ERROR(FindLease(worker_id, report.job_id, report.epoch).status());
+  }
+  JobCompletion completion;
+  completion.job_id = report.job_id;
+  completion.epoch = report.epoch;
+  completion.result_json = report.result_json;
+  completion.metrics = report.metrics;
+  completion.wall_seconds = report.wall_seconds;
+  completion.model_bytes = report.model_bytes;
+  // Files go to temporary names outside the lock (they can be large) and are
+  // renamed into place only once the lease is confirmed current.
+  BITSWEEP_ASSIGN_OR_RETURN(std::vector<std::string> temp_paths,
+                            WriteArtifacts(report.job_id, report.artifacts, &completion.artifacts));
+  auto discard = [&] {
+    std::error_code ec;
+    for (const auto& p : temp_paths) fs::remove(p, ec);
+  };
+
+  std::lock_guard<std::mutex> lock(mu_);
+  auto lease = FindLease(worker_id, report.job_id, report.epoch);
+  if (!lease.ok()) {
+    discard();
+    return lease.status();
+  }
+  ActiveJob* job = lease.value();
+  for (size_t i = 0; i < temp_paths.size(); ++i) {
+    std::error_code ec;
+    fs::rename(temp_paths[i], completion.artifacts[i].path, ec);
+    if (ec) {
+      discard();
+      return Status::IoError(completion.artifacts[i].path + ": cannot store artifact: " + ec.message());
+    }
+  }
+  const int64_t now = clock_->NowMs();
+  JobRecord updated = job->record;
+  updated.state = JobState::kSucceeded;
+  const bool last = sweeps_.at(updated.sweep_id).unfinished == 1;
+  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
+    BITSWEEP_RETURN_IF_ERROR(store_->MarkSucceeded(updated, completion, now));
+    if (last) BITSWEEP_RETURN_IF_ERROR(store_->SetSweepState(updated.sweep_id, SweepState::kDone, now));
+    return Status::Ok();
+  }));
+  return Retire(updated.id);
+}
+
+Status Scheduler::Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error,
+                       bool retryable) {
+  bool requeued = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    BITSWEEP_ASSIGN_OR_RETURN(ActiveJob * job, FindLease(worker_id, job_id, epoch));
+    BITSWEEP_RETURN_IF_ERROR(EndAttempt(job, "failed", error, retryable, &requeued));
+  }
+  if (requeued) NotifyWorkAvailable();
+  return Status::Ok();
+}
+
+Status Scheduler::EndAttempt(ActiveJob* job, const std::string& outcome, const std::string& error, bool retryable,
+                             bool* requeued) {
+  const int64_t now = clock_->NowMs();
+  JobRecord updated = job->record;
+  *requeued = retryable && updated.attempts < updated.max_attempts;
+  updated.last_error = "attempt " + std::to_string(updated.attempts) + "/" + std::to_string(updated.max_attempts) +
+                       " on " + updated.worker_id + ": " + error;
+  updated.avoid_worker = updated.worker_id;
+  updated.state = *requeued ? JobState::kQueued : JobState::kFailed;
+  if (*requeued) updated.worker_id.clear();
+  const bool last = !*requeued && sweeps_.at(updated.sweep_id).unfinished == 1;
+  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
+    BITSWEEP_RETURN_IF_ERROR(store_->MarkAttemptEnded(updated, outcome, error, now));
+    if (last) BITSWEEP_RETURN_IF_ERROR(store_->SetSweepState(updated.sweep_id, SweepState::kDone, now));
+    return Status::Ok();
+  }));
+  running_.erase(updated.id);
+  auto w = workers_.find(job->record.worker_id);
+  if (w != workers_.end()) w->second.leases.erase(updated.id);
+  if (*requeued) {
+    job->record = updated;
+    job->step = job->total = 0;
+    queue_.insert({-job->priority, updated.id});
+    Touch(updated.sweep_id);
+    return Status::Ok();
+  }
+  job->record = updated;
+  return Retire(updated.id);
+}
+
+Status Scheduler::Retire(int64_t job_id) {
+  auto it = active_.find(job_id);
+  if (it == active_.end()) return Status::Ok();
+  const ActiveJob& job = it->second;
+  const int64_t sweep_id = job.record.sweep_id;
+  queue_.erase({-job.priority, job_id});
+  running_.erase(job_id);
+  auto w = workers_.find(job.record.worker_id);
+  if (w != workers_.end()) w->second.leases.erase(job_id);
+  active_.erase(it);
+  auto sweep = sweeps_.find(sweep_id);
+  if (sweep != sweeps_.end() && --sweep->second.unfinished == 0) sweeps_.erase(sweep);
+  Touch(sweep_id);
+  return Status::Ok();
+}
+
+Result<int> Scheduler::ExpireLeases() {
+  int expired = 0;
+  bool requeued_any = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = clock_->NowMs();
+    std::vector<int64_t> due;
+    for (int64_t id : running_) {
+      if (active_.at(id).lease_deadline_ms <= now) due.push_back(id);
+    }
+    std::sort(due.begin(), due.end());
+    for (int64_t id : due) {
+      ActiveJob& job = active_.at(id);
+      char ttl[32];
+      std::snprintf(ttl, sizeof ttl, "%.1f", static_cast<double>(options_.lease_ttl_ms) / 1000.0);
+      const std::string error = "lease expired: no heartbeat from " + job.record.worker_id + " within " + ttl + " s";
+      bool requeued = false;
+      BITSWEEP_RETURN_IF_ERROR(EndAttempt(&job, "expired", error, /*retryable=*/true, &requeued));
+      requeued_any |= requeued;
+      ++expired;
+    }
+  }
+  if (requeued_any) NotifyWorkAvailable();
+  return expired;
+}
+
+}  // namespace bitsweep::coordinator

@@ -1,0 +1,223 @@
+// Scheduler: the coordinator's core. Turns sweeps into jobs and hands them
+// out as leases; every state change is a store transaction.
+//
+// The rules (DESIGN.md, service rules):
+//  - A lease carries an attempt number and an epoch. The worker renews it by
+//    heartbeat; a lease not renewed within the TTL expires and the job goes
+//    back to the queue, until max_attempts is spent, then FAILED with the
+//    last error.
+//  - Every report carries the epoch; a report whose epoch (or worker) is not
+//    the job's current lease is refused with FAILED_PRECONDITION and changes
+//    nothing.
+//  - A retried job goes to a different worker when another live one exists.
+//  - Higher sweep priority leases first; equal priorities in submission order.
+//
+// No gRPC here: the handlers in worker_service.cc and sweep_service.cc are
+// thin translations onto these calls, and tests drive the core directly with
+// a ManualClock. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/metric_value.h"
+#include "common/status.h"
+#include "coordinator/clock.h"
+#include "coordinator/records.h"
+#include "coordinator/store.h"
+
+namespace bitsweep::coordinator {
+
+/// A job handed to a worker.
+struct LeaseGrant {
+  int64_t job_id = 0;
+  int64_t sweep_id = 0;
+  int attempt = 0;
+  int64_t epoch = 0;
+  std::string spec_json;
+  int64_t ttl_ms = 0;
+};
+
+/// One lease's progress, as a heartbeat reports it.
+struct LeaseReport {
+  int64_t job_id = 0;
+  int64_t epoch = 0;
+  int64_t step = 0;
+  int64_t total = 0;
+  double images_per_second = 0.0;
+  std::vector<MetricValue> interim_metrics;
+};
+
+enum class DirectiveKind { kContinue, kCancel, kLeaseLost };
+
+struct Directive {
+  int64_t job_id = 0;
+  int64_t epoch = 0;
+  DirectiveKind kind = DirectiveKind::kContinue;
+  std::string reason;
+};
+
+/// A file a worker uploads with a finished job.
+struct ArtifactUpload {
+  std::string name;
+  std::string content;
+};
+
+/// What a worker reports when a job succeeds.
+struct CompletionReport {
+  int64_t job_id = 0;
+  int64_t epoch = 0;
+  std::string result_json;
+  std::vector<MetricValue> metrics;
+  std::vector<ArtifactUpload> artifacts;
+  double wall_seconds = 0.0;
+  int64_t model_bytes = 0;
+};
+
+struct WorkerRegistration {
+  std::string worker_id;
+  int64_t lease_ttl_ms = 0;
+  int64_t heartbeat_interval_ms = 0;
+};
+
+/// A sweep with its job counts.
+struct SweepView {
+  SweepRecord sweep;
+  std::map<JobState, int> counts;
+  int total = 0;
+};
+
+/// A job with the progress of its running attempt.
+struct JobView {
+  JobRecord job;
+  int64_t step = 0;
+  int64_t total = 0;
+};
+
+struct WorkerView {
+  WorkerRecord worker;
+  bool alive = false;
+  int running_jobs = 0;
+};
+
+class Scheduler {
+ public:
+  struct Options {
+    /// A lease not renewed within this expires.
+    int64_t lease_ttl_ms = 30000;
+    /// How often workers are told to heartbeat (well inside the TTL).
+    int64_t heartbeat_interval_ms = 5000;
+    /// A worker silent for this long counts as gone.
+    int64_t worker_timeout_ms = 90000;
+    /// Where uploaded artifacts are kept (a folder per job).
+    std::string artifacts_dir;
+  };
+
+  /// Builds the scheduler over `store` and recovers the queue and the leases
+  /// in it: running jobs keep their lease, with a fresh TTL from now.
+  static Result<std::unique_ptr<Scheduler>> Create(const Options& options, Store* store, Clock* clock);
+
+  /// Called (outside the scheduler's lock) whenever jobs may have become
+  /// leasable: a sweep was submitted, a job was requeued.
+  void SetWorkAvailableListener(std::function<void()> listener);
+
+  // ---- users ----
+
+  /// Validates, expands and stores a sweep. An invalid spec is refused with
+  /// INVALID_ARGUMENT naming the field, and nothing is written.
+  Result<std::pair<int64_t, int>> SubmitSweep(const nlohmann::json& spec);
+  /// Cancels every unfinished job of a sweep; returns how many.
+  Result<int> CancelSweep(int64_t sweep_id);
+  Result<int> CancelJob(int64_t job_id);
+  Result<SweepView> GetSweep(int64_t sweep_id);
+  Result<std::vector<SweepView>> ListSweeps();
+  Result<std::vector<JobView>> ListJobs(int64_t sweep_id);
+  Result<std::vector<WorkerView>> ListWorkers();
+  /// Blocks until the sweep changes after `seen` (a value this returned
+  /// before; 0 at first) or `timeout_ms` passes; returns the current value.
+  uint64_t WaitForSweepChange(int64_t sweep_id, uint64_t seen, int64_t timeout_ms);
+
+  // ---- workers ----
+
+  /// Registers a worker. `record.id` may name the id it had before a
+  /// reconnect; it is kept when known.
+  Result<WorkerRegistration> RegisterWorker(WorkerRecord record);
+  /// The next job for `worker_id`, or nullopt when none is leasable.
+  Result<std::optional<LeaseGrant>> TryLease(const std::string& worker_id);
+  /// Renews the worker's leases and records progress; one directive per lease.
+  Result<std::vector<Directive>> Heartbeat(const std::string& worker_id, const std::vector<LeaseReport>& leases);
+  Status Complete(const std::string& worker_id, const CompletionReport& report);
+  /// A failed attempt: requeued when `retryable` and attempts remain, else FAILED.
+  Status Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error, bool retryable);
+
+  /// Expires leases past their TTL (call periodically); returns how many.
+  Result<int> ExpireLeases();
+
+  Store* store() { return store_; }
+  const Options& options() const { return options_; }
+
+ private:
+  // What the scheduler keeps in memory about a queued or running job.
+  struct ActiveJob {
+    JobRecord record;
+    int priority = 0;
+    int64_t lease_deadline_ms = 0;
+    int64_t step = 0;
+    int64_t total = 0;
+  };
+  struct RunningSweep {
+    nlohmann::json base;
+    int priority = 0;
+    int unfinished = 0;
+  };
+  struct WorkerState {
+    WorkerRecord record;
+    int64_t last_seen_ms = 0;
+    std::unordered_set<int64_t> leases;
+  };
+  // Queue order: higher priority first, then older job first.
+  using QueueKey = std::pair<int, int64_t>;  // (-priority, job id)
+
+  Scheduler(const Options& options, Store* store, Clock* clock) : options_(options), store_(store), clock_(clock) {}
+  Status Recover();
+  Result<ActiveJob*> FindLease(const std::string& worker_id, int64_t job_id, int64_t epoch);
+  /// Ends the current attempt of a running job; requeues it or fails it.
+  Status EndAttempt(ActiveJob* job, const std::string& outcome, const std::string& error, bool retryable,
+                    bool* requeued);
+  /// Removes a finished job from memory; finishes its sweep when it was the last.
+  Status Retire(int64_t job_id);
+  bool OtherLiveWorker(const std::string& worker_id, int64_t now) const;
+  void Touch(int64_t sweep_id);
+  void NotifyWorkAvailable();
+  Result<std::vector<std::string>> WriteArtifacts(int64_t job_id, const std::vector<ArtifactUpload>& artifacts,
+                                                  std::vector<ArtifactRecord>* records);
+
+  const Options options_;
+  Store* const store_;
+  Clock* const clock_;
+
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::unordered_map<int64_t, ActiveJob> active_;
+  std::set<QueueKey> queue_;
+  std::unordered_set<int64_t> running_;
+  std::unordered_map<int64_t, RunningSweep> sweeps_;
+  std::unordered_map<std::string, WorkerState> workers_;
+  std::unordered_map<int64_t, uint64_t> sweep_versions_;
+  int64_t next_worker_number_ = 1;
+  std::function<void()> on_work_available_;
+};
+
+}  // namespace bitsweep::coordinator

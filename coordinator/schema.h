@@ -1,0 +1,19 @@
+// The results store's schema, as an ordered list of migrations.
+//
+// `PRAGMA user_version` holds the version a file is at; opening a file runs
+// the migrations it lacks, each in its own transaction. Never edit a shipped
+// migration: add the next one. docs/results-store.md documents the tables.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bitsweep::coordinator {
+
+/// Migration i (0-based) takes a file from version i to version i + 1.
+const std::vector<std::string>& SchemaMigrations();
+
+/// The version this build writes.
+int LatestSchemaVersion();
+
+}  // namespace bitsweep::coordinator

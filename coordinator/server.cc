@@ -1,0 +1,75 @@
+#include "coordinator/server.h"
+
+#include <filesystem>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "coordinator/sweep_service.h"
+#include "coordinator/worker_service.h"
+
+namespace bitsweep::coordinator {
+namespace {
+// Artifacts (sample grids, packed generators) travel inside CompleteJob.
+constexpr int kMaxMessageBytes = 256 << 20;
+constexpr auto kTickInterval = std::chrono::milliseconds(100);
+constexpr int kTicksPerLeaseCheck = 5;
+}  // namespace
+
+Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Options options) {
+  std::unique_ptr<CoordinatorServer> server(new CoordinatorServer());
+  namespace fs = std::filesystem;
+  fs::path db = fs::absolute(options.db_path);
+  std::error_code ec;
+  if (db.has_parent_path()) fs::create_directories(db.parent_path(), ec);
+  if (options.artifacts_dir.empty()) options.artifacts_dir = (db.parent_path() / "artifacts").string();
+  options.scheduler.artifacts_dir = fs::absolute(options.artifacts_dir).string();
+
+  BITSWEEP_ASSIGN_OR_RETURN(server->store_, Store::Open(db.string()));
+  BITSWEEP_ASSIGN_OR_RETURN(server->scheduler_,
+                            Scheduler::Create(options.scheduler, server->store_.get(), &server->clock_));
+  server->worker_service_ = std::make_unique<WorkerServiceImpl>(server->scheduler_.get());
+  server->sweep_service_ = std::make_unique<SweepServiceImpl>(server->scheduler_.get());
+  WorkerServiceImpl* workers = server->worker_service_.get();
+  server->scheduler_->SetWorkAvailableListener([workers] { workers->DispatchWaiting(); });
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.RegisterService(server->worker_service_.get());
+  builder.RegisterService(server->sweep_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return Status::Unavailable("cannot listen on " + options.listen + " (address in use or invalid?)");
+  }
+  server->ticker_ = std::thread([s = server.get()] { s->Tick(); });
+  return server;
+}
+
+void CoordinatorServer::Tick() {
+  int ticks = 0;
+  while (!stopping_) {
+    std::this_thread::sleep_for(kTickInterval);
+    worker_service_->ExpireWaits();
+    if (++ticks % kTicksPerLeaseCheck == 0) (void)scheduler_->ExpireLeases();
+  }
+}
+
+void CoordinatorServer::Shutdown() {
+  if (stopping_.exchange(true)) return;
+  if (ticker_.joinable()) ticker_.join();
+  sweep_service_->Stop();
+  worker_service_->ExpireWaits(/*all=*/true);
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  worker_service_->ExpireWaits(/*all=*/true);
+}
+
+CoordinatorServer::~CoordinatorServer() {
+  if (server_) Shutdown();
+}
+
+}  // namespace bitsweep::coordinator

@@ -1,0 +1,61 @@
+// CoordinatorServer: the store, the scheduler and both gRPC services on one
+// port, with gRPC health checking and server reflection (so grpcurl and
+// grpc_health_probe work), and a ticker that expires leases and long-polls.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "coordinator/scheduler.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace bitsweep::coordinator {
+
+class WorkerServiceImpl;
+class SweepServiceImpl;
+
+class CoordinatorServer {
+ public:
+  struct Options {
+    /// host:port to listen on; port 0 picks a free one (see port()).
+    std::string listen = "0.0.0.0:50051";
+    /// The SQLite results store (created when absent).
+    std::string db_path = "bitsweep.db";
+    /// Where artifacts go ("" = an "artifacts" folder beside the database).
+    std::string artifacts_dir;
+    /// Lease TTL, heartbeat interval, worker timeout.
+    Scheduler::Options scheduler;
+  };
+
+  /// Opens the store (migrating it), recovers the queue and starts serving.
+  static Result<std::unique_ptr<CoordinatorServer>> Start(Options options);
+  ~CoordinatorServer();
+
+  /// The port actually bound.
+  int port() const { return port_; }
+  Scheduler* scheduler() { return scheduler_.get(); }
+  /// Stops accepting calls, answers parked ones and stops the ticker.
+  void Shutdown();
+
+ private:
+  CoordinatorServer() = default;
+  void Tick();
+
+  SystemClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<WorkerServiceImpl> worker_service_;
+  std::unique_ptr<SweepServiceImpl> sweep_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread ticker_;
+};
+
+}  // namespace bitsweep::coordinator

@@ -1,0 +1,604 @@
+#include "coordinator/store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "coordinator/schema.h"
+
+namespace bitsweep::coordinator {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+constexpr const char* kJobColumns =
+    "id, sweep_id, ordinal, params_json, task, method_g, bits_g, method_d, bits_d, loss, dataset, seed, state, "
+    "attempts, max_attempts, epoch, worker_id, last_error, avoid_worker, started_ms, finished_ms, wall_seconds, "
+    "model_bytes";
+
+constexpr const char* kSweepColumns =
+    "id, name, strategy, spec_json, state, priority, max_attempts, created_ms, finished_ms";
+
+std::string TextOrEmpty(const SQLite::Column& c) { return c.isNull() ? std::string() : c.getString(); }
+
+JobRecord ReadJob(SQLite::Statement& q) {
+  JobRecord j;
+  j.id = q.getColumn(0).getInt64();
+  j.sweep_id = q.getColumn(1).getInt64();
+  j.ordinal = q.getColumn(2).getInt64();
+  j.params_json = q.getColumn(3).getString();
+  j.task = q.getColumn(4).getString();
+  j.method_g = q.getColumn(5).getString();
+  j.bits_g = q.getColumn(6).getInt();
+  j.method_d = q.getColumn(7).getString();
+  j.bits_d = q.getColumn(8).getInt();
+  j.loss = q.getColumn(9).getString();
+  j.dataset = q.getColumn(10).getString();
+  j.seed = q.getColumn(11).getInt64();
+  auto state = ParseJobState(q.getColumn(12).getString());
+  if (!state.ok()) throw SQLite::Exception(state.status().message());
+  j.state = state.value();
+  j.attempts = q.getColumn(13).getInt();
+  j.max_attempts = q.getColumn(14).getInt();
+  j.epoch = q.getColumn(15).getInt64();
+  j.worker_id = TextOrEmpty(q.getColumn(16));
+  j.last_error = TextOrEmpty(q.getColumn(17));
+  j.avoid_worker = TextOrEmpty(q.getColumn(18));
+  j.started_ms = q.getColumn(19).getInt64();
+  j.finished_ms = q.getColumn(20).getInt64();
+  j.wall_seconds = q.getColumn(21).getDouble();
+  j.model_bytes = q.getColumn(22).getInt64();
+  return j;
+}
+
+SweepRecord ReadSweep(SQLite::Statement& q) {
+  SweepRecord s;
+  s.id = q.getColumn(0).getInt64();
+  s.name = q.getColumn(1).getString();
+  s.strategy = q.getColumn(2).getString();
+  s.spec_json = q.getColumn(3).getString();
+  auto state = ParseSweepState(q.getColumn(4).getString());
+  if (!state.ok()) throw SQLite::Exception(state.status().message());
+  s.state = state.value();
+  s.priority = q.getColumn(5).getInt();
+  s.max_attempts = q.getColumn(6).getInt();
+  s.created_ms = q.getColumn(7).getInt64();
+  s.finished_ms = q.getColumn(8).getInt64();
+  return s;
+}
+
+void BindText(SQLite::Statement& q, int index, const std::string& text) {
+  if (text.empty()) {
+    q.bind(index);  // NULL
+  } else {
+    q.bind(index, text);
+  }
+}
+
+void Run(SQLite::Statement& q) {
+  q.exec();
+  q.reset();
+  q.clearBindings();
+}
+
+}  // namespace
+
+// The statements of the hot paths (lease, complete, fail), compiled once.
+struct Store::Statements {
+  explicit Statements(SQLite::Database& db)
+      : begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        rollback(db, "ROLLBACK"),
+        lease_job(db,
+                  "UPDATE jobs SET state = 'RUNNING', attempts = ?2, epoch = ?3, worker_id = ?4, started_ms = ?5 "
+                  "WHERE id = ?1"),
+        insert_attempt(db,
+                       "INSERT OR REPLACE INTO attempts (job_id, attempt, epoch, worker_id, started_ms) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)"),
+        end_attempt(db, "UPDATE attempts SET ended_ms = ?3, outcome = ?4, error = ?5 WHERE job_id = ?1 AND attempt = ?2"),
+        succeed_job(db,
+                    "UPDATE jobs SET state = 'SUCCEEDED', finished_ms = ?2, wall_seconds = ?3, model_bytes = ?4, "
+                    "result_json = ?5, last_error = NULL WHERE id = ?1"),
+        end_job_attempt(db,
+                        "UPDATE jobs SET state = ?2, last_error = ?3, avoid_worker = ?4, finished_ms = ?5, "
+                        "worker_id = ?6 WHERE id = ?1"),
+        insert_metric(db,
+                      "INSERT OR REPLACE INTO metrics (job_id, name, step, value, std, n_samples, evaluator, "
+                      "evaluator_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        insert_artifact(db,
+                        "INSERT OR REPLACE INTO artifacts (job_id, name, path, bytes, created_ms) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)"),
+        touch_worker(db, "UPDATE workers SET last_seen_ms = ?2 WHERE id = ?1") {}
+
+  SQLite::Statement begin, commit, rollback;
+  SQLite::Statement lease_job, insert_attempt, end_attempt, succeed_job, end_job_attempt;
+  SQLite::Statement insert_metric, insert_artifact, touch_worker;
+};
+
+Store::~Store() {
+  statements_.reset();
+  reader_.reset();
+  writer_.reset();
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) { return OpenImpl(path, LatestSchemaVersion()); }
+
+Result<std::unique_ptr<Store>> Store::OpenAtVersion(const std::string& path, int version) {
+  return OpenImpl(path, version);
+}
+
+Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, int target_version) {
+  std::unique_ptr<Store> store(new Store());
+  store->path_ = path;
+  Status opened = store->Guard("open", [&] {
+    store->writer_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                                        kBusyTimeoutMs);
+    // WAL: readers never block the writer. synchronous=NORMAL: a commit
+    // survives the process being killed at any instant (only power loss can
+    // drop the last commits), without an fsync per state change.
+    store->writer_->exec("PRAGMA journal_mode = WAL");
+    store->writer_->exec("PRAGMA synchronous = NORMAL");
+    store->writer_->exec("PRAGMA foreign_keys = ON");
+  });
+  if (!opened.ok()) return opened;
+
+  auto version = store->SchemaVersion();
+  if (!version.ok()) return version.status();
+  const auto& migrations = SchemaMigrations();
+  if (version.value() > LatestSchemaVersion()) {
+    return Status::FailedPrecondition(path + ": schema version " + std::to_string(version.value()) +
+                                      " is newer than this bitsweep knows (" + std::to_string(LatestSchemaVersion()) +
+                                      "); use a newer bitsweep");
+  }
+  for (int v = version.value(); v < target_version; ++v) {
+    Status migrated = store->InTransaction([&] {
+      return store->Guard("migrate", [&] {
+        store->writer_->exec(migrations[static_cast<size_t>(v)]);
+        store->writer_->exec("PRAGMA user_version = " + std::to_string(v + 1));
+      });
+    });
+    if (!migrated.ok()) return migrated.WithContext("schema version " + std::to_string(v + 1));
+  }
+
+  opened = store->Guard("prepare", [&] {
+    store->reader_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    if (target_version == LatestSchemaVersion()) store->statements_ = std::make_unique<Statements>(*store->writer_);
+  });
+  if (!opened.ok()) return opened;
+  return store;
+}
+
+Status Store::Guard(const char* what, const std::function<void()>& fn) {
+  try {
+    fn();
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    return Status::IoError(path_ + ": " + what + ": " + e.what());
+  }
+}
+
+Result<int> Store::SchemaVersion() {
+  int version = 0;
+  BITSWEEP_RETURN_IF_ERROR(Guard("read schema version", [&] {
+    version = writer_->execAndGet("PRAGMA user_version").getInt();
+  }));
+  return version;
+}
+
+Status Store::InTransaction(const std::function<Status()>& body) {
+  BITSWEEP_RETURN_IF_ERROR(Guard("begin", [&] {
+    if (statements_) {
+      statements_->begin.exec();
+      statements_->begin.reset();
+    } else {
+      writer_->exec("BEGIN IMMEDIATE");
+    }
+  }));
+  Status status = body();
+  if (status.ok()) {
+    status = Guard("commit", [&] {
+      if (statements_) {
+        statements_->commit.exec();
+        statements_->commit.reset();
+      } else {
+        writer_->exec("COMMIT");
+      }
+    });
+    if (status.ok()) return status;
+  }
+  (void)Guard("rollback", [&] { writer_->exec("ROLLBACK"); });
+  return status;
+}
+
+Status Store::InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs) {
+  return Guard("insert sweep", [&] {
+    SQLite::Statement s(*writer_,
+                        "INSERT INTO sweeps (name, strategy, spec_json, state, priority, max_attempts, created_ms) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, sweep->name);
+    s.bind(2, sweep->strategy);
+    s.bind(3, sweep->spec_json);
+    s.bind(4, SweepStateName(sweep->state));
+    s.bind(5, sweep->priority);
+    s.bind(6, sweep->max_attempts);
+    s.bind(7, sweep->created_ms);
+    s.exec();
+    sweep->id = writer_->getLastInsertRowid();
+
+    SQLite::Statement j(*writer_,
+                        "INSERT INTO jobs (sweep_id, ordinal, params_json, task, method_g, bits_g, method_d, bits_d, "
+                        "loss, dataset, seed, state, max_attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (auto& job : *jobs) {
+      job.sweep_id = sweep->id;
+      j.bind(1, job.sweep_id);
+      j.bind(2, job.ordinal);
+      j.bind(3, job.params_json);
+      j.bind(4, job.task);
+      j.bind(5, job.method_g);
+      j.bind(6, job.bits_g);
+      j.bind(7, job.method_d);
+      j.bind(8, job.bits_d);
+      j.bind(9, job.loss);
+      j.bind(10, job.dataset);
+      j.bind(11, job.seed);
+      j.bind(12, JobStateName(job.state));
+      j.bind(13, job.max_attempts);
+      j.exec();
+      j.reset();
+      job.id = writer_->getLastInsertRowid();
+    }
+  });
+}
+
+Status Store::MarkLeased(const JobRecord& job, int64_t now_ms) {
+  return Guard("lease job", [&] {
+    auto& u = statements_->lease_job;
+    u.bind(1, job.id);
+    u.bind(2, job.attempts);
+    u.bind(3, job.epoch);
+    u.bind(4, job.worker_id);
+    u.bind(5, now_ms);
+    Run(u);
+    auto& a = statements_->insert_attempt;
+    a.bind(1, job.id);
+    a.bind(2, job.attempts);
+    a.bind(3, job.epoch);
+    a.bind(4, job.worker_id);
+    a.bind(5, now_ms);
+    Run(a);
+  });
+}
+
+Status Store::MarkSucceeded(const JobRecord& job, const JobCompletion& completion, int64_t now_ms) {
+  Status stored = Guard("complete job", [&] {
+    auto& u = statements_->succeed_job;
+    u.bind(1, job.id);
+    u.bind(2, now_ms);
+    u.bind(3, completion.wall_seconds);
+    u.bind(4, completion.model_bytes);
+    u.bindNoCopy(5, completion.result_json);
+    Run(u);
+    auto& a = statements_->end_attempt;
+    a.bind(1, job.id);
+    a.bind(2, job.attempts);
+    a.bind(3, now_ms);
+    a.bind(4, "succeeded");
+    a.bind(5);
+    Run(a);
+    for (const auto& artifact : completion.artifacts) {
+      auto& r = statements_->insert_artifact;
+      r.bind(1, job.id);
+      r.bind(2, artifact.name);
+      r.bind(3, artifact.path);
+      r.bind(4, artifact.bytes);
+      r.bind(5, now_ms);
+      Run(r);
+    }
+  });
+  if (!stored.ok()) return stored;
+  return InsertMetrics(job.id, completion.metrics);
+}
+
+Status Store::MarkAttemptEnded(const JobRecord& job, const std::string& outcome, const std::string& error,
+                               int64_t now_ms) {
+  return Guard("end attempt", [&] {
+    auto& a = statements_->end_attempt;
+    a.bind(1, job.id);
+    a.bind(2, job.attempts);
+    a.bind(3, now_ms);
+    a.bind(4, outcome);
+    BindText(a, 5, error);
+    Run(a);
+    auto& u = statements_->end_job_attempt;
+    u.bind(1, job.id);
+    u.bind(2, JobStateName(job.state));
+    BindText(u, 3, job.last_error);
+    BindText(u, 4, job.avoid_worker);
+    if (IsFinished(job.state)) {
+      u.bind(5, now_ms);
+    } else {
+      u.bind(5);
+    }
+    BindText(u, 6, job.worker_id);
+    Run(u);
+  });
+}
+
+Status Store::MarkQueuedCancelled(int64_t job_id, int64_t now_ms) {
+  return Guard("cancel job", [&] {
+    SQLite::Statement u(*writer_, "UPDATE jobs SET state = 'CANCELLED', finished_ms = ? WHERE id = ?");
+    u.bind(1, now_ms);
+    u.bind(2, job_id);
+    u.exec();
+  });
+}
+
+Status Store::MarkSweepQueuedCancelled(int64_t sweep_id, int64_t now_ms) {
+  return Guard("cancel jobs", [&] {
+    SQLite::Statement u(*writer_,
+                        "UPDATE jobs SET state = 'CANCELLED', finished_ms = ? WHERE sweep_id = ? AND state = 'QUEUED'");
+    u.bind(1, now_ms);
+    u.bind(2, sweep_id);
+    u.exec();
+  });
+}
+
+Status Store::SetSweepState(int64_t sweep_id, SweepState state, int64_t now_ms) {
+  return Guard("set sweep state", [&] {
+    SQLite::Statement u(*writer_, "UPDATE sweeps SET state = ?, finished_ms = ? WHERE id = ?");
+    u.bind(1, SweepStateName(state));
+    if (state == SweepState::kRunning) {
+      u.bind(2);
+    } else {
+      u.bind(2, now_ms);
+    }
+    u.bind(3, sweep_id);
+    u.exec();
+  });
+}
+
+Status Store::InsertMetrics(int64_t job_id, const std::vector<MetricValue>& metrics) {
+  return Guard("insert metrics", [&] {
+    auto& m = statements_->insert_metric;
+    for (const auto& v : metrics) {
+      m.bind(1, job_id);
+      m.bind(2, v.metric);
+      m.bind(3, v.step);
+      m.bind(4, v.value);
+      if (v.std) {
+        m.bind(5, *v.std);
+      } else {
+        m.bind(5);
+      }
+      m.bind(6, v.n_samples);
+      m.bind(7, v.evaluator);
+      m.bind(8, v.evaluator_hash);
+      Run(m);
+    }
+  });
+}
+
+Status Store::UpsertWorker(const WorkerRecord& w) {
+  return Guard("register worker", [&] {
+    SQLite::Statement u(*writer_,
+                        "INSERT INTO workers (id, host, devices_json, slots, version, registered_ms, last_seen_ms) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET host = ?2, "
+                        "devices_json = ?3, slots = ?4, version = ?5, last_seen_ms = ?7");
+    u.bind(1, w.id);
+    u.bind(2, w.host);
+    u.bind(3, nlohmann::json(w.devices).dump());
+    u.bind(4, w.slots);
+    u.bind(5, w.version);
+    u.bind(6, w.registered_ms);
+    u.bind(7, w.last_seen_ms);
+    u.exec();
+  });
+}
+
+Status Store::TouchWorker(const std::string& worker_id, int64_t now_ms) {
+  return Guard("touch worker", [&] {
+    auto& u = statements_->touch_worker;
+    u.bind(1, worker_id);
+    u.bind(2, now_ms);
+    Run(u);
+  });
+}
+
+// ---- reads ----
+
+Result<SweepRecord> Store::GetSweep(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::optional<SweepRecord> sweep;
+  BITSWEEP_RETURN_IF_ERROR(Guard("get sweep", [&] {
+    SQLite::Statement q(*reader_, std::string("SELECT ") + kSweepColumns + " FROM sweeps WHERE id = ?");
+    q.bind(1, sweep_id);
+    if (q.executeStep()) sweep = ReadSweep(q);
+  }));
+  if (!sweep) return Status::NotFound("sweep " + std::to_string(sweep_id) + " does not exist");
+  return *sweep;
+}
+
+Result<std::vector<SweepRecord>> Store::ListSweeps() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::vector<SweepRecord> sweeps;
+  BITSWEEP_RETURN_IF_ERROR(Guard("list sweeps", [&] {
+    SQLite::Statement q(*reader_, std::string("SELECT ") + kSweepColumns + " FROM sweeps ORDER BY id");
+    while (q.executeStep()) sweeps.push_back(ReadSweep(q));
+  }));
+  return sweeps;
+}
+
+Result<std::vector<SweepRecord>> Store::RunningSweeps() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::vector<SweepRecord> sweeps;
+  BITSWEEP_RETURN_IF_ERROR(Guard("list running sweeps", [&] {
+    SQLite::Statement q(*reader_,
+                        std::string("SELECT ") + kSweepColumns + " FROM sweeps WHERE state = 'RUNNING' ORDER BY id");
+    while (q.executeStep()) sweeps.push_back(ReadSweep(q));
+  }));
+  return sweeps;
+}
+
+Result<JobRecord> Store::GetJob(int64_t job_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::optional<JobRecord> job;
+  BITSWEEP_RETURN_IF_ERROR(Guard("get job", [&] {
+    SQLite::Statement q(*reader_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
+    q.bind(1, job_id);
+    if (q.executeStep()) job = ReadJob(q);
+  }));
+  if (!job) return Status::NotFound("job " + std::to_string(job_id) + " does not exist");
+  return *job;
+}
+
+Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::vector<JobRecord> jobs;
+  BITSWEEP_RETURN_IF_ERROR(Guard("list jobs", [&] {
+    SQLite::Statement q(*reader_,
+                        std::string("SELECT ") + kJobColumns + " FROM jobs WHERE sweep_id = ? ORDER BY ordinal");
+    q.bind(1, sweep_id);
+    while (q.executeStep()) jobs.push_back(ReadJob(q));
+  }));
+  return jobs;
+}
+
+Result<std::map<JobState, int>> Store::CountJobs(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::map<JobState, int> counts;
+  BITSWEEP_RETURN_IF_ERROR(Guard("count jobs", [&] {
+    SQLite::Statement q(*reader_, "SELECT state, COUNT(*) FROM jobs WHERE sweep_id = ? GROUP BY state");
+    q.bind(1, sweep_id);
+    while (q.executeStep()) {
+      auto state = ParseJobState(q.getColumn(0).getString());
+      if (!state.ok()) throw SQLite::Exception(state.status().message());
+      counts[state.value()] = q.getColumn(1).getInt();
+    }
+  }));
+  return counts;
+}
+
+Result<std::vector<JobRecord>> Store::ActiveJobs() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::vector<JobRecord> jobs;
+  BITSWEEP_RETURN_IF_ERROR(Guard("list active jobs", [&] {
+    SQLite::Statement q(*reader_, std::string("SELECT ") + kJobColumns +
+                                      " FROM jobs WHERE state IN ('QUEUED', 'RUNNING') ORDER BY id");
+    while (q.executeStep()) jobs.push_back(ReadJob(q));
+  }));
+  return jobs;
+}
+
+Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::vector<ResultRecord> rows;
+  BITSWEEP_RETURN_IF_ERROR(Guard("query results", [&] {
+    SQLite::Statement q(*reader_,
+                        "SELECT sweep, sweep_id, job, state, method_g, bits_g, method_d, bits_d, loss, dataset, seed, "
+                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json FROM results "
+                        "WHERE ?1 = 0 OR sweep_id = ?1 ORDER BY job");
+    q.bind(1, sweep_id);
+    while (q.executeStep()) {
+      ResultRecord r;
+      r.sweep = q.getColumn(0).getString();
+      r.sweep_id = q.getColumn(1).getInt64();
+      r.job_id = q.getColumn(2).getInt64();
+      r.state = q.getColumn(3).getString();
+      r.method_g = q.getColumn(4).getString();
+      r.bits_g = q.getColumn(5).getInt();
+      r.method_d = q.getColumn(6).getString();
+      r.bits_d = q.getColumn(7).getInt();
+      r.loss = q.getColumn(8).getString();
+      r.dataset = q.getColumn(9).getString();
+      r.seed = q.getColumn(10).getInt64();
+      r.has_fid = !q.getColumn(11).isNull();
+      r.fid = q.getColumn(11).getDouble();
+      r.has_is = !q.getColumn(12).isNull();
+      r.is = q.getColumn(12).getDouble();
+      r.has_kid = !q.getColumn(13).isNull();
+      r.kid = q.getColumn(13).getDouble();
+      r.model_bytes = q.getColumn(14).getInt64();
+      r.wall_seconds = q.getColumn(15).getDouble();
+      r.params_json = q.getColumn(16).getString();
+      rows.push_back(std::move(r));
+    }
+  }));
+  return rows;
+}
+
+Result<std::vector<WorkerRecord>> Store::ListWorkers() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::vector<WorkerRecord> workers;
+  BITSWEEP_RETURN_IF_ERROR(Guard("list workers", [&] {
+    SQLite::Statement q(*reader_,
+                        "SELECT id, host, devices_json, slots, version, registered_ms, last_seen_ms FROM workers "
+                        "ORDER BY registered_ms, id");
+    while (q.executeStep()) {
+      WorkerRecord w;
+      w.id = q.getColumn(0).getString();
+      w.host = q.getColumn(1).getString();
+      w.devices = nlohmann::json::parse(q.getColumn(2).getString()).get<std::vector<std::string>>();
+      w.slots = q.getColumn(3).getInt();
+      w.version = q.getColumn(4).getString();
+      w.registered_ms = q.getColumn(5).getInt64();
+      w.last_seen_ms = q.getColumn(6).getInt64();
+      workers.push_back(std::move(w));
+    }
+  }));
+  return workers;
+}
+
+Result<std::vector<ArtifactRecord>> Store::ListArtifacts(int64_t job_id, int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::vector<ArtifactRecord> artifacts;
+  BITSWEEP_RETURN_IF_ERROR(Guard("list artifacts", [&] {
+    SQLite::Statement q(*reader_,
+                        "SELECT a.job_id, a.name, a.path, a.bytes FROM artifacts a JOIN jobs j ON j.id = a.job_id "
+                        "WHERE (?1 != 0 AND a.job_id = ?1) OR (?1 = 0 AND j.sweep_id = ?2) ORDER BY a.job_id, a.name");
+    q.bind(1, job_id);
+    q.bind(2, sweep_id);
+    while (q.executeStep()) {
+      artifacts.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                           q.getColumn(3).getInt64()});
+    }
+  }));
+  return artifacts;
+}
+
+Result<std::vector<MetricValue>> Store::JobMetrics(int64_t job_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::vector<MetricValue> metrics;
+  BITSWEEP_RETURN_IF_ERROR(Guard("read metrics", [&] {
+    SQLite::Statement q(*reader_,
+                        "SELECT name, value, std, step, n_samples, evaluator, evaluator_hash FROM metrics "
+                        "WHERE job_id = ? ORDER BY step, name");
+    q.bind(1, job_id);
+    while (q.executeStep()) {
+      MetricValue v;
+      v.metric = q.getColumn(0).getString();
+      v.value = q.getColumn(1).getDouble();
+      if (!q.getColumn(2).isNull()) v.std = q.getColumn(2).getDouble();
+      v.step = q.getColumn(3).getInt64();
+      v.n_samples = q.getColumn(4).getInt64();
+      v.evaluator = q.getColumn(5).getString();
+      v.evaluator_hash = q.getColumn(6).getString();
+      metrics.push_back(std::move(v));
+    }
+  }));
+  return metrics;
+}
+
+Result<std::string> Store::JobResultJson(int64_t job_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::string result;
+  BITSWEEP_RETURN_IF_ERROR(Guard("read result", [&] {
+    SQLite::Statement q(*reader_, "SELECT result_json FROM jobs WHERE id = ?");
+    q.bind(1, job_id);
+    if (q.executeStep()) result = TextOrEmpty(q.getColumn(0));
+  }));
+  return result;
+}
+
+}  // namespace bitsweep::coordinator

@@ -1,0 +1,105 @@
+// Store: the coordinator's SQLite results store, the truth about sweeps.
+//
+// One writer: only the coordinator opens the file for writing, and only
+// through this class. Writes are grouped by the caller with InTransaction so
+// that a state change and its consequences (a job finishing, its sweep
+// finishing) commit together or not at all. WAL mode lets readers (this
+// class's read connection, or users' `sqlite3 -readonly`) run while it writes.
+//
+// Nothing throws out of here: SQLite errors come back as a Status naming the
+// file and the operation.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/sweep_spec.h"
+#include "coordinator/records.h"
+
+namespace SQLite {
+class Database;
+class Statement;
+}  // namespace SQLite
+
+namespace bitsweep::coordinator {
+
+class Store {
+ public:
+  /// Opens (creating it when absent) the store at `path` and migrates it to
+  /// the latest schema. A file written by a newer bitsweep is refused.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  /// For tests of migrations: opens and migrates only up to `version`.
+  static Result<std::unique_ptr<Store>> OpenAtVersion(const std::string& path, int version);
+  ~Store();
+
+  const std::string& path() const { return path_; }
+  Result<int> SchemaVersion();
+
+  // ---- writes (the caller serialises them; one writer) ----
+
+  /// Runs `body` in one transaction: committed when it returns OK, rolled
+  /// back when it fails.
+  Status InTransaction(const std::function<Status()>& body);
+
+  /// Inserts a sweep and its jobs (QUEUED); fills in their ids.
+  Status InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs);
+  /// Job -> RUNNING under a new lease, with an attempts row.
+  Status MarkLeased(const JobRecord& job, int64_t now_ms);
+  /// Job -> SUCCEEDED with its result, metrics and artifacts; closes the attempt.
+  Status MarkSucceeded(const JobRecord& job, const JobCompletion& completion, int64_t now_ms);
+  /// Closes the current attempt with `outcome` (failed, expired, cancelled)
+  /// and `error`, and stores the job's new state (QUEUED for a retry, FAILED
+  /// or CANCELLED) with last_error and avoid_worker.
+  Status MarkAttemptEnded(const JobRecord& job, const std::string& outcome, const std::string& error,
+                          int64_t now_ms);
+  /// A queued job -> CANCELLED.
+  Status MarkQueuedCancelled(int64_t job_id, int64_t now_ms);
+  /// Every QUEUED job of a sweep -> CANCELLED.
+  Status MarkSweepQueuedCancelled(int64_t sweep_id, int64_t now_ms);
+  Status SetSweepState(int64_t sweep_id, SweepState state, int64_t now_ms);
+  /// Interim measurements (replacing any at the same job, metric and step).
+  Status InsertMetrics(int64_t job_id, const std::vector<MetricValue>& metrics);
+  Status UpsertWorker(const WorkerRecord& worker);
+  Status TouchWorker(const std::string& worker_id, int64_t now_ms);
+
+  // ---- reads (safe from any thread) ----
+
+  Result<SweepRecord> GetSweep(int64_t sweep_id);
+  Result<std::vector<SweepRecord>> ListSweeps();
+  Result<JobRecord> GetJob(int64_t job_id);
+  Result<std::vector<JobRecord>> ListJobs(int64_t sweep_id);
+  /// How many jobs of the sweep are in each state.
+  Result<std::map<JobState, int>> CountJobs(int64_t sweep_id);
+  /// Every QUEUED or RUNNING job, for recovery after a restart.
+  Result<std::vector<JobRecord>> ActiveJobs();
+  /// Sweeps still RUNNING.
+  Result<std::vector<SweepRecord>> RunningSweeps();
+  /// Rows of the results view, for one sweep or (sweep_id 0) all.
+  Result<std::vector<ResultRecord>> QueryResults(int64_t sweep_id);
+  Result<std::vector<WorkerRecord>> ListWorkers();
+  /// Artifacts of one job, or of every job of a sweep (job_id 0).
+  Result<std::vector<ArtifactRecord>> ListArtifacts(int64_t job_id, int64_t sweep_id);
+  Result<std::vector<MetricValue>> JobMetrics(int64_t job_id);
+  Result<std::string> JobResultJson(int64_t job_id);
+
+ private:
+  struct Statements;
+  Store() = default;
+  static Result<std::unique_ptr<Store>> OpenImpl(const std::string& path, int version);
+  /// Runs `fn`, turning SQLite exceptions into a Status about `what`.
+  Status Guard(const char* what, const std::function<void()>& fn);
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> writer_;
+  std::unique_ptr<Statements> statements_;
+  std::mutex read_mutex_;
+  std::unique_ptr<SQLite::Database> reader_;
+};
+
+}  // namespace bitsweep::coordinator

@@ -1,0 +1,260 @@
+#include "coordinator/sweep_service.h"
+
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "proto/grpc_status.h"
+
+namespace bitsweep::coordinator {
+namespace {
+
+constexpr size_t kArtifactChunkBytes = 1 << 20;
+// A watch re-reads the sweep at most this often, however busy it is.
+constexpr auto kWatchMinInterval = std::chrono::milliseconds(250);
+
+v1::SweepState ToProto(SweepState s) {
+  switch (s) {
+    case SweepState::kRunning: return v1::SWEEP_RUNNING;
+    case SweepState::kDone: return v1::SWEEP_DONE;
+    case SweepState::kCancelled: return v1::SWEEP_CANCELLED;
+  }
+  return v1::SWEEP_STATE_UNSPECIFIED;
+}
+
+v1::JobState ToProto(JobState s) {
+  switch (s) {
+    case JobState::kQueued: return v1::JOB_QUEUED;
+    case JobState::kRunning: return v1::JOB_RUNNING;
+    case JobState::kSucceeded: return v1::JOB_SUCCEEDED;
+    case JobState::kFailed: return v1::JOB_FAILED;
+    case JobState::kCancelled: return v1::JOB_CANCELLED;
+  }
+  return v1::JOB_STATE_UNSPECIFIED;
+}
+
+int Count(const SweepView& v, JobState s) {
+  auto it = v.counts.find(s);
+  return it == v.counts.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+void SweepToProto(const SweepView& view, v1::Sweep* out) {
+  const SweepRecord& s = view.sweep;
+  out->set_id(s.id);
+  out->set_name(s.name);
+  out->set_state(ToProto(s.state));
+  out->set_strategy(s.strategy);
+  out->set_priority(s.priority);
+  out->set_created_unix_ms(s.created_ms);
+  out->set_finished_unix_ms(s.finished_ms);
+  out->set_jobs_total(view.total);
+  out->set_jobs_queued(Count(view, JobState::kQueued));
+  out->set_jobs_running(Count(view, JobState::kRunning));
+  out->set_jobs_succeeded(Count(view, JobState::kSucceeded));
+  out->set_jobs_failed(Count(view, JobState::kFailed));
+  out->set_jobs_cancelled(Count(view, JobState::kCancelled));
+  out->set_spec_json(s.spec_json);
+}
+
+void JobToProto(const JobView& view, v1::Job* out) {
+  const JobRecord& j = view.job;
+  out->set_id(j.id);
+  out->set_sweep_id(j.sweep_id);
+  out->set_state(ToProto(j.state));
+  out->set_params_json(j.params_json);
+  out->set_attempts(j.attempts);
+  out->set_max_attempts(j.max_attempts);
+  out->set_epoch(j.epoch);
+  out->set_worker_id(j.worker_id);
+  out->set_last_error(j.last_error);
+  out->set_step(view.step);
+  out->set_total(view.total);
+  out->set_wall_seconds(j.wall_seconds);
+  out->set_started_unix_ms(j.started_ms);
+  out->set_finished_unix_ms(j.finished_ms);
+}
+
+grpc::Status SweepServiceImpl::SubmitSweep(grpc::ServerContext*, const v1::SubmitSweepRequest* request,
+                                           v1::SubmitSweepResponse* response) {
+  nlohmann::json spec = nlohmann::json::parse(request->spec_json(), nullptr, /*allow_exceptions=*/false);
+  if (spec.is_discarded()) return ToGrpcStatus(Status::InvalidArgument("spec_json: not valid JSON"));
+  auto submitted = scheduler_->SubmitSweep(spec);
+  if (!submitted.ok()) return ToGrpcStatus(submitted.status());
+  response->set_sweep_id(submitted->first);
+  response->set_job_count(submitted->second);
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext*, const v1::GetSweepRequest* request, v1::Sweep* response) {
+  auto view = scheduler_->GetSweep(request->sweep_id());
+  if (view.ok()) SweepToProto(view.value(), response);
+  return ToGrpcStatus(view.status());
+}
+
+grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest*,
+                                          v1::ListSweepsResponse* response) {
+  auto views = scheduler_->ListSweeps();
+  if (views.ok()) {
+    for (const auto& v : views.value()) SweepToProto(v, response->add_sweeps());
+  }
+  return ToGrpcStatus(views.status());
+}
+
+grpc::Status SweepServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* request,
+                                        v1::ListJobsResponse* response) {
+  auto jobs = scheduler_->ListJobs(request->sweep_id());
+  if (jobs.ok()) {
+    for (const auto& j : jobs.value()) JobToProto(j, response->add_jobs());
+  }
+  return ToGrpcStatus(jobs.status());
+}
+
+grpc::Status SweepServiceImpl::CancelSweep(grpc::ServerContext*, const v1::CancelSweepRequest* request,
+                                           v1::CancelResponse* response) {
+  auto n = scheduler_->CancelSweep(request->sweep_id());
+  if (n.ok()) response->set_jobs_cancelled(n.value());
+  return ToGrpcStatus(n.status());
+}
+
+grpc::Status SweepServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* request,
+                                         v1::CancelResponse* response) {
+  auto n = scheduler_->CancelJob(request->job_id());
+  if (n.ok()) response->set_jobs_cancelled(n.value());
+  return ToGrpcStatus(n.status());
+}
+
+grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext*, const v1::QueryResultsRequest* request,
+                                            v1::QueryResultsResponse* response) {
+  if (request->sweep_id() != 0) {
+    auto sweep = scheduler_->store()->GetSweep(request->sweep_id());
+    if (!sweep.ok()) return ToGrpcStatus(sweep.status());
+  }
+  auto rows = scheduler_->store()->QueryResults(request->sweep_id());
+  if (!rows.ok()) return ToGrpcStatus(rows.status());
+  for (const auto& r : rows.value()) {
+    auto* out = response->add_rows();
+    out->set_sweep(r.sweep);
+    out->set_sweep_id(r.sweep_id);
+    out->set_job_id(r.job_id);
+    out->set_state(r.state);
+    out->set_method_g(r.method_g);
+    out->set_bits_g(r.bits_g);
+    out->set_method_d(r.method_d);
+    out->set_bits_d(r.bits_d);
+    out->set_loss(r.loss);
+    out->set_dataset(r.dataset);
+    out->set_seed(r.seed);
+    out->set_has_fid(r.has_fid);
+    out->set_fid(r.fid);
+    out->set_has_is(r.has_is);
+    out->set_is(r.is);
+    out->set_has_kid(r.has_kid);
+    out->set_kid(r.kid);
+    out->set_model_bytes(r.model_bytes);
+    out->set_wall_seconds(r.wall_seconds);
+    out->set_params_json(r.params_json);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::WatchSweepRequest* request,
+                                          grpc::ServerWriter<v1::SweepEvent>* writer) {
+  const int64_t sweep_id = request->sweep_id();
+  uint64_t version = 0;
+  // What the client has seen of each job: (state, step, attempts).
+  std::map<int64_t, std::tuple<int, int64_t, int>> sent;
+  bool first = true;
+  while (!ctx->IsCancelled() && !stopping_) {
+    auto view = scheduler_->GetSweep(sweep_id);
+    if (!view.ok()) return ToGrpcStatus(view.status());
+    auto jobs = scheduler_->ListJobs(sweep_id);
+    if (!jobs.ok()) return ToGrpcStatus(jobs.status());
+    v1::SweepEvent event;
+    event.set_kind(first ? v1::EVENT_SNAPSHOT : v1::EVENT_JOB);
+    SweepToProto(view.value(), event.mutable_sweep());
+    for (const auto& j : jobs.value()) {
+      auto key = std::make_tuple(static_cast<int>(j.job.state), j.step, j.job.attempts);
+      auto it = sent.find(j.job.id);
+      if (it != sent.end() && it->second == key) continue;
+      sent[j.job.id] = key;
+      JobToProto(j, event.add_jobs());
+    }
+    if ((first || event.jobs_size() > 0) && !writer->Write(event)) return grpc::Status::OK;
+    first = false;
+    if (view->sweep.state != SweepState::kRunning) {
+      v1::SweepEvent end;
+      end.set_kind(v1::EVENT_END);
+      SweepToProto(view.value(), end.mutable_sweep());
+      writer->Write(end);
+      return grpc::Status::OK;
+    }
+    version = scheduler_->WaitForSweepChange(sweep_id, version, 1000);
+    std::this_thread::sleep_for(kWatchMinInterval);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*,
+                                           v1::ListWorkersResponse* response) {
+  auto workers = scheduler_->ListWorkers();
+  if (!workers.ok()) return ToGrpcStatus(workers.status());
+  for (const auto& w : workers.value()) {
+    auto* out = response->add_workers();
+    out->set_id(w.worker.id);
+    out->set_host(w.worker.host);
+    for (const auto& d : w.worker.devices) out->add_devices(d);
+    out->set_slots(w.worker.slots);
+    out->set_version(w.worker.version);
+    out->set_registered_unix_ms(w.worker.registered_ms);
+    out->set_last_seen_unix_ms(w.worker.last_seen_ms);
+    out->set_alive(w.alive);
+    out->set_running_jobs(w.running_jobs);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::ListArtifacts(grpc::ServerContext*, const v1::ListArtifactsRequest* request,
+                                             v1::ListArtifactsResponse* response) {
+  if (request->job_id() != 0) {
+    auto job = scheduler_->store()->GetJob(request->job_id());
+    if (!job.ok()) return ToGrpcStatus(job.status());
+  } else {
+    auto sweep = scheduler_->store()->GetSweep(request->sweep_id());
+    if (!sweep.ok()) return ToGrpcStatus(sweep.status());
+  }
+  auto artifacts = scheduler_->store()->ListArtifacts(request->job_id(), request->sweep_id());
+  if (!artifacts.ok()) return ToGrpcStatus(artifacts.status());
+  for (const auto& a : artifacts.value()) {
+    auto* out = response->add_artifacts();
+    out->set_job_id(a.job_id);
+    out->set_name(a.name);
+    out->set_bytes(a.bytes);
+    out->set_path(a.path);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SweepServiceImpl::GetArtifact(grpc::ServerContext*, const v1::GetArtifactRequest* request,
+                                           grpc::ServerWriter<v1::ArtifactChunk>* writer) {
+  auto artifacts = scheduler_->store()->ListArtifacts(request->job_id(), 0);
+  if (!artifacts.ok()) return ToGrpcStatus(artifacts.status());
+  for (const auto& a : artifacts.value()) {
+    if (a.name != request->name()) continue;
+    std::ifstream in(a.path, std::ios::binary);
+    if (!in) return ToGrpcStatus(Status::IoError(a.path + ": artifact file is missing"));
+    std::string buffer(kArtifactChunkBytes, '\0');
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      v1::ArtifactChunk chunk;
+      chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
+      if (in.gcount() > 0 && !writer->Write(chunk)) return grpc::Status::CANCELLED;
+    }
+    return grpc::Status::OK;
+  }
+  return ToGrpcStatus(Status::NotFound("job " + std::to_string(request->job_id()) + " has no artifact \"" +
+                                       request->name() + "\""));
+}
+
+}  // namespace bitsweep::coordinator

@@ -1,0 +1,164 @@
+#include "coordinator/worker_service.h"
+
+#include <algorithm>
+
+#include "proto/convert.h"
+#include "proto/grpc_status.h"
+
+namespace bitsweep::coordinator {
+namespace {
+
+// The longest a LeaseJob may park, whatever the worker asks for.
+constexpr int64_t kMaxLongPollMs = 60000;
+
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const Status& status) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+void LeaseToProto(const LeaseGrant& grant, v1::Lease* out) {
+  out->set_job_id(grant.job_id);
+  out->set_sweep_id(grant.sweep_id);
+  out->set_attempt(grant.attempt);
+  out->set_epoch(grant.epoch);
+  out->set_spec_json(grant.spec_json);
+  out->set_ttl_ms(grant.ttl_ms);
+}
+
+WorkerServiceImpl::WorkerServiceImpl(Scheduler* scheduler) : scheduler_(scheduler) {}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::Register(grpc::CallbackServerContext* ctx,
+                                                      const v1::RegisterRequest* request,
+                                                      v1::RegisterResponse* response) {
+  WorkerRecord record;
+  record.id = request->worker_id();
+  record.host = request->host();
+  record.devices.assign(request->devices().begin(), request->devices().end());
+  record.slots = request->slots();
+  record.version = request->version();
+  auto registration = scheduler_->RegisterWorker(std::move(record));
+  if (registration.ok()) {
+    response->set_worker_id(registration->worker_id);
+    response->set_lease_ttl_ms(registration->lease_ttl_ms);
+    response->set_heartbeat_interval_ms(registration->heartbeat_interval_ms);
+  }
+  return Answer(ctx, registration.status());
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJob(grpc::CallbackServerContext* ctx,
+                                                      const v1::LeaseJobRequest* request,
+                                                      v1::LeaseJobResponse* response) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto lease = scheduler_->TryLease(request->worker_id());
+  if (!lease.ok()) return Answer(ctx, lease.status());
+  if (lease->has_value()) {
+    LeaseToProto(**lease, response->mutable_lease());
+    return Answer(ctx, Status::Ok());
+  }
+  const int64_t wait_ms = std::clamp<int64_t>(request->wait_ms(), 0, kMaxLongPollMs);
+  if (wait_ms == 0) return Answer(ctx, Status::Ok());
+  // Park. Checking and parking under one lock means a submit that lands in
+  // between still finds this poll in DispatchWaiting.
+  auto* reactor = ctx->DefaultReactor();
+  waiters_.push_back(
+      {ctx, reactor, response, request->worker_id(), std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)});
+  return reactor;
+}
+
+void WorkerServiceImpl::DispatchWaiting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Every parked poll gets a try, oldest first: what is left in the queue
+  // may avoid one worker (a retry) but suit the next.
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->ctx->IsCancelled()) {  // the worker went away: do not hand it a job
+      it->reactor->Finish(grpc::Status::CANCELLED);
+      it = waiters_.erase(it);
+      continue;
+    }
+    auto lease = scheduler_->TryLease(it->worker_id);
+    if (lease.ok() && !lease->has_value()) {
+      ++it;
+      continue;
+    }
+    if (lease.ok()) {
+      LeaseToProto(**lease, it->response->mutable_lease());
+    }
+    it->reactor->Finish(ToGrpcStatus(lease.status()));
+    it = waiters_.erase(it);
+  }
+}
+
+void WorkerServiceImpl::ExpireWaits(bool all) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (all || it->deadline <= now || it->ctx->IsCancelled()) {
+      it->reactor->Finish(it->ctx->IsCancelled() ? grpc::Status::CANCELLED : grpc::Status::OK);
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::Heartbeat(grpc::CallbackServerContext* ctx,
+                                                       const v1::HeartbeatRequest* request,
+                                                       v1::HeartbeatResponse* response) {
+  std::vector<LeaseReport> reports;
+  reports.reserve(static_cast<size_t>(request->leases_size()));
+  for (const auto& l : request->leases()) {
+    LeaseReport r;
+    r.job_id = l.job_id();
+    r.epoch = l.epoch();
+    r.step = l.step();
+    r.total = l.total();
+    r.images_per_second = l.images_per_second();
+    for (const auto& m : l.interim_metrics()) r.interim_metrics.push_back(MetricFromProto(m));
+    reports.push_back(std::move(r));
+  }
+  auto directives = scheduler_->Heartbeat(request->worker_id(), reports);
+  if (directives.ok()) {
+    for (const auto& d : directives.value()) {
+      auto* out = response->add_directives();
+      out->set_job_id(d.job_id);
+      out->set_epoch(d.epoch);
+      out->set_kind(d.kind == DirectiveKind::kContinue ? v1::DIRECTIVE_CONTINUE
+                    : d.kind == DirectiveKind::kCancel ? v1::DIRECTIVE_CANCEL
+                                                       : v1::DIRECTIVE_LEASE_LOST);
+      out->set_reason(d.reason);
+    }
+  }
+  return Answer(ctx, directives.status());
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJob(grpc::CallbackServerContext* ctx,
+                                                         const v1::CompleteJobRequest* request,
+                                                         v1::CompleteJobResponse* response) {
+  CompletionReport report;
+  report.job_id = request->job_id();
+  report.epoch = request->epoch();
+  report.result_json = request->result_json();
+  for (const auto& m : request->metrics()) report.metrics.push_back(MetricFromProto(m));
+  for (const auto& a : request->artifacts()) report.artifacts.push_back({a.name(), a.content()});
+  report.wall_seconds = request->wall_seconds();
+  report.model_bytes = request->model_bytes();
+  Status completed = scheduler_->Complete(request->worker_id(), report);
+  if (!completed.ok() || !request->lease_next()) return Answer(ctx, completed);
+  // The next job rides on the same round trip; an empty queue is not an error.
+  auto lease = scheduler_->TryLease(request->worker_id());
+  if (lease.ok() && lease->has_value()) {
+    LeaseToProto(**lease, response->mutable_lease());
+  }
+  return Answer(ctx, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext* ctx,
+                                                     const v1::FailJobRequest* request, v1::FailJobResponse*) {
+  return Answer(ctx, scheduler_->Fail(request->worker_id(), request->job_id(), request->epoch(), request->error(),
+                                      request->retryable()));
+}
+
+}  // namespace bitsweep::coordinator

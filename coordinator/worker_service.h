@@ -1,0 +1,60 @@
+// WorkerService handlers: what workers call. Thin: parse the request, call
+// the Scheduler, translate the Status.
+//
+// Uses gRPC's callback API so that a LeaseJob long-poll parks its reactor
+// instead of a thread: 64 idle worker slots cost 64 entries in a list, not
+// 64 blocked threads. Parked polls are answered when work arrives (the
+// scheduler's work-available listener) or when their wait runs out
+// (ExpireWaits, called by the server's ticker).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "coordinator/scheduler.h"
+
+namespace bitsweep::coordinator {
+
+class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
+ public:
+  explicit WorkerServiceImpl(Scheduler* scheduler);
+
+  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx, const v1::RegisterRequest* request,
+                                     v1::RegisterResponse* response) override;
+  grpc::ServerUnaryReactor* LeaseJob(grpc::CallbackServerContext* ctx, const v1::LeaseJobRequest* request,
+                                     v1::LeaseJobResponse* response) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx, const v1::HeartbeatRequest* request,
+                                      v1::HeartbeatResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx, const v1::CompleteJobRequest* request,
+                                        v1::CompleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* FailJob(grpc::CallbackServerContext* ctx, const v1::FailJobRequest* request,
+                                    v1::FailJobResponse* response) override;
+
+  /// Answers (empty) the parked polls whose wait ran out, or all of them
+  /// when `all` (shutdown).
+  void ExpireWaits(bool all = false);
+  /// Offers work to parked polls, oldest first.
+  void DispatchWaiting();
+
+ private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  struct Waiter {
+    grpc::CallbackServerContext* ctx;
+    grpc::ServerUnaryReactor* reactor;
+    v1::LeaseJobResponse* response;
+    std::string worker_id;
+    SteadyTime deadline;
+  };
+
+  Scheduler* const scheduler_;
+  std::mutex mu_;
+  std::deque<Waiter> waiters_;
+};
+
+/// Fills a wire lease from a grant.
+void LeaseToProto(const LeaseGrant& grant, v1::Lease* out);
+
+}  // namespace bitsweep::coordinator

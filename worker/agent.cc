@@ -1,0 +1,395 @@
+#include "worker/agent.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include <grpcpp/grpcpp.h>
+
+#include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "common/version.h"
+#include "proto/convert.h"
+#include "proto/grpc_status.h"
+
+namespace bitsweep::worker {
+namespace {
+
+using std::chrono::milliseconds;
+constexpr int kMaxMessageBytes = 256 << 20;
+
+std::string HostName() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
+  return name;
+}
+
+}  // namespace
+
+bool IsRetryable(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kCorruption:
+    case StatusCode::kFailedPrecondition:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// One lease being worked on.
+struct ActiveLease {
+  v1::Lease lease;
+  std::atomic<bool> cancel{false};
+  /// Set by a directive: the coordinator no longer wants a report.
+  std::atomic<bool> abandoned{false};
+  std::mutex mu;
+  TaskProgress progress;
+  std::vector<MetricValue> unsent_metrics;
+};
+
+class Agent::Impl {
+ public:
+  explicit Impl(AgentOptions options) : options_(std::move(options)) {
+    if (options_.devices.empty()) options_.devices = {"cpu"};
+    if (options_.host.empty()) options_.host = HostName();
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+    args.SetMaxSendMessageSize(kMaxMessageBytes);
+    channel_ = grpc::CreateCustomChannel(options_.coordinator, grpc::InsecureChannelCredentials(), args);
+    stub_ = v1::WorkerService::NewStub(channel_);
+  }
+
+  Status Run(const std::atomic<bool>& stop) {
+    stop_ = &stop;
+    BITSWEEP_RETURN_IF_ERROR(Register());
+    std::vector<std::thread> slots;
+    for (size_t i = 0; i < options_.devices.size(); ++i) {
+      slots.emplace_back([this, i] { SlotLoop(static_cast<int>(i)); });
+    }
+    HeartbeatLoop();
+    for (auto& t : slots) t.join();
+    return Status::Ok();
+  }
+
+  std::atomic<int64_t> succeeded{0};
+  std::atomic<int64_t> failed{0};
+
+ private:
+  bool stopping() const { return stop_->load(); }
+
+  void Log(const std::string& line) {
+    if (!options_.verbose) return;
+    std::lock_guard<std::mutex> lock(log_mu_);
+    std::fprintf(stderr, "[worker %s] %s\n", worker_id().c_str(), line.c_str());
+  }
+
+  std::string worker_id() {
+    std::lock_guard<std::mutex> lock(id_mu_);
+    return worker_id_;
+  }
+
+  // Sleeps up to `ms`, waking early when the agent stops.
+  void Nap(int64_t ms) {
+    const auto until = std::chrono::steady_clock::now() + milliseconds(ms);
+    while (!stopping() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(milliseconds(20));
+  }
+
+  int64_t Jittered(int64_t ms) {
+    std::lock_guard<std::mutex> lock(rng_mu_);
+    return std::uniform_int_distribution<int64_t>(ms / 2, ms)(rng_);
+  }
+
+  void SetDeadline(grpc::ClientContext* ctx, int64_t ms) {
+    ctx->set_deadline(std::chrono::system_clock::now() + milliseconds(ms));
+  }
+
+  Status Register() {
+    int64_t backoff = options_.min_backoff_ms;
+    while (!stopping()) {
+      v1::RegisterRequest request;
+      request.set_host(options_.host);
+      for (const auto& d : options_.devices) request.add_devices(d);
+      request.set_slots(static_cast<int>(options_.devices.size()));
+      request.set_version(kVersion);
+      request.set_worker_id(worker_id());
+      v1::RegisterResponse response;
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, options_.rpc_timeout_ms);
+      Status s = FromGrpcStatus(stub_->Register(&ctx, request, &response), "Register");
+      if (s.ok()) {
+        {
+          std::lock_guard<std::mutex> lock(id_mu_);
+          worker_id_ = response.worker_id();
+        }
+        heartbeat_interval_ms_ = std::max<int64_t>(10, response.heartbeat_interval_ms());
+        Log("registered with " + options_.coordinator + " (" + std::to_string(options_.devices.size()) + " slot(s))");
+        return Status::Ok();
+      }
+      if (s.code() != StatusCode::kUnavailable && s.code() != StatusCode::kDeadlineExceeded) return s;
+      Log("coordinator unreachable (" + s.message() + "); retrying in " + std::to_string(backoff) + " ms");
+      Nap(Jittered(backoff));
+      backoff = std::min(backoff * 2, options_.max_backoff_ms);
+    }
+    return Status::Cancelled("stopped before registering");
+  }
+
+  // Calls `call` until it succeeds or fails for a reason retrying cannot
+  // fix; reconnects and re-registers on the way. `call` makes one RPC with a
+  // fresh context.
+  template <typename Call>
+  Status WithRetry(const char* method, int64_t deadline_ms, Call call) {
+    int64_t backoff = options_.min_backoff_ms;
+    while (true) {
+      grpc::ClientContext ctx;
+      SetDeadline(&ctx, deadline_ms);
+      Status s = FromGrpcStatus(call(&ctx), method);
+      if (s.ok()) return s;
+      if (s.code() == StatusCode::kNotFound && s.message().find("is not registered") != std::string::npos) {
+        Log("the coordinator does not know this worker; registering again");
+        BITSWEEP_RETURN_IF_ERROR(Register());
+        continue;
+      }
+      const bool transient = s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded ||
+                             s.code() == StatusCode::kResourceExhausted;
+      if (!transient || stopping()) return s;
+      Log(s.message() + "; retrying in " + std::to_string(backoff) + " ms");
+      Nap(Jittered(backoff));
+      backoff = std::min(backoff * 2, options_.max_backoff_ms);
+    }
+  }
+
+  std::optional<v1::Lease> LeaseOne(int slot) {
+    while (!stopping()) {
+      v1::LeaseJobRequest request;
+      request.set_slot(slot);
+      request.set_wait_ms(options_.long_poll_ms);
+      v1::LeaseJobResponse response;
+      Status s = WithRetry("LeaseJob", options_.long_poll_ms + options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
+        request.set_worker_id(worker_id());
+        return stub_->LeaseJob(ctx, request, &response);
+      });
+      if (!s.ok()) {
+        if (!stopping()) {
+          Log(s.ToString());
+          Nap(options_.max_backoff_ms);
+        }
+        continue;
+      }
+      if (response.has_lease()) return response.lease();
+    }
+    return std::nullopt;
+  }
+
+  void SlotLoop(int slot) {
+    std::optional<v1::Lease> next;
+    while (!stopping()) {
+      if (!next) next = LeaseOne(slot);
+      if (!next) break;
+      v1::Lease lease = std::move(*next);
+      next.reset();
+      next = RunLease(slot, lease);
+    }
+  }
+
+  // Runs one lease to its end and reports it; returns the next lease when
+  // the report brought one.
+  std::optional<v1::Lease> RunLease(int slot, const v1::Lease& lease) {
+    auto active = std::make_shared<ActiveLease>();
+    active->lease = lease;
+    {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      leases_[lease.job_id()] = active;
+    }
+    const std::string job = "job " + std::to_string(lease.job_id());
+    Log(job + " (attempt " + std::to_string(lease.attempt()) + ") leased on slot " + std::to_string(slot) + " [" +
+        options_.devices[static_cast<size_t>(slot)] + "]");
+    std::filesystem::path work = std::filesystem::path(options_.work_dir) / ("job-" + std::to_string(lease.job_id()));
+
+    Result<TaskOutcome> outcome = Status::Internal("not run");
+    auto spec_json = nlohmann::json::parse(lease.spec_json(), nullptr, false);
+    auto spec = spec_json.is_discarded() ? Result<JobSpec>(Status::InvalidArgument("lease spec is not valid JSON"))
+                                         : JobSpec::FromJson(spec_json);
+    if (!spec.ok()) {
+      outcome = spec.status().WithContext("job spec");
+    } else if (options_.runners.count(spec->task) == 0) {
+      outcome = Status::FailedPrecondition("this worker cannot run task \"" + spec->task + "\"");
+    } else {
+      TaskContext context;
+      context.job_id = lease.job_id();
+      context.attempt = lease.attempt();
+      context.work_dir = work.string();
+      context.device = options_.devices[static_cast<size_t>(slot)];
+      context.threads = ThreadsPerJob();
+      context.cache_dir = options_.cache_dir;
+      context.cancel = &active->cancel;
+      context.on_progress = [active](const TaskProgress& p) {
+        std::lock_guard<std::mutex> lock(active->mu);
+        active->progress.step = p.step;
+        active->progress.total = p.total;
+        active->progress.images_per_second = p.images_per_second;
+        for (const auto& m : p.metrics) active->unsent_metrics.push_back(m);
+      };
+      std::error_code ec;
+      std::filesystem::create_directories(work, ec);
+      outcome = options_.runners.at(spec->task)(spec.value(), context);
+    }
+    {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      leases_.erase(lease.job_id());
+    }
+
+    std::optional<v1::Lease> next;
+    if (active->abandoned) {
+      Log(job + " stopped: the coordinator withdrew the lease");
+    } else if (outcome.ok()) {
+      next = ReportSuccess(slot, lease, outcome.value());
+      if (!options_.keep_work) {
+        std::error_code ec;
+        std::filesystem::remove_all(work, ec);
+      }
+    } else {
+      const Status& error = outcome.status();
+      // A job stopped because this worker is stopping goes back to the queue.
+      const bool retryable = stopping() || IsRetryable(error);
+      ReportFailure(lease, stopping() ? "worker stopped" : error.ToString(), retryable);
+    }
+    return next;
+  }
+
+  int ThreadsPerJob() const {
+    if (options_.threads > 0) return options_.threads;
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::max(1, cores / static_cast<int>(options_.devices.size()));
+  }
+
+  std::optional<v1::Lease> ReportSuccess(int slot, const v1::Lease& lease, const TaskOutcome& outcome) {
+    v1::CompleteJobRequest request;
+    request.set_job_id(lease.job_id());
+    request.set_epoch(lease.epoch());
+    request.set_result_json(outcome.result_json);
+    for (const auto& m : outcome.metrics) MetricToProto(m, request.add_metrics());
+    for (const auto& a : outcome.artifacts) {
+      auto* out = request.add_artifacts();
+      out->set_name(a.name);
+      out->set_content(a.content);
+    }
+    request.set_wall_seconds(outcome.wall_seconds);
+    request.set_model_bytes(outcome.model_bytes);
+    request.set_lease_next(options_.lease_with_completion && !stopping());
+    request.set_slot(slot);
+    v1::CompleteJobResponse response;
+    // The result is worth retrying for even while stopping: it is done work.
+    Status s = WithRetry("CompleteJob", options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
+      request.set_worker_id(worker_id());
+      return stub_->CompleteJob(ctx, request, &response);
+    });
+    const std::string job = "job " + std::to_string(lease.job_id());
+    if (!s.ok()) {
+      Log(job + ": result not accepted: " + s.ToString());
+      return std::nullopt;
+    }
+    ++succeeded;
+    Log(job + " succeeded in " + std::to_string(static_cast<int64_t>(outcome.wall_seconds)) + " s");
+    if (response.has_lease()) return response.lease();
+    return std::nullopt;
+  }
+
+  void ReportFailure(const v1::Lease& lease, const std::string& error, bool retryable) {
+    v1::FailJobRequest request;
+    request.set_job_id(lease.job_id());
+    request.set_epoch(lease.epoch());
+    request.set_error(error);
+    request.set_retryable(retryable);
+    v1::FailJobResponse response;
+    Status s = WithRetry("FailJob", options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
+      request.set_worker_id(worker_id());
+      return stub_->FailJob(ctx, request, &response);
+    });
+    ++failed;
+    Log("job " + std::to_string(lease.job_id()) + " failed" + (retryable ? " (retryable)" : "") + ": " + error +
+        (s.ok() ? "" : " [report not accepted: " + s.ToString() + "]"));
+  }
+
+  void HeartbeatLoop() {
+    while (!stopping()) {
+      Nap(heartbeat_interval_ms_);
+      if (stopping()) break;
+      SendHeartbeat();
+    }
+    // Stopping: running jobs checkpoint and end; their slots report them.
+    std::lock_guard<std::mutex> lock(leases_mu_);
+    for (auto& [id, lease] : leases_) lease->cancel = true;
+  }
+
+  void SendHeartbeat() {
+    v1::HeartbeatRequest request;
+    std::vector<std::shared_ptr<ActiveLease>> reported;
+    {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      for (auto& [id, active] : leases_) {
+        std::lock_guard<std::mutex> progress_lock(active->mu);
+        auto* l = request.add_leases();
+        l->set_job_id(active->lease.job_id());
+        l->set_epoch(active->lease.epoch());
+        l->set_step(active->progress.step);
+        l->set_total(active->progress.total);
+        l->set_images_per_second(active->progress.images_per_second);
+        for (const auto& m : active->unsent_metrics) MetricToProto(m, l->add_interim_metrics());
+        active->unsent_metrics.clear();
+        reported.push_back(active);
+      }
+    }
+    v1::HeartbeatResponse response;
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, options_.rpc_timeout_ms);
+    request.set_worker_id(worker_id());
+    Status s = FromGrpcStatus(stub_->Heartbeat(&ctx, request, &response), "Heartbeat");
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kNotFound) {
+        (void)Register();
+      } else {
+        Log(s.ToString());
+      }
+      return;
+    }
+    for (const auto& d : response.directives()) {
+      if (d.kind() == v1::DIRECTIVE_CONTINUE) continue;
+      for (auto& active : reported) {
+        if (active->lease.job_id() == d.job_id() && active->lease.epoch() == d.epoch()) {
+          Log("job " + std::to_string(d.job_id()) + ": stopping: " + d.reason());
+          active->abandoned = true;
+          active->cancel = true;
+        }
+      }
+    }
+  }
+
+  AgentOptions options_;
+  const std::atomic<bool>* stop_ = nullptr;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::WorkerService::Stub> stub_;
+  std::mutex id_mu_;
+  std::string worker_id_;
+  std::atomic<int64_t> heartbeat_interval_ms_{1000};
+  std::mutex leases_mu_;
+  std::unordered_map<int64_t, std::shared_ptr<ActiveLease>> leases_;
+  std::mutex log_mu_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+Agent::Agent(AgentOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Agent::~Agent() = default;
+Status Agent::Run(const std::atomic<bool>& stop) { return impl_->Run(stop); }
+int64_t Agent::jobs_succeeded() const { return impl_->succeeded; }
+int64_t Agent::jobs_failed() const { return impl_->failed; }
+
+}  // namespace bitsweep::worker

@@ -1,0 +1,111 @@
+#include "worker/synthetic_task.h"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "common/hash.h"
+
+namespace bitsweep::worker {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MethodFactor(QuantMethod m) {
+  switch (m) {
+    case QuantMethod::kNone: return 0.0;
+    case QuantMethod::kEm: return 1.0;
+    case QuantMethod::kMinMax: return 1.6;
+    case QuantMethod::kTanh: return 1.8;
+    case QuantMethod::kLog: return 2.2;
+    case QuantMethod::kBinary: return 2.0;
+  }
+  return 0.0;
+}
+
+double Penalty(const QuantSpec& q) {
+  if (!q.quantized()) return 0.0;
+  return MethodFactor(q.method) * std::pow(2.0, 2.0 - q.bits);
+}
+
+// Weights of the DCGAN generator's convolutions, for a nominal model size.
+int64_t GeneratorWeights(const JobSpec& spec) {
+  const int64_t nz = spec.model.nz, g = spec.model.ngf;
+  const int64_t channels = spec.dataset.name == "cifar10" || spec.dataset.name == "image-folder" ? 3 : 1;
+  int64_t weights = nz * g * 4 * 16 + g * 4 * g * 2 * 16 + g * 2 * g * 16 + g * channels * 16;
+  if (spec.model.arch == "dcgan64") weights += g * 8 * g * 4 * 16;
+  return weights;
+}
+
+}  // namespace
+
+double SyntheticFid(const JobSpec& spec) {
+  const auto& s = spec.synthetic;
+  return s.fid_full_precision * (1.0 + s.sensitivity_g * Penalty(spec.quant_g) + s.sensitivity_d * Penalty(spec.quant_d));
+}
+
+Result<TaskOutcome> RunSyntheticTask(const JobSpec& spec, const TaskContext& context) {
+  const auto start = Clock::now();
+  const auto& s = spec.synthetic;
+  const uint64_t spec_hash = Fnv1a64(spec.ToJson().dump());
+  if (s.failure_rate > 0.0) {
+    std::mt19937_64 coin(spec_hash ^ (static_cast<uint64_t>(context.attempt) * 0x9E3779B97F4A7C15ULL));
+    if (std::uniform_real_distribution<double>(0.0, 1.0)(coin) < s.failure_rate) {
+      return Status::Unavailable("synthetic failure injected (failure_rate " + std::to_string(s.failure_rate) +
+                                 ", attempt " + std::to_string(context.attempt) + ")");
+    }
+  }
+  // Ten progress steps over the configured time.
+  const int64_t steps = s.seconds > 0.0 ? 10 : 1;
+  const auto step_time = std::chrono::duration<double>(s.seconds / static_cast<double>(steps));
+  for (int64_t step = 1; step <= steps; ++step) {
+    const auto until = start + std::chrono::duration_cast<Clock::duration>(step_time * static_cast<double>(step));
+    if (s.busy) {
+      while (Clock::now() < until) {
+        if (context.cancel != nullptr && context.cancel->load()) break;
+      }
+    } else {
+      while (Clock::now() < until) {
+        if (context.cancel != nullptr && context.cancel->load()) break;
+        std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
+      }
+    }
+    if (context.cancel != nullptr && context.cancel->load()) return Status::Cancelled("synthetic job cancelled");
+    if (context.on_progress) context.on_progress({step, steps, 0.0, {}});
+  }
+
+  std::mt19937_64 rng(spec.train.seed ^ spec_hash);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const double fid = SyntheticFid(spec) * std::exp(s.noise * normal(rng));
+  const double fp_fid = s.fid_full_precision > 0 ? s.fid_full_precision : 1.0;
+  const double inception_score = 9.0 * fp_fid / std::max(fid, 1e-9) + 1.0;
+  const double kid = fid / 1000.0;
+  const int64_t bits = spec.quant_g.quantized() ? spec.quant_g.bits : 32;
+  const int64_t model_bytes = (GeneratorWeights(spec) * bits + 7) / 8;
+
+  TaskOutcome outcome;
+  for (const auto& [name, value] : {std::pair<std::string, double>{"fid", fid},
+                                    {"is", inception_score},
+                                    {"kid", kid}}) {
+    MetricValue m;
+    m.metric = name;
+    m.value = value;
+    m.step = steps;
+    m.n_samples = 0;
+    m.evaluator = "synthetic";
+    m.evaluator_hash = "-";
+    outcome.metrics.push_back(m);
+  }
+  outcome.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  outcome.model_bytes = model_bytes;
+  nlohmann::json result = {{"spec", spec.ToJson()},
+                           {"status", "completed"},
+                           {"final_metrics", {{"fid", fid}, {"is", inception_score}, {"kid", kid}}},
+                           {"model_bytes", {{"generator_packed", model_bytes}}},
+                           {"wall_seconds", outcome.wall_seconds}};
+  outcome.result_json = result.dump();
+  return outcome;
+}
+
+}  // namespace bitsweep::worker
