@@ -43,6 +43,8 @@ struct EvaluatorTrainOptions {
   std::string root;
   std::string out_path;
   int epochs = 3;
+  /// Train on the first `limit` images only (0 = all): for quick checks.
+  int64_t limit = 0;
   uint64_t seed = 1;
   int threads = 0;
 };

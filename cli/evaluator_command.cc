@@ -10,6 +10,7 @@ int RunEvaluatorTrainCommand(const EvaluatorTrainOptions& options) {
   // Validate the dataset part the way a job spec's is validated.
   nlohmann::json dataset = {{"name", options.dataset}};
   if (!options.root.empty()) dataset["root"] = options.root;
+  if (options.limit > 0) dataset["limit"] = options.limit;
   auto spec = JobSpec::FromJson({{"dataset", dataset}});
   if (!spec.ok()) {
     std::fprintf(stderr, "error: %s\n", spec.status().message().c_str());

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   evaluator_train->add_option("--root", evaluator.root, "Dataset folder (default: the dataset's)");
   evaluator_train->add_option("--out", evaluator.out_path, "Where to save the classifier")->required();
   evaluator_train->add_option("--epochs", evaluator.epochs, "Training epochs")->check(CLI::Range(1, 100));
+  evaluator_train->add_option("--limit", evaluator.limit, "Train on the first N images only (0 = all; for quick checks)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   evaluator_train->add_option("--seed", evaluator.seed, "Seed (training is deterministic given it)");
   evaluator_train->add_option("--threads", evaluator.threads, "Threads (0 = all cores)");
 

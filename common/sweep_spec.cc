@@ -28,12 +28,20 @@ std::string DescribePoint(const nlohmann::json& params) {
   return "{" + s + "}";
 }
 
-// Full precision has no bit-width: a point that says method none runs at 32.
-void NormaliseFullPrecision(nlohmann::json* spec) {
+// Full precision has no bit-width: a point that says method none runs at 32
+// (so a grid of methods x bits holds one full-precision job). A bit-width
+// that would be invalid with any method is still an error.
+Status NormaliseFullPrecision(nlohmann::json* spec) {
   for (const char* net : {"g", "d"}) {
     auto& q = (*spec)["quant"][net];
-    if (q.value("method", "none") == "none") q["bits"] = 32;
+    if (q.value("method", "none") != "none") continue;
+    const auto& bits = q["bits"];
+    const bool valid = bits.is_number_integer() && (bits.get<int64_t>() == 32 ||
+                                                    (bits.get<int64_t>() >= 1 && bits.get<int64_t>() <= 8));
+    if (!valid) return Status::InvalidArgument(std::string("quant.") + net + ".bits: " + bits.dump() + " is outside 1..8 or 32");
+    q["bits"] = 32;
   }
+  return Status::Ok();
 }
 
 Status ReadAxes(SpecReader strategy, const nlohmann::json& axes_json, const nlohmann::json& base,
@@ -137,17 +145,15 @@ Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep) {
     JobPlan plan;
     for (size_t a = 0; a < sweep.axes.size(); ++a) plan.params[sweep.axes[a].path] = sweep.axes[a].values[index[a]];
     plan.spec = ApplyParams(sweep.base, plan.params);
-    NormaliseFullPrecision(&plan.spec);
-    auto parsed = JobSpec::FromJson(plan.spec);
+    Status normalised = NormaliseFullPrecision(&plan.spec);
+    auto parsed = normalised.ok() ? JobSpec::FromJson(plan.spec) : Result<JobSpec>(normalised);
     if (!parsed.ok()) {
       return Status::InvalidArgument("strategy.axes: grid point " + DescribePoint(plan.params) + ": " +
                                      parsed.status().message());
     }
     plan.spec = parsed->ToJson();
     // Record the point as it will run (bits 32 for full precision).
-    for (const auto& [path, value] : plan.params.items()) {
-      if (!value.is_object()) plan.params[path] = plan.spec[PointerOf(path)];
-    }
+    for (const auto& [path, value] : plan.params.items()) plan.params[path] = plan.spec[PointerOf(path)];
     if (seen.insert(plan.params.dump()).second) jobs.push_back(std::move(plan));
     for (size_t a = sweep.axes.size(); a-- > 0;) {
       if (++index[a] < sweep.axes[a].values.size()) break;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -174,7 +175,15 @@ class Agent::Impl {
       v1::LeaseJobResponse response;
       Status s = WithRetry("LeaseJob", options_.long_poll_ms + options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
         request.set_worker_id(worker_id());
-        return stub_->LeaseJob(ctx, request, &response);
+        {
+          std::lock_guard<std::mutex> lock(polls_mu_);
+          if (stopping()) return grpc::Status::CANCELLED;
+          polls_.insert(ctx);
+        }
+        grpc::Status status = stub_->LeaseJob(ctx, request, &response);
+        std::lock_guard<std::mutex> lock(polls_mu_);
+        polls_.erase(ctx);
+        return status;
       });
       if (!s.ok()) {
         if (!stopping()) {
@@ -324,7 +333,12 @@ class Agent::Impl {
       if (stopping()) break;
       SendHeartbeat();
     }
-    // Stopping: running jobs checkpoint and end; their slots report them.
+    // Stopping: waiting polls end now; running jobs checkpoint and end, and
+    // their slots report them.
+    {
+      std::lock_guard<std::mutex> lock(polls_mu_);
+      for (auto* ctx : polls_) ctx->TryCancel();
+    }
     std::lock_guard<std::mutex> lock(leases_mu_);
     for (auto& [id, lease] : leases_) lease->cancel = true;
   }
@@ -381,6 +395,8 @@ class Agent::Impl {
   std::atomic<int64_t> heartbeat_interval_ms_{1000};
   std::mutex leases_mu_;
   std::unordered_map<int64_t, std::shared_ptr<ActiveLease>> leases_;
+  std::mutex polls_mu_;
+  std::set<grpc::ClientContext*> polls_;  // LeaseJob calls in flight
   std::mutex log_mu_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_{std::random_device{}()};

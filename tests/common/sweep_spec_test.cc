@@ -1,0 +1,113 @@
+#include "common/sweep_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "common/job_spec.h"
+
+namespace bitsweep {
+namespace {
+
+nlohmann::json GridSweep(nlohmann::json axes) {
+  return {{"name", "grid"},
+          {"base", {{"task", "synthetic"}, {"quant", {{"g", {{"method", "em"}, {"bits", 2}}}}}}},
+          {"strategy", {{"kind", "grid"}, {"axes", std::move(axes)}}}};
+}
+
+TEST(SweepSpecTest, GridIsTheCartesianProductInOrder) {
+  auto sweep = SweepSpec::FromJson(GridSweep({{"quant.g.bits", {1, 2, 4}}, {"train.seed", {1, 2}}}));
+  ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
+  auto jobs = ExpandGrid(sweep.value());
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  ASSERT_EQ(jobs->size(), 6u);
+  // The first axis varies slowest.
+  EXPECT_EQ((*jobs)[0].params, (nlohmann::json{{"quant.g.bits", 1}, {"train.seed", 1}}));
+  EXPECT_EQ((*jobs)[1].params, (nlohmann::json{{"quant.g.bits", 1}, {"train.seed", 2}}));
+  EXPECT_EQ((*jobs)[5].params, (nlohmann::json{{"quant.g.bits", 4}, {"train.seed", 2}}));
+  // Each job is a complete, valid spec with the point applied.
+  auto spec = JobSpec::FromJson((*jobs)[5].spec);
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec->quant_g.bits, 4);
+  EXPECT_EQ(spec->train.seed, 2u);
+  EXPECT_EQ(spec->task, "synthetic");
+}
+
+TEST(SweepSpecTest, FullPrecisionPointsCollapseToOneJobAt32Bits) {
+  auto sweep = SweepSpec::FromJson(GridSweep({{"quant.g.method", {"none", "em"}}, {"quant.g.bits", {1, 2}}}));
+  ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
+  auto jobs = ExpandGrid(sweep.value());
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  ASSERT_EQ(jobs->size(), 3u);  // none@32, em@1, em@2
+  EXPECT_EQ((*jobs)[0].params["quant.g.bits"], 32);
+  EXPECT_EQ((*jobs)[0].params["quant.g.method"], "none");
+  EXPECT_EQ((*jobs)[1].params["quant.g.bits"], 1);
+}
+
+TEST(SweepSpecTest, ObjectValuesMergeIntoTheField) {
+  auto sweep = SweepSpec::FromJson(GridSweep({{"quant.g", {{{"method", "minmax"}, {"bits", 3}}}}}));
+  ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
+  auto jobs = ExpandGrid(sweep.value());
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].spec["quant"]["g"]["method"], "minmax");
+  EXPECT_EQ((*jobs)[0].spec["quant"]["g"]["bits"], 3);
+  // ApplyParams reproduces the job spec from base + params (what a lease sends).
+  EXPECT_EQ(ApplyParams(sweep->base, (*jobs)[0].params), (*jobs)[0].spec);
+}
+
+TEST(SweepSpecTest, ErrorsNameTheField) {
+  auto unknown_axis = SweepSpec::FromJson(GridSweep({{"quant.g.bitz", {1}}}));
+  ASSERT_FALSE(unknown_axis.ok());
+  EXPECT_EQ(unknown_axis.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown_axis.status().message().find("strategy.axes.quant.g.bitz"), std::string::npos)
+      << unknown_axis.status().message();
+
+  auto empty_axis = SweepSpec::FromJson(GridSweep({{"train.seed", nlohmann::json::array()}}));
+  ASSERT_FALSE(empty_axis.ok());
+  EXPECT_NE(empty_axis.status().message().find("non-empty list"), std::string::npos);
+
+  auto bad_point = SweepSpec::FromJson(GridSweep({{"quant.g.bits", {2, 9}}}));
+  ASSERT_TRUE(bad_point.ok());
+  auto jobs = ExpandGrid(bad_point.value());
+  ASSERT_FALSE(jobs.ok());
+  EXPECT_NE(jobs.status().message().find("quant.g.bits=9"), std::string::npos) << jobs.status().message();
+  EXPECT_NE(jobs.status().message().find("outside 1..8"), std::string::npos) << jobs.status().message();
+
+  nlohmann::json no_name = GridSweep({{"train.seed", {1}}});
+  no_name.erase("name");
+  auto missing = SweepSpec::FromJson(no_name);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("name"), std::string::npos);
+
+  nlohmann::json bad_base = GridSweep({{"train.seed", {1}}});
+  bad_base["base"]["quant"]["g"]["bits"] = 0;
+  auto base = SweepSpec::FromJson(bad_base);
+  ASSERT_FALSE(base.ok());
+  EXPECT_NE(base.status().message().find("base: quant.g.bits"), std::string::npos) << base.status().message();
+
+  nlohmann::json typo = GridSweep({{"train.seed", {1}}});
+  typo["max_attempt"] = 2;
+  auto unknown = SweepSpec::FromJson(typo);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("max_attempt"), std::string::npos);
+}
+
+TEST(SweepSpecTest, CanonicalFormRoundTrips) {
+  auto sweep = SweepSpec::FromJson(GridSweep({{"train.seed", {1, 2}}}));
+  ASSERT_TRUE(sweep.ok());
+  auto again = SweepSpec::FromJson(sweep->ToJson());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->ToJson(), sweep->ToJson());
+}
+
+TEST(SweepSpecTest, SyntheticSectionOnlyWithSyntheticTask) {
+  nlohmann::json job = {{"task", "qgan"}, {"synthetic", {{"seconds", 1}}}};
+  auto spec = JobSpec::FromJson(job);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("synthetic"), std::string::npos);
+  auto synthetic = JobSpec::FromJson({{"task", "synthetic"}, {"synthetic", {{"failure_rate", 2}}}});
+  ASSERT_FALSE(synthetic.ok());
+  EXPECT_NE(synthetic.status().message().find("synthetic.failure_rate"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bitsweep

@@ -1,0 +1,328 @@
+// The scheduler core, driven directly (no gRPC) with a hand-moved clock, on
+// a real SQLite file.
+#include "coordinator/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/test_util.h"
+
+namespace bitsweep::coordinator {
+namespace {
+
+using bitsweep::testing::TempDir;
+
+constexpr int64_t kTtlMs = 10000;
+
+nlohmann::json SyntheticSweep(int jobs, int priority = 0, int max_attempts = 3, const std::string& name = "s") {
+  std::vector<int> seeds;
+  for (int i = 1; i <= jobs; ++i) seeds.push_back(i);
+  return {{"name", name},
+          {"base", {{"task", "synthetic"}}},
+          {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", seeds}}}}},
+          {"priority", priority},
+          {"max_attempts", max_attempts}};
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    scheduler_.reset();
+    store_.reset();
+    auto store = Store::Open(dir_.File("store.db"));
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store.value());
+    Scheduler::Options options;
+    options.lease_ttl_ms = kTtlMs;
+    options.heartbeat_interval_ms = 1000;
+    options.worker_timeout_ms = 3 * kTtlMs;
+    options.artifacts_dir = dir_.File("artifacts");
+    auto scheduler = Scheduler::Create(options, store_.get(), &clock_);
+    ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
+    scheduler_ = std::move(scheduler.value());
+  }
+
+  std::string Register() {
+    WorkerRecord w;
+    w.host = "test";
+    w.devices = {"cpu"};
+    auto r = scheduler_->RegisterWorker(w);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r->worker_id;
+  }
+
+  int64_t Submit(const nlohmann::json& spec) {
+    auto r = scheduler_->SubmitSweep(spec);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->first : 0;
+  }
+
+  LeaseGrant Lease(const std::string& worker) {
+    auto lease = scheduler_->TryLease(worker);
+    EXPECT_TRUE(lease.ok()) << lease.status().ToString();
+    EXPECT_TRUE(lease->has_value()) << "no job for " << worker;
+    return lease->value_or(LeaseGrant{});
+  }
+
+  CompletionReport Report(const LeaseGrant& lease, double fid) {
+    CompletionReport r;
+    r.job_id = lease.job_id;
+    r.epoch = lease.epoch;
+    r.result_json = "{}";
+    MetricValue m;
+    m.metric = "fid";
+    m.value = fid;
+    m.step = 10;
+    m.n_samples = 100;
+    m.evaluator = "test";
+    m.evaluator_hash = "h";
+    r.metrics = {m};
+    r.artifacts = {{"samples.png", "png bytes"}};
+    r.model_bytes = 1234;
+    return r;
+  }
+
+  JobRecord Job(int64_t id) {
+    auto job = store_->GetJob(id);
+    EXPECT_TRUE(job.ok()) << job.status().ToString();
+    return job.ok() ? job.value() : JobRecord{};
+  }
+
+  TempDir dir_;
+  ManualClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, LeaseCompleteAndSweepFinishes) {
+  const std::string w = Register();
+  const int64_t sweep = Submit(SyntheticSweep(2));
+  LeaseGrant a = Lease(w);
+  LeaseGrant b = Lease(w);
+  EXPECT_EQ(a.attempt, 1);
+  EXPECT_NE(a.job_id, b.job_id);
+  EXPECT_FALSE(scheduler_->TryLease(w).value().has_value());  // queue empty
+  auto spec = nlohmann::json::parse(a.spec_json);
+  EXPECT_EQ(spec["task"], "synthetic");
+
+  ASSERT_TRUE(scheduler_->Complete(w, Report(a, 10.0)).ok());
+  EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kRunning);
+  ASSERT_TRUE(scheduler_->Complete(w, Report(b, 20.0)).ok());
+  EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kDone);
+
+  auto rows = store_->QueryResults(sweep);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_DOUBLE_EQ((*rows)[0].fid, 10.0);
+  EXPECT_EQ((*rows)[0].model_bytes, 1234);
+  auto artifacts = store_->ListArtifacts(a.job_id, 0);
+  ASSERT_EQ(artifacts->size(), 1u);
+  EXPECT_EQ(bitsweep::testing::ReadFile((*artifacts)[0].path), "png bytes");
+}
+
+TEST_F(SchedulerTest, ExpiredLeaseGoesBackToTheQueueAndToAnotherWorker) {
+  const std::string w1 = Register();
+  const std::string w2 = Register();
+  Submit(SyntheticSweep(1));
+  LeaseGrant first = Lease(w1);
+
+  clock_.Advance(kTtlMs - 1);
+  // A heartbeat renews the lease.
+  auto hb = scheduler_->Heartbeat(w1, {{first.job_id, first.epoch, 5, 10, 0.0, {}}});
+  ASSERT_TRUE(hb.ok());
+  EXPECT_EQ(hb->at(0).kind, DirectiveKind::kContinue);
+  clock_.Advance(kTtlMs - 1);
+  EXPECT_EQ(scheduler_->ExpireLeases().value(), 0);
+  (void)scheduler_->Heartbeat(w2, {});  // w2 stays alive; w1 goes silent
+  clock_.Advance(2);
+  EXPECT_EQ(scheduler_->ExpireLeases().value(), 1);
+
+  JobRecord job = Job(first.job_id);
+  EXPECT_EQ(job.state, JobState::kQueued);
+  EXPECT_NE(job.last_error.find("lease expired"), std::string::npos) << job.last_error;
+  // The retry avoids the worker that lost it while another is alive.
+  EXPECT_FALSE(scheduler_->TryLease(w1).value().has_value());
+  LeaseGrant second = Lease(w2);
+  EXPECT_EQ(second.job_id, first.job_id);
+  EXPECT_EQ(second.attempt, 2);
+  EXPECT_GT(second.epoch, first.epoch);
+
+  // The old lease hears that it was lost.
+  auto stale = scheduler_->Heartbeat(w1, {{first.job_id, first.epoch, 6, 10, 0.0, {}}});
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->at(0).kind, DirectiveKind::kLeaseLost);
+}
+
+TEST_F(SchedulerTest, StaleEpochIsRefusedAndChangesNothing) {
+  const std::string w1 = Register();
+  const std::string w2 = Register();
+  const int64_t sweep = Submit(SyntheticSweep(1));
+  LeaseGrant first = Lease(w1);
+  clock_.Advance(kTtlMs + 1);
+  (void)scheduler_->Heartbeat(w2, {});
+  ASSERT_EQ(scheduler_->ExpireLeases().value(), 1);
+  LeaseGrant second = Lease(w2);
+  ASSERT_TRUE(scheduler_->Complete(w2, Report(second, 42.0)).ok());
+
+  // The first worker comes back late with its own result.
+  Status late = scheduler_->Complete(w1, Report(first, 99.0));
+  EXPECT_EQ(late.code(), StatusCode::kFailedPrecondition) << late.ToString();
+  Status late_fail = scheduler_->Fail(w1, first.job_id, first.epoch, "boom", true);
+  EXPECT_EQ(late_fail.code(), StatusCode::kFailedPrecondition);
+  auto rows = store_->QueryResults(sweep);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_DOUBLE_EQ((*rows)[0].fid, 42.0);
+  EXPECT_EQ(Job(first.job_id).state, JobState::kSucceeded);
+  // And a report on the right epoch from the wrong worker is refused too.
+  Submit(SyntheticSweep(1, 0, 3, "other"));
+  LeaseGrant third = Lease(w1);
+  EXPECT_EQ(scheduler_->Complete(w2, Report(third, 1.0)).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SchedulerTest, AttemptsAreBoundedAndTheLastErrorIsKept) {
+  const std::string w = Register();
+  const int64_t sweep = Submit(SyntheticSweep(1, 0, /*max_attempts=*/2));
+  LeaseGrant a = Lease(w);
+  ASSERT_TRUE(scheduler_->Fail(w, a.job_id, a.epoch, "out of memory", /*retryable=*/true).ok());
+  EXPECT_EQ(Job(a.job_id).state, JobState::kQueued);
+  LeaseGrant b = Lease(w);  // the only worker: the retry may come back to it
+  EXPECT_EQ(b.attempt, 2);
+  ASSERT_TRUE(scheduler_->Fail(w, b.job_id, b.epoch, "out of memory again", true).ok());
+  JobRecord job = Job(a.job_id);
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_EQ(job.attempts, 2);
+  EXPECT_NE(job.last_error.find("attempt 2/2"), std::string::npos) << job.last_error;
+  EXPECT_NE(job.last_error.find("out of memory again"), std::string::npos);
+  EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kDone);
+}
+
+TEST_F(SchedulerTest, NonRetryableFailureFailsAtOnce) {
+  const std::string w = Register();
+  Submit(SyntheticSweep(1));
+  LeaseGrant a = Lease(w);
+  ASSERT_TRUE(scheduler_->Fail(w, a.job_id, a.epoch, "bad spec", /*retryable=*/false).ok());
+  EXPECT_EQ(Job(a.job_id).state, JobState::kFailed);
+  EXPECT_EQ(Job(a.job_id).attempts, 1);
+}
+
+TEST_F(SchedulerTest, CancelStopsQueuedAndRunningJobs) {
+  const std::string w = Register();
+  const int64_t sweep = Submit(SyntheticSweep(3));
+  LeaseGrant running = Lease(w);
+  auto cancelled = scheduler_->CancelSweep(sweep);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled.value(), 3);
+  EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kCancelled);
+  auto counts = store_->CountJobs(sweep).value();
+  EXPECT_EQ(counts[JobState::kCancelled], 3);
+  EXPECT_FALSE(scheduler_->TryLease(w).value().has_value());
+  // The running attempt is told to stop, and its late result is refused.
+  auto hb = scheduler_->Heartbeat(w, {{running.job_id, running.epoch, 1, 10, 0.0, {}}});
+  EXPECT_EQ(hb->at(0).kind, DirectiveKind::kCancel);
+  EXPECT_EQ(scheduler_->Complete(w, Report(running, 1.0)).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Job(running.job_id).state, JobState::kCancelled);
+  // Cancelling again is a no-op.
+  EXPECT_EQ(scheduler_->CancelSweep(sweep).value(), 0);
+}
+
+TEST_F(SchedulerTest, CancelOneJob) {
+  const std::string w = Register();
+  const int64_t sweep = Submit(SyntheticSweep(2));
+  auto jobs = store_->ListJobs(sweep).value();
+  ASSERT_EQ(scheduler_->CancelJob(jobs[0].id).value(), 1);
+  LeaseGrant only = Lease(w);
+  EXPECT_EQ(only.job_id, jobs[1].id);
+  EXPECT_EQ(scheduler_->CancelJob(12345).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SchedulerTest, HigherPriorityLeasesFirstThenSubmissionOrder) {
+  const std::string w = Register();
+  const int64_t low = Submit(SyntheticSweep(2, 0, 3, "low"));
+  const int64_t high = Submit(SyntheticSweep(2, 5, 3, "high"));
+  const int64_t low2 = Submit(SyntheticSweep(1, 0, 3, "low2"));
+  std::vector<int64_t> order;
+  for (int i = 0; i < 5; ++i) order.push_back(Lease(w).sweep_id);
+  EXPECT_EQ(order, (std::vector<int64_t>{high, high, low, low, low2}));
+}
+
+TEST_F(SchedulerTest, InvalidSpecWritesNothing) {
+  nlohmann::json bad = SyntheticSweep(2);
+  bad["strategy"]["axes"]["quant.g.bits"] = {3, 0};
+  auto r = scheduler_->SubmitSweep(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("quant.g.bits"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(store_->ListSweeps().value().empty());
+  EXPECT_EQ(scheduler_->GetSweep(1).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SchedulerTest, UnknownIdsAreNotFound) {
+  EXPECT_EQ(scheduler_->CancelSweep(7).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(scheduler_->ListJobs(7).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(scheduler_->TryLease("w-99").status().code(), StatusCode::kNotFound);
+  const std::string w = Register();
+  EXPECT_EQ(scheduler_->Complete(w, CompletionReport{}).code(), StatusCode::kNotFound);
+}
+
+TEST_F(SchedulerTest, ArtifactNamesMustBePlain) {
+  const std::string w = Register();
+  Submit(SyntheticSweep(1));
+  LeaseGrant a = Lease(w);
+  CompletionReport r = Report(a, 1.0);
+  r.artifacts = {{"../escape.png", "x"}};
+  EXPECT_EQ(scheduler_->Complete(w, r).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Job(a.job_id).state, JobState::kRunning);
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("escape.png")));
+}
+
+TEST_F(SchedulerTest, RestartKeepsQueueLeasesAndResults) {
+  const std::string w = Register();
+  const int64_t sweep = Submit(SyntheticSweep(3));
+  LeaseGrant done = Lease(w);
+  ASSERT_TRUE(scheduler_->Complete(w, Report(done, 5.0)).ok());
+  LeaseGrant running = Lease(w);
+
+  Open();  // a new coordinator on the same file
+
+  // The running lease survives and can still report; the queued job is there.
+  ASSERT_TRUE(scheduler_->Heartbeat(w, {{running.job_id, running.epoch, 1, 2, 0.0, {}}}).ok());
+  LeaseGrant queued = Lease(w);
+  EXPECT_NE(queued.job_id, running.job_id);
+  EXPECT_NE(queued.job_id, done.job_id);
+  ASSERT_TRUE(scheduler_->Complete(w, Report(running, 6.0)).ok());
+  ASSERT_TRUE(scheduler_->Complete(w, Report(queued, 7.0)).ok());
+  auto rows = store_->QueryResults(sweep).value();
+  ASSERT_EQ(rows.size(), 3u);  // one per job: nothing lost, nothing twice
+  EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kDone);
+  // A new worker gets a fresh id.
+  EXPECT_NE(Register(), w);
+}
+
+TEST_F(SchedulerTest, InterimMetricsFromHeartbeatsAreStored) {
+  const std::string w = Register();
+  Submit(SyntheticSweep(1));
+  LeaseGrant a = Lease(w);
+  MetricValue m;
+  m.metric = "fid";
+  m.value = 80.0;
+  m.step = 5;
+  m.n_samples = 10;
+  m.evaluator = "t";
+  m.evaluator_hash = "h";
+  ASSERT_TRUE(scheduler_->Heartbeat(w, {{a.job_id, a.epoch, 5, 10, 0.0, {m}}}).ok());
+  auto jobs = scheduler_->ListJobs(a.sweep_id).value();
+  EXPECT_EQ(jobs[0].step, 5);
+  EXPECT_EQ(jobs[0].total, 10);
+  ASSERT_TRUE(scheduler_->Complete(w, Report(a, 40.0)).ok());
+  auto metrics = store_->JobMetrics(a.job_id).value();
+  ASSERT_EQ(metrics.size(), 2u);
+  EXPECT_EQ(metrics[0].step, 5);
+  // The results view shows the latest step.
+  EXPECT_DOUBLE_EQ(store_->QueryResults(a.sweep_id).value()[0].fid, 40.0);
+}
+
+}  // namespace
+}  // namespace bitsweep::coordinator
