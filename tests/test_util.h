@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,5 +38,36 @@ std::string ReadFile(const std::string& path);
 /// Runs a shell command, returning its exit code and (via `output`) what it
 /// printed on stdout and stderr.
 int RunCommand(const std::string& command, std::string* output);
+
+}  // namespace bitsweep::testing
+
+namespace bitsweep::testing {
+
+/// A child process (the real `bitsweep` binary) with stdout and stderr going
+/// to a log file. Killed (SIGKILL) when the object goes away if still running.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  int pid() const { return pid_; }
+  void Signal(int signal);
+  /// Waits for exit; returns the exit code (128 + signal when killed).
+  int Wait();
+  /// What it printed so far.
+  std::string Log() const;
+  /// Waits until the log matches `pattern` (ECMAScript regex) or `seconds`
+  /// pass; returns the first capture group ("" on timeout).
+  std::string WaitForLog(const std::string& pattern, double seconds) const;
+
+ private:
+  int pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = -1;
+  std::string log_path_;
+};
 
 }  // namespace bitsweep::testing

@@ -1,9 +1,12 @@
 #include "qgan/metrics/sample_quality.h"
 
+#include <unistd.h>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 #include <torch/torch.h>
 
 #include "common/hash.h"
@@ -89,7 +92,10 @@ Result<ReferenceFeatures> LoadOrComputeReference(const DatasetSpec& dataset, Eva
     torch::serialize::OutputArchive archive;
     archive.write("key", c10::IValue(key));
     archive.write("features", ref.features);
-    std::string tmp = ref.cache_path + ".tmp";
+    // Workers on one machine may compute the same reference at once: each
+    // writes its own temporary file and the rename is atomic.
+    std::string tmp = ref.cache_path + ".tmp." + std::to_string(getpid()) + "." +
+                      std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
     archive.save_to(tmp);
     std::filesystem::rename(tmp, ref.cache_path, ec);
   } catch (const c10::Error&) {

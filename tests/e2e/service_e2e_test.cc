@@ -1,0 +1,203 @@
+// The service end to end, as users run it: real `bitsweep` processes (a
+// coordinator, two workers, the client commands) talking gRPC over loopback,
+// real Fashion-MNIST training, a real SQLite file.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <regex>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+
+namespace bitsweep {
+namespace {
+
+using testing::ChildProcess;
+using testing::TempDir;
+
+const std::string kBinary = BITSWEEP_BINARY;
+
+std::string Shell(const std::string& command, int* exit_code) {
+  std::string output;
+  *exit_code = testing::RunCommand(command, &output);
+  return output;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::vector<std::string> Split(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream in(line);
+  std::string cell;
+  while (std::getline(in, cell, ',')) cells.push_back(cell);
+  if (!line.empty() && line.back() == ',') cells.push_back("");
+  return cells;
+}
+
+class ServiceE2ETest : public ::testing::Test {
+ protected:
+  // Starts a coordinator on a free port and returns its address.
+  std::string StartCoordinator(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {kBinary, "coordinator", "--listen", "127.0.0.1:0", "--db", dir_.File("store.db")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    coordinator_ = std::make_unique<ChildProcess>(argv, dir_.File("coordinator.log"));
+    const std::string port = coordinator_->WaitForLog("listening on port ([0-9]+)", 30);
+    EXPECT_FALSE(port.empty()) << coordinator_->Log();
+    return "127.0.0.1:" + port;
+  }
+
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& address, int n) {
+    const std::string name = "worker" + std::to_string(n);
+    auto worker = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kBinary, "worker", "--coordinator", address, "--threads", "1", "--work-dir",
+                                 dir_.File(name), "--cache-dir", dir_.File("cache")},
+        dir_.File(name + ".log"));
+    EXPECT_FALSE(worker->WaitForLog("(registered)", 30).empty()) << worker->Log();
+    return worker;
+  }
+
+  std::string WriteSweep(const nlohmann::json& sweep) {
+    const std::string path = dir_.File("sweep.json");
+    testing::WriteFile(path, sweep.dump(2));
+    return path;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> coordinator_;
+};
+
+TEST_F(ServiceE2ETest, GridOfRealQganJobsOnTwoWorkers) {
+  int rc = 0;
+  // A quick classifier evaluator (1 epoch on 2,000 images): enough to give
+  // FID and IS their feature space.
+  const std::string classifier = dir_.File("classifier.pt");
+  std::string out = Shell(kBinary + " evaluator train --dataset fashion-mnist --epochs 1 --limit 2000 --threads 1 --out " +
+                              classifier,
+                          &rc);
+  ASSERT_EQ(rc, 0) << out;
+
+  nlohmann::json base = testing::TinyJobJson(/*iterations=*/20, /*limit=*/1024);
+  base["eval"] = {{"evaluator", {{"kind", "classifier"}, {"path", classifier}}},
+                  {"metrics", {"fid", "is", "kid"}},
+                  {"num_samples", 256}};
+  const std::string spec = WriteSweep({{"name", "e2e-grid"},
+                                       {"base", base},
+                                       {"strategy",
+                                        {{"kind", "grid"},
+                                         {"axes", {{"quant.g.method", {"em", "minmax"}}, {"quant.g.bits", {1, 2}}}}}}});
+
+  const std::string address = StartCoordinator();
+  auto w1 = StartWorker(address, 1);
+  auto w2 = StartWorker(address, 2);
+  const std::string client = " --coordinator " + address;
+
+  out = Shell(kBinary + " submit --watch --spec " + spec + client, &rc);
+  ASSERT_EQ(rc, 0) << out << "\n" << w1->Log() << "\n" << w2->Log();
+  EXPECT_NE(out.find("sweep 1 submitted: 4 jobs"), std::string::npos) << out;
+
+  // One row per job, each with FID and IS from the classifier.
+  out = Shell(kBinary + " results 1 --format csv" + client, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto lines = Lines(out);
+  ASSERT_EQ(lines.size(), 5u) << out;
+  auto header = Split(lines[0]);
+  auto col = [&](const std::string& name) {
+    return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  ASSERT_LT(col("fid"), header.size());
+  std::set<std::string> points;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    auto cells = Split(lines[i]);
+    ASSERT_EQ(cells.size(), header.size()) << lines[i];
+    EXPECT_EQ(cells[col("state")], "SUCCEEDED");
+    EXPECT_GT(std::stod(cells[col("fid")]), 0.0) << lines[i];
+    EXPECT_GE(std::stod(cells[col("is")]), 1.0) << lines[i];
+    EXPECT_FALSE(cells[col("kid")].empty());
+    EXPECT_GT(std::stoll(cells[col("model_bytes")]), 0);
+    points.insert(cells[col("method_g")] + "@" + cells[col("bits_g")]);
+  }
+  EXPECT_EQ(points, (std::set<std::string>{"em@1", "em@2", "minmax@1", "minmax@2"}));
+
+  // A sample grid per job, downloadable.
+  out = Shell(kBinary + " artifacts list --sweep 1" + client, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1 + 8) << out;  // header + 2 artifacts x 4 jobs
+  const std::string png = dir_.File("grid.png");
+  out = Shell(kBinary + " artifacts get --job 1 samples.png -o " + png + client, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(testing::ReadFile(png).substr(1, 3), "PNG");
+
+  // Both workers took part.
+  out = Shell(kBinary + " status 1" + client, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("w-1"), std::string::npos) << out;
+  EXPECT_NE(out.find("w-2"), std::string::npos) << out;
+  out = Shell(kBinary + " workers" + client, &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(Lines(out).size(), 3u) << out;
+
+  // The store is a plain SQLite file users can query read-only.
+  out = Shell("sqlite3 -readonly " + dir_.File("store.db") + " 'SELECT COUNT(*) FROM results WHERE fid > 0'", &rc);
+  if (rc == 0) EXPECT_EQ(out, "4\n");
+}
+
+TEST_F(ServiceE2ETest, BadInputIsRefusedWithTheFieldOrId) {
+  const std::string address = StartCoordinator();
+  const std::string client = " --coordinator " + address;
+  int rc = 0;
+  nlohmann::json sweep = {{"name", "bad"},
+                          {"base", {{"task", "synthetic"}, {"quant", {{"g", {{"method", "em"}, {"bits", 2}}}}}}},
+                          {"strategy", {{"kind", "grid"}, {"axes", {{"quant.g.bits", {2, 12}}}}}}};
+  std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + client, &rc);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("quant.g.bits=12"), std::string::npos) << out;
+  out = Shell(kBinary + " status" + client, &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(Lines(out).size(), 1u) << "nothing was stored: " << out;
+  out = Shell(kBinary + " status 42" + client, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
+  EXPECT_NE(out.find("sweep 42"), std::string::npos) << out;
+  out = Shell(kBinary + " cancel --job 42" + client, &rc);
+  EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
+}
+
+TEST_F(ServiceE2ETest, AKilledWorkersJobIsRetriedOnTheOther) {
+  // Short leases so that a dead worker is noticed quickly.
+  const std::string address = StartCoordinator({"--lease-ttl", "2", "--heartbeat", "0.5"});
+  const std::string client = " --coordinator " + address;
+  auto w1 = StartWorker(address, 1);
+  int rc = 0;
+  nlohmann::json sweep = {{"name", "kill"},
+                          {"base", {{"task", "synthetic"}, {"synthetic", {{"seconds", 3.0}}}}},
+                          {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", {1, 2}}}}}}};
+  std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + client, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  ASSERT_FALSE(w1->WaitForLog("(job 1 \\(attempt 1\\) leased)", 20).empty()) << w1->Log();
+  w1->Signal(SIGKILL);
+  w1->Wait();
+  auto w2 = StartWorker(address, 2);
+
+  out = Shell(kBinary + " watch 1" + client, &rc);
+  ASSERT_EQ(rc, 0) << out << w2->Log();
+  out = Shell(kBinary + " status 1" + client, &rc);
+  EXPECT_NE(out.find("DONE  2 jobs: 2 succeeded"), std::string::npos) << out;
+  EXPECT_NE(out.find("2/3"), std::string::npos) << "job 1 needed a second attempt: " << out;
+  out = Shell(kBinary + " results 1 --format json" + client, &rc);
+  auto rows = nlohmann::json::parse(out);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) EXPECT_EQ(row["state"], "SUCCEEDED");
+}
+
+}  // namespace
+}  // namespace bitsweep
