@@ -46,13 +46,18 @@ JobRecord JobFromPlan(const JobPlan& plan, int64_t ordinal, int max_attempts) {
 
 Result<std::unique_ptr<Scheduler>> Scheduler::Create(const Options& options, Store* store, Clock* clock) {
   std::unique_ptr<Scheduler> scheduler(new Scheduler(options, store, clock));
+  std::lock_guard<std::mutex> lock(scheduler->mu_);
   BITSWEEP_RETURN_IF_ERROR(scheduler->Recover());
   return scheduler;
 }
 
 Status Scheduler::Recover() {
-  std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_->NowMs();
+  active_.clear();
+  queue_.clear();
+  running_.clear();
+  sweeps_.clear();
+  workers_.clear();
   BITSWEEP_ASSIGN_OR_RETURN(auto workers, store_->ListWorkers());
   for (auto& w : workers) {
     if (w.id.rfind("w-", 0) == 0) {
@@ -63,6 +68,9 @@ Status Scheduler::Recover() {
     state.record = std::move(w);
     workers_.emplace(state.record.id, std::move(state));
   }
+  BITSWEEP_ASSIGN_OR_RETURN(auto max_ids, store_->MaxIds());
+  next_sweep_id_ = max_ids.first + 1;
+  next_job_id_ = max_ids.second + 1;
   BITSWEEP_ASSIGN_OR_RETURN(auto sweeps, store_->RunningSweeps());
   for (const auto& s : sweeps) {
     auto spec = nlohmann::json::parse(s.spec_json, nullptr, false);
@@ -97,7 +105,8 @@ Status Scheduler::Recover() {
   // if a crash hit between two transactions of an older version) is closed.
   for (auto it = sweeps_.begin(); it != sweeps_.end();) {
     if (it->second.unfinished == 0) {
-      BITSWEEP_RETURN_IF_ERROR(store_->SetSweepState(it->first, SweepState::kDone, now));
+      const int64_t id = it->first;
+      BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->SetSweepState(id, SweepState::kDone, now); }));
       it = sweeps_.erase(it);
     } else {
       ++it;
@@ -125,6 +134,44 @@ void Scheduler::Touch(int64_t sweep_id) {
   changed_.notify_all();
 }
 
+uint64_t Scheduler::Enqueue(Mutation mutation) {
+  gathering_.push_back(std::move(mutation));
+  return gathering_ticket_;
+}
+
+Status Scheduler::AwaitDurable(uint64_t ticket) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (durable_ticket_ < ticket) {
+    if (committing_) {
+      durable_cv_.wait(lock);
+      continue;
+    }
+    // Become the committer of everything gathered so far.
+    committing_ = true;
+    std::vector<Mutation> batch;
+    batch.swap(gathering_);
+    const uint64_t batch_ticket = gathering_ticket_++;
+    lock.unlock();
+    Status committed = store_->InTransaction([&]() -> Status {
+      for (auto& mutation : batch) BITSWEEP_RETURN_IF_ERROR(mutation());
+      return Status::Ok();
+    });
+    lock.lock();
+    if (!committed.ok()) {
+      // Memory ran ahead of a transaction that did not happen: reload it from
+      // the store, which is the truth. Callers in the batch get the error.
+      failed_commits_[batch_ticket] = committed;
+      Status reloaded = Recover();
+      if (!reloaded.ok()) failed_commits_[batch_ticket] = reloaded.WithContext(committed.message());
+    }
+    durable_ticket_ = batch_ticket;
+    committing_ = false;
+    durable_cv_.notify_all();
+  }
+  auto failed = failed_commits_.find(ticket);
+  return failed == failed_commits_.end() ? Status::Ok() : failed->second;
+}
+
 // ---------------------------------------------------------------- users
 
 Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spec_json) {
@@ -142,82 +189,91 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
   for (size_t i = 0; i < plans.size(); ++i) {
     jobs.push_back(JobFromPlan(plans[i], static_cast<int64_t>(i), spec.max_attempts));
   }
+  uint64_t ticket = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    sweep.id = next_sweep_id_++;
     sweep.created_ms = clock_->NowMs();
-    BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->InsertSweep(&sweep, &jobs); }));
+    for (auto& job : jobs) {
+      job.id = next_job_id_++;
+      job.sweep_id = sweep.id;
+    }
     sweeps_[sweep.id] = RunningSweep{spec.base, spec.priority, static_cast<int>(jobs.size())};
-    for (auto& record : jobs) {
+    for (const auto& record : jobs) {
       ActiveJob job;
       job.priority = spec.priority;
-      job.record = std::move(record);
+      job.record = record;
       queue_.insert({-job.priority, job.record.id});
       active_.emplace(job.record.id, std::move(job));
     }
     Touch(sweep.id);
+    ticket = Enqueue([this, sweep, jobs = std::move(jobs)]() mutable { return store_->InsertSweep(&sweep, &jobs); });
   }
+  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   NotifyWorkAvailable();
   return std::make_pair(sweep.id, static_cast<int>(plans.size()));
 }
 
 Result<int> Scheduler::CancelSweep(int64_t sweep_id) {
-  BITSWEEP_ASSIGN_OR_RETURN(SweepRecord sweep, store_->GetSweep(sweep_id));
-  std::lock_guard<std::mutex> lock(mu_);
-  if (sweeps_.count(sweep_id) == 0) return 0;  // already finished: nothing to do
-  const int64_t now = clock_->NowMs();
+  BITSWEEP_RETURN_IF_ERROR(store_->GetSweep(sweep_id).status());
+  uint64_t ticket = 0;
   std::vector<int64_t> ids;
-  for (const auto& [id, job] : active_) {
-    if (job.record.sweep_id == sweep_id) ids.push_back(id);
-  }
-  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
-    BITSWEEP_RETURN_IF_ERROR(store_->MarkSweepQueuedCancelled(sweep_id, now));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sweeps_.count(sweep_id) == 0) return 0;  // already finished: nothing to do
+    const int64_t now = clock_->NowMs();
+    std::vector<JobRecord> running;
+    for (const auto& [id, job] : active_) {
+      if (job.record.sweep_id != sweep_id) continue;
+      ids.push_back(id);
+      if (job.record.state == JobState::kRunning) {
+        JobRecord updated = job.record;
+        updated.state = JobState::kCancelled;
+        updated.last_error = "cancelled by user";
+        running.push_back(std::move(updated));
+      }
+    }
     for (int64_t id : ids) {
       const ActiveJob& job = active_.at(id);
-      if (job.record.state != JobState::kRunning) continue;
-      JobRecord updated = job.record;
-      updated.state = JobState::kCancelled;
-      updated.last_error = "cancelled by user";
-      BITSWEEP_RETURN_IF_ERROR(store_->MarkAttemptEnded(updated, "cancelled", "cancelled by user", now));
+      queue_.erase({-job.priority, id});
+      running_.erase(id);
+      auto w = workers_.find(job.record.worker_id);
+      if (w != workers_.end()) w->second.leases.erase(id);
+      active_.erase(id);
     }
-    return store_->SetSweepState(sweep_id, SweepState::kCancelled, now);
-  }));
-  for (int64_t id : ids) {
-    const ActiveJob& job = active_.at(id);
-    queue_.erase({-job.priority, id});
-    running_.erase(id);
-    auto w = workers_.find(job.record.worker_id);
-    if (w != workers_.end()) w->second.leases.erase(id);
-    active_.erase(id);
+    sweeps_.erase(sweep_id);
+    Touch(sweep_id);
+    ticket = Enqueue([this, sweep_id, now, running = std::move(running)]() -> Status {
+      BITSWEEP_RETURN_IF_ERROR(store_->MarkSweepQueuedCancelled(sweep_id, now));
+      for (const auto& job : running) {
+        BITSWEEP_RETURN_IF_ERROR(store_->MarkAttemptEnded(job, "cancelled", "cancelled by user", now));
+      }
+      return store_->SetSweepState(sweep_id, SweepState::kCancelled, now);
+    });
   }
-  sweeps_.erase(sweep_id);
-  Touch(sweep_id);
-  (void)sweep;
+  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   return static_cast<int>(ids.size());
 }
 
 Result<int> Scheduler::CancelJob(int64_t job_id) {
-  BITSWEEP_ASSIGN_OR_RETURN(JobRecord stored, store_->GetJob(job_id));
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = active_.find(job_id);
-  if (it == active_.end()) return 0;  // already finished
-  ActiveJob& job = it->second;
-  const int64_t now = clock_->NowMs();
-  JobRecord updated = job.record;
-  updated.state = JobState::kCancelled;
-  updated.last_error = "cancelled by user";
-  const int64_t sweep_id = updated.sweep_id;
-  const bool last = sweeps_.at(sweep_id).unfinished == 1;
-  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
-    if (job.record.state == JobState::kRunning) {
-      BITSWEEP_RETURN_IF_ERROR(store_->MarkAttemptEnded(updated, "cancelled", "cancelled by user", now));
-    } else {
-      BITSWEEP_RETURN_IF_ERROR(store_->MarkQueuedCancelled(job_id, now));
-    }
-    if (last) BITSWEEP_RETURN_IF_ERROR(store_->SetSweepState(sweep_id, SweepState::kDone, now));
-    return Status::Ok();
-  }));
-  (void)stored;
-  BITSWEEP_RETURN_IF_ERROR(Retire(job_id));
+  BITSWEEP_RETURN_IF_ERROR(store_->GetJob(job_id).status());
+  uint64_t ticket = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = active_.find(job_id);
+    if (it == active_.end()) return 0;  // already finished
+    const int64_t now = clock_->NowMs();
+    JobRecord updated = it->second.record;
+    const bool was_running = updated.state == JobState::kRunning;
+    updated.state = JobState::kCancelled;
+    updated.last_error = "cancelled by user";
+    ticket = Enqueue([this, updated, was_running, now]() -> Status {
+      if (was_running) return store_->MarkAttemptEnded(updated, "cancelled", "cancelled by user", now);
+      return store_->MarkQueuedCancelled(updated.id, now);
+    });
+    Retire(job_id);
+  }
+  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   return 1;
 }
 
@@ -291,20 +347,24 @@ uint64_t Scheduler::WaitForSweepChange(int64_t sweep_id, uint64_t seen, int64_t 
 
 Result<WorkerRegistration> Scheduler::RegisterWorker(WorkerRecord record) {
   if (record.slots < 1) return Status::InvalidArgument("slots: must be at least 1, got " + std::to_string(record.slots));
-  std::lock_guard<std::mutex> lock(mu_);
-  const int64_t now = clock_->NowMs();
-  auto known = workers_.find(record.id);
-  if (record.id.empty() || known == workers_.end()) {
-    record.id = "w-" + std::to_string(next_worker_number_++);
-    record.registered_ms = now;
-  } else {
-    record.registered_ms = known->second.record.registered_ms;
+  uint64_t ticket = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = clock_->NowMs();
+    auto known = workers_.find(record.id);
+    if (record.id.empty() || known == workers_.end()) {
+      record.id = "w-" + std::to_string(next_worker_number_++);
+      record.registered_ms = now;
+    } else {
+      record.registered_ms = known->second.record.registered_ms;
+    }
+    record.last_seen_ms = now;
+    WorkerState& state = workers_[record.id];
+    state.record = record;
+    state.last_seen_ms = now;
+    ticket = Enqueue([this, record] { return store_->UpsertWorker(record); });
   }
-  record.last_seen_ms = now;
-  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->UpsertWorker(record); }));
-  WorkerState& state = workers_[record.id];
-  state.record = record;
-  state.last_seen_ms = now;
+  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   return WorkerRegistration{record.id, options_.lease_ttl_ms, options_.heartbeat_interval_ms};
 }
 
@@ -316,7 +376,17 @@ bool Scheduler::OtherLiveWorker(const std::string& worker_id, int64_t now) const
 }
 
 Result<std::optional<LeaseGrant>> Scheduler::TryLease(const std::string& worker_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t ticket = 0;
+  Result<std::optional<LeaseGrant>> lease = std::optional<LeaseGrant>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lease = LeaseLocked(worker_id, &ticket);
+  }
+  if (ticket != 0) BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
+  return lease;
+}
+
+Result<std::optional<LeaseGrant>> Scheduler::LeaseLocked(const std::string& worker_id, uint64_t* ticket) {
   auto worker = workers_.find(worker_id);
   if (worker == workers_.end()) return Status::NotFound("worker " + worker_id + " is not registered");
   const int64_t now = clock_->NowMs();
@@ -338,30 +408,28 @@ Result<std::optional<LeaseGrant>> Scheduler::TryLease(const std::string& worker_
   }
   if (chosen == nullptr) return std::optional<LeaseGrant>();
 
-  JobRecord updated = chosen->record;
-  updated.state = JobState::kRunning;
-  updated.attempts += 1;
-  updated.epoch += 1;
-  updated.worker_id = worker_id;
-  updated.started_ms = now;
-  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->MarkLeased(updated, now); }));
-
-  queue_.erase({-chosen->priority, updated.id});
-  running_.insert(updated.id);
-  worker->second.leases.insert(updated.id);
-  chosen->record = updated;
+  JobRecord& job = chosen->record;
+  queue_.erase({-chosen->priority, job.id});
+  job.state = JobState::kRunning;
+  job.attempts += 1;
+  job.epoch += 1;
+  job.worker_id = worker_id;
+  job.started_ms = now;
+  running_.insert(job.id);
+  worker->second.leases.insert(job.id);
   chosen->lease_deadline_ms = now + options_.lease_ttl_ms;
   chosen->step = 0;
   chosen->total = 0;
-  Touch(updated.sweep_id);
+  Touch(job.sweep_id);
+  *ticket = Enqueue([this, job, now] { return store_->MarkLeased(job, now); });
 
   LeaseGrant grant;
-  grant.job_id = updated.id;
-  grant.sweep_id = updated.sweep_id;
-  grant.attempt = updated.attempts;
-  grant.epoch = updated.epoch;
+  grant.job_id = job.id;
+  grant.sweep_id = job.sweep_id;
+  grant.attempt = job.attempts;
+  grant.epoch = job.epoch;
   grant.ttl_ms = options_.lease_ttl_ms;
-  grant.spec_json = ApplyParams(sweeps_.at(updated.sweep_id).base, nlohmann::json::parse(updated.params_json)).dump();
+  grant.spec_json = ApplyParams(sweeps_.at(job.sweep_id).base, nlohmann::json::parse(job.params_json)).dump();
   return std::optional<LeaseGrant>(std::move(grant));
 }
 
@@ -388,35 +456,39 @@ Result<Scheduler::ActiveJob*> Scheduler::FindLease(const std::string& worker_id,
 Result<std::vector<Directive>> Scheduler::Heartbeat(const std::string& worker_id,
                                                     const std::vector<LeaseReport>& leases) {
   std::vector<Directive> directives;
-  std::lock_guard<std::mutex> lock(mu_);
-  auto worker = workers_.find(worker_id);
-  if (worker == workers_.end()) return Status::NotFound("worker " + worker_id + " is not registered");
-  const int64_t now = clock_->NowMs();
-  worker->second.last_seen_ms = now;
+  uint64_t ticket = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto worker = workers_.find(worker_id);
+    if (worker == workers_.end()) return Status::NotFound("worker " + worker_id + " is not registered");
+    const int64_t now = clock_->NowMs();
+    worker->second.last_seen_ms = now;
 
-  std::vector<std::pair<int64_t, const std::vector<MetricValue>*>> interim;
-  for (const auto& report : leases) {
-    Directive d{report.job_id, report.epoch, DirectiveKind::kContinue, ""};
-    auto lease = FindLease(worker_id, report.job_id, report.epoch);
-    if (lease.ok()) {
-      ActiveJob* job = lease.value();
-      job->lease_deadline_ms = now + options_.lease_ttl_ms;
-      job->step = report.step;
-      job->total = report.total;
-      if (!report.interim_metrics.empty()) interim.emplace_back(report.job_id, &report.interim_metrics);
-      Touch(job->record.sweep_id);
-    } else {
-      auto stored = store_->GetJob(report.job_id);
-      bool cancelled = stored.ok() && stored->state == JobState::kCancelled;
-      d.kind = cancelled ? DirectiveKind::kCancel : DirectiveKind::kLeaseLost;
-      d.reason = cancelled ? "cancelled by user" : lease.status().message();
+    std::vector<std::pair<int64_t, std::vector<MetricValue>>> interim;
+    for (const auto& report : leases) {
+      Directive d{report.job_id, report.epoch, DirectiveKind::kContinue, ""};
+      auto lease = FindLease(worker_id, report.job_id, report.epoch);
+      if (lease.ok()) {
+        ActiveJob* job = lease.value();
+        job->lease_deadline_ms = now + options_.lease_ttl_ms;
+        job->step = report.step;
+        job->total = report.total;
+        if (!report.interim_metrics.empty()) interim.emplace_back(report.job_id, report.interim_metrics);
+        Touch(job->record.sweep_id);
+      } else {
+        auto stored = store_->GetJob(report.job_id);
+        bool cancelled = stored.ok() && stored->state == JobState::kCancelled;
+        d.kind = cancelled ? DirectiveKind::kCancel : DirectiveKind::kLeaseLost;
+        d.reason = cancelled ? "cancelled by user" : lease.status().message();
+      }
+      directives.push_back(std::move(d));
     }
-    directives.push_back(std::move(d));
+    ticket = Enqueue([this, worker_id, now, interim = std::move(interim)]() -> Status {
+      for (const auto& [job_id, metrics] : interim) BITSWEEP_RETURN_IF_ERROR(store_->InsertMetrics(job_id, metrics));
+      return store_->TouchWorker(worker_id, now);
+    });
   }
-  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
-    for (const auto& [job_id, metrics] : interim) BITSWEEP_RETURN_IF_ERROR(store_->InsertMetrics(job_id, *metrics));
-    return store_->TouchWorker(worker_id, now);
-  }));
+  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   return directives;
 }
 
@@ -443,6 +515,12 @@ Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,
 }
 
 Status Scheduler::Complete(const std::string& worker_id, const CompletionReport& report) {
+  auto next = CompleteAndLease(worker_id, report, /*lease_next=*/false);
+  return next.status();
+}
+
+Result<std::optional<LeaseGrant>> Scheduler::CompleteAndLease(const std::string& worker_id,
+                                                              const CompletionReport& report, bool lease_next) {
   for (const auto& a : report.artifacts) {
     if (!IsPlainFileName(a.name)) {
       return Status::InvalidArgument("artifacts: \"" + a.name + "\" is not a plain file name");
@@ -464,18 +542,33 @@ Status Scheduler::Complete(const std::string& worker_id, const CompletionReport&
   // renamed into place only once the lease is confirmed current.
   BITSWEEP_ASSIGN_OR_RETURN(std::vector<std::string> temp_paths,
                             WriteArtifacts(report.job_id, report.artifacts, &completion.artifacts));
+  uint64_t ticket = 0;
+  Result<std::optional<LeaseGrant>> next = std::optional<LeaseGrant>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    BITSWEEP_RETURN_IF_ERROR(CompleteLocked(worker_id, report, temp_paths, std::move(completion), &ticket));
+    if (lease_next) {
+      uint64_t lease_ticket = 0;
+      next = LeaseLocked(worker_id, &lease_ticket);
+      ticket = std::max(ticket, lease_ticket);
+    }
+  }
+  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
+  return next;
+}
+
+Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionReport& report,
+                                 const std::vector<std::string>& temp_paths, JobCompletion completion,
+                                 uint64_t* ticket) {
   auto discard = [&] {
     std::error_code ec;
     for (const auto& p : temp_paths) fs::remove(p, ec);
   };
-
-  std::lock_guard<std::mutex> lock(mu_);
   auto lease = FindLease(worker_id, report.job_id, report.epoch);
   if (!lease.ok()) {
     discard();
     return lease.status();
   }
-  ActiveJob* job = lease.value();
   for (size_t i = 0; i < temp_paths.size(); ++i) {
     std::error_code ec;
     fs::rename(temp_paths[i], completion.artifacts[i].path, ec);
@@ -485,31 +578,31 @@ Status Scheduler::Complete(const std::string& worker_id, const CompletionReport&
     }
   }
   const int64_t now = clock_->NowMs();
-  JobRecord updated = job->record;
+  JobRecord updated = lease.value()->record;
   updated.state = JobState::kSucceeded;
-  const bool last = sweeps_.at(updated.sweep_id).unfinished == 1;
-  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
-    BITSWEEP_RETURN_IF_ERROR(store_->MarkSucceeded(updated, completion, now));
-    if (last) BITSWEEP_RETURN_IF_ERROR(store_->SetSweepState(updated.sweep_id, SweepState::kDone, now));
-    return Status::Ok();
-  }));
-  return Retire(updated.id);
+  *ticket = Enqueue([this, updated, completion = std::move(completion), now] {
+    return store_->MarkSucceeded(updated, completion, now);
+  });
+  Retire(updated.id);
+  return Status::Ok();
 }
 
 Status Scheduler::Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error,
                        bool retryable) {
   bool requeued = false;
+  uint64_t ticket = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     BITSWEEP_ASSIGN_OR_RETURN(ActiveJob * job, FindLease(worker_id, job_id, epoch));
-    BITSWEEP_RETURN_IF_ERROR(EndAttempt(job, "failed", error, retryable, &requeued));
+    ticket = EndAttempt(job, "failed", error, retryable, &requeued);
   }
+  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   if (requeued) NotifyWorkAvailable();
   return Status::Ok();
 }
 
-Status Scheduler::EndAttempt(ActiveJob* job, const std::string& outcome, const std::string& error, bool retryable,
-                             bool* requeued) {
+uint64_t Scheduler::EndAttempt(ActiveJob* job, const std::string& outcome, const std::string& error, bool retryable,
+                               bool* requeued) {
   const int64_t now = clock_->NowMs();
   JobRecord updated = job->record;
   *requeued = retryable && updated.attempts < updated.max_attempts;
@@ -518,12 +611,9 @@ Status Scheduler::EndAttempt(ActiveJob* job, const std::string& outcome, const s
   updated.avoid_worker = updated.worker_id;
   updated.state = *requeued ? JobState::kQueued : JobState::kFailed;
   if (*requeued) updated.worker_id.clear();
-  const bool last = !*requeued && sweeps_.at(updated.sweep_id).unfinished == 1;
-  BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&]() -> Status {
-    BITSWEEP_RETURN_IF_ERROR(store_->MarkAttemptEnded(updated, outcome, error, now));
-    if (last) BITSWEEP_RETURN_IF_ERROR(store_->SetSweepState(updated.sweep_id, SweepState::kDone, now));
-    return Status::Ok();
-  }));
+  const uint64_t ticket = Enqueue([this, updated, outcome, error, now] {
+    return store_->MarkAttemptEnded(updated, outcome, error, now);
+  });
   running_.erase(updated.id);
   auto w = workers_.find(job->record.worker_id);
   if (w != workers_.end()) w->second.leases.erase(updated.id);
@@ -532,15 +622,16 @@ Status Scheduler::EndAttempt(ActiveJob* job, const std::string& outcome, const s
     job->step = job->total = 0;
     queue_.insert({-job->priority, updated.id});
     Touch(updated.sweep_id);
-    return Status::Ok();
+    return ticket;
   }
   job->record = updated;
-  return Retire(updated.id);
+  Retire(updated.id);
+  return ticket;
 }
 
-Status Scheduler::Retire(int64_t job_id) {
+void Scheduler::Retire(int64_t job_id) {
   auto it = active_.find(job_id);
-  if (it == active_.end()) return Status::Ok();
+  if (it == active_.end()) return;
   const ActiveJob& job = it->second;
   const int64_t sweep_id = job.record.sweep_id;
   queue_.erase({-job.priority, job_id});
@@ -549,14 +640,18 @@ Status Scheduler::Retire(int64_t job_id) {
   if (w != workers_.end()) w->second.leases.erase(job_id);
   active_.erase(it);
   auto sweep = sweeps_.find(sweep_id);
-  if (sweep != sweeps_.end() && --sweep->second.unfinished == 0) sweeps_.erase(sweep);
+  if (sweep != sweeps_.end() && --sweep->second.unfinished == 0) {
+    sweeps_.erase(sweep);
+    const int64_t now = clock_->NowMs();
+    Enqueue([this, sweep_id, now] { return store_->SetSweepState(sweep_id, SweepState::kDone, now); });
+  }
   Touch(sweep_id);
-  return Status::Ok();
 }
 
 Result<int> Scheduler::ExpireLeases() {
   int expired = 0;
   bool requeued_any = false;
+  uint64_t ticket = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = clock_->NowMs();
@@ -571,11 +666,12 @@ Result<int> Scheduler::ExpireLeases() {
       std::snprintf(ttl, sizeof ttl, "%.1f", static_cast<double>(options_.lease_ttl_ms) / 1000.0);
       const std::string error = "lease expired: no heartbeat from " + job.record.worker_id + " within " + ttl + " s";
       bool requeued = false;
-      BITSWEEP_RETURN_IF_ERROR(EndAttempt(&job, "expired", error, /*retryable=*/true, &requeued));
+      ticket = EndAttempt(&job, "expired", error, /*retryable=*/true, &requeued);
       requeued_any |= requeued;
       ++expired;
     }
   }
+  if (ticket != 0) BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   if (requeued_any) NotifyWorkAvailable();
   return expired;
 }

@@ -78,7 +78,8 @@ CREATE TABLE metrics (
 ) WITHOUT ROWID;
 )sql",
       // Version 2: artifacts (sample grids, packed generators) kept beside
-      // the database, the index that recovery reads by, and the results view.
+      // the database, and the results view. (No index on jobs.state: every
+      // state change would rewrite it, and recovery's one scan is cheap.)
       R"sql(
 CREATE TABLE artifacts (
   job_id     INTEGER NOT NULL REFERENCES jobs(id),
@@ -88,7 +89,6 @@ CREATE TABLE artifacts (
   created_ms INTEGER NOT NULL,
   PRIMARY KEY (job_id, name)
 ) WITHOUT ROWID;
-CREATE INDEX jobs_by_state ON jobs (state);
 CREATE VIEW results AS
 SELECT s.name AS sweep, j.sweep_id, j.id AS job, j.state,
        j.method_g, j.bits_g, j.method_d, j.bits_d, j.loss, j.dataset, j.seed,

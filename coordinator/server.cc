@@ -8,6 +8,7 @@
 
 #include "coordinator/sweep_service.h"
 #include "coordinator/worker_service.h"
+#include "proto/grpc_status.h"
 
 namespace bitsweep::coordinator {
 namespace {
@@ -34,6 +35,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Options opti
   WorkerServiceImpl* workers = server->worker_service_.get();
   server->scheduler_->SetWorkAvailableListener([workers] { workers->DispatchWaiting(); });
 
+  DisableMutexDeadlockDetection();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -141,6 +141,9 @@ Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, int targ
     store->writer_->exec("PRAGMA journal_mode = WAL");
     store->writer_->exec("PRAGMA synchronous = NORMAL");
     store->writer_->exec("PRAGMA foreign_keys = ON");
+    // Checkpoint the WAL into the database every ~16 MiB instead of ~4 MiB:
+    // fewer fsyncs under load, still bounded.
+    store->writer_->exec("PRAGMA wal_autocheckpoint = 4000");
   });
   if (!opened.ok()) return opened;
 
@@ -215,8 +218,8 @@ Status Store::InTransaction(const std::function<Status()>& body) {
 Status Store::InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs) {
   return Guard("insert sweep", [&] {
     SQLite::Statement s(*writer_,
-                        "INSERT INTO sweeps (name, strategy, spec_json, state, priority, max_attempts, created_ms) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)");
+                        "INSERT INTO sweeps (name, strategy, spec_json, state, priority, max_attempts, created_ms, id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, sweep->name);
     s.bind(2, sweep->strategy);
     s.bind(3, sweep->spec_json);
@@ -224,14 +227,13 @@ Status Store::InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs) {
     s.bind(5, sweep->priority);
     s.bind(6, sweep->max_attempts);
     s.bind(7, sweep->created_ms);
+    s.bind(8, sweep->id);
     s.exec();
-    sweep->id = writer_->getLastInsertRowid();
 
     SQLite::Statement j(*writer_,
                         "INSERT INTO jobs (sweep_id, ordinal, params_json, task, method_g, bits_g, method_d, bits_d, "
-                        "loss, dataset, seed, state, max_attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "loss, dataset, seed, state, max_attempts, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (auto& job : *jobs) {
-      job.sweep_id = sweep->id;
       j.bind(1, job.sweep_id);
       j.bind(2, job.ordinal);
       j.bind(3, job.params_json);
@@ -245,9 +247,9 @@ Status Store::InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs) {
       j.bind(11, job.seed);
       j.bind(12, JobStateName(job.state));
       j.bind(13, job.max_attempts);
+      j.bind(14, job.id);
       j.exec();
       j.reset();
-      job.id = writer_->getLastInsertRowid();
     }
   });
 }
@@ -428,6 +430,16 @@ Result<std::vector<SweepRecord>> Store::ListSweeps() {
     while (q.executeStep()) sweeps.push_back(ReadSweep(q));
   }));
   return sweeps;
+}
+
+Result<std::pair<int64_t, int64_t>> Store::MaxIds() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  std::pair<int64_t, int64_t> ids{0, 0};
+  BITSWEEP_RETURN_IF_ERROR(Guard("read ids", [&] {
+    ids.first = reader_->execAndGet("SELECT COALESCE(MAX(id), 0) FROM sweeps").getInt64();
+    ids.second = reader_->execAndGet("SELECT COALESCE(MAX(id), 0) FROM jobs").getInt64();
+  }));
+  return ids;
 }
 
 Result<std::vector<SweepRecord>> Store::RunningSweeps() {

@@ -47,7 +47,7 @@ class Store {
   /// back when it fails.
   Status InTransaction(const std::function<Status()>& body);
 
-  /// Inserts a sweep and its jobs (QUEUED); fills in their ids.
+  /// Inserts a sweep and its jobs (QUEUED) under the ids they carry.
   Status InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs);
   /// Job -> RUNNING under a new lease, with an attempts row.
   Status MarkLeased(const JobRecord& job, int64_t now_ms);
@@ -78,6 +78,8 @@ class Store {
   Result<std::map<JobState, int>> CountJobs(int64_t sweep_id);
   /// Every QUEUED or RUNNING job, for recovery after a restart.
   Result<std::vector<JobRecord>> ActiveJobs();
+  /// The largest sweep id and job id in use (0 when none).
+  Result<std::pair<int64_t, int64_t>> MaxIds();
   /// Sweeps still RUNNING.
   Result<std::vector<SweepRecord>> RunningSweeps();
   /// Rows of the results view, for one sweep or (sweep_id 0) all.

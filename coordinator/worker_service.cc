@@ -145,14 +145,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJob(grpc::CallbackServerCon
   for (const auto& a : request->artifacts()) report.artifacts.push_back({a.name(), a.content()});
   report.wall_seconds = request->wall_seconds();
   report.model_bytes = request->model_bytes();
-  Status completed = scheduler_->Complete(request->worker_id(), report);
-  if (!completed.ok() || !request->lease_next()) return Answer(ctx, completed);
-  // The next job rides on the same round trip; an empty queue is not an error.
-  auto lease = scheduler_->TryLease(request->worker_id());
-  if (lease.ok() && lease->has_value()) {
-    LeaseToProto(**lease, response->mutable_lease());
-  }
-  return Answer(ctx, Status::Ok());
+  // The next job rides on the same round trip and the same commit.
+  auto next = scheduler_->CompleteAndLease(request->worker_id(), report, request->lease_next());
+  if (next.ok() && next->has_value()) LeaseToProto(**next, response->mutable_lease());
+  return Answer(ctx, next.status());
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext* ctx,

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <absl/synchronization/mutex.h>
+
 namespace bitsweep {
 
 grpc::Status ToGrpcStatus(const Status& status) {
@@ -41,5 +43,7 @@ Status FromGrpcStatus(const grpc::Status& status, const char* method) {
     default: return Status::Internal(msg);
   }
 }
+
+void DisableMutexDeadlockDetection() { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); }
 
 }  // namespace bitsweep

@@ -12,6 +12,9 @@ PACKAGES=(g++ cmake ninja-build ccache pkg-config)
 # libblas.so.3; with the reference BLAS a DCGAN step is ~12x slower, so the
 # OpenMP build of OpenBLAS is required, not optional.
 PACKAGES+=(libtorch-dev libopenblas0-openmp nlohmann-json3-dev zlib1g-dev libstb-dev libcli11-dev)
+# The sweep service: gRPC + protobuf (code generator included), SQLite with
+# the SQLiteCpp wrapper, and the sqlite3 shell users query the store with.
+PACKAGES+=(libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libsqlite3-dev libsqlitecpp-dev sqlite3)
 # Real data for the demo and the tests.
 PACKAGES+=(dataset-fashion-mnist)
 # Tests and benchmarks.

@@ -59,6 +59,7 @@ struct ActiveLease {
 class Agent::Impl {
  public:
   explicit Impl(AgentOptions options) : options_(std::move(options)) {
+    DisableMutexDeadlockDetection();
     if (options_.devices.empty()) options_.devices = {"cpu"};
     if (options_.host.empty()) options_.host = HostName();
     grpc::ChannelArguments args;

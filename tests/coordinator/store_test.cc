@@ -102,8 +102,11 @@ TEST(StoreTest, ResultsViewHasOneRowPerFinishedJob) {
   sweep.name = "grid";
   sweep.strategy = "grid";
   sweep.spec_json = "{}";
+  sweep.id = 1;
   std::vector<JobRecord> jobs(3);
   for (size_t i = 0; i < jobs.size(); ++i) {
+    jobs[i].id = static_cast<int64_t>(i) + 1;
+    jobs[i].sweep_id = 1;
     jobs[i].ordinal = static_cast<int64_t>(i);
     jobs[i].params_json = "{}";
     jobs[i].task = "synthetic";

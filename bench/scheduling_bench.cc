@@ -1,0 +1,296 @@
+// Scheduling throughput of the sweep service: one coordinator (in this
+// process, serving on loopback), `workers` x `slots` worker slots, each slot
+// a thread running the worker protocol against it with `synthetic`
+// zero-length jobs. What it measures is the service itself: RPCs, the
+// scheduler and a SQLite transaction per state change.
+//
+//   scheduling_bench [--jobs 20000] [--workers 8] [--slots 8] [--big 100000]
+//
+// Reports jobs/s and lease latency (p50/p99) for two protocols, side by side:
+//   separate   LeaseJob, then CompleteJob  (2 RPCs per job)
+//   combined   CompleteJob carries the next lease (1 RPC per job; what the
+//              worker agent does)
+// plus the ceiling: the rate of a trivial RPC (ListWorkers) from the same
+// slots. With --big N it also stores a sweep of N jobs, runs it, and reports
+// the coordinator's memory with N jobs queued and the time of a results query.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "coordinator/server.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using bitsweep::v1::SweepService;
+using bitsweep::v1::WorkerService;
+
+double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+int64_t RssKib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return 0;
+}
+
+std::string SyntheticSweep(int64_t jobs, const std::string& name) {
+  return R"({"name": ")" + name + R"(", "base": {"task": "synthetic"},
+             "strategy": {"kind": "grid", "axes": {"train.seed": [)" +
+         [&] {
+           std::string seeds;
+           for (int64_t i = 1; i <= jobs; ++i) seeds += (i > 1 ? "," : "") + std::to_string(i);
+           return seeds;
+         }() +
+         "]}}}";
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx(int seconds = 30) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return ctx;
+}
+
+int64_t Submit(SweepService::Stub* stub, int64_t jobs, const std::string& name) {
+  bitsweep::v1::SubmitSweepRequest request;
+  request.set_spec_json(SyntheticSweep(jobs, name));
+  bitsweep::v1::SubmitSweepResponse response;
+  auto status = stub->SubmitSweep(Ctx(600).get(), request, &response);
+  if (!status.ok()) {
+    std::fprintf(stderr, "submit failed: %s\n", status.error_message().c_str());
+    std::exit(1);
+  }
+  return response.sweep_id();
+}
+
+struct RunResult {
+  double seconds = 0.0;
+  int64_t jobs = 0;
+  std::vector<double> lease_ms;
+};
+
+// One slot: lease, "run" (nothing), complete; until the queue is empty.
+void Slot(WorkerService::Stub* stub, const std::string& worker_id, bool combined, std::vector<double>* latencies,
+          std::atomic<int64_t>* done) {
+  bitsweep::v1::Lease lease;
+  bool have = false;
+  while (true) {
+    if (!have) {
+      bitsweep::v1::LeaseJobRequest request;
+      request.set_worker_id(worker_id);
+      request.set_wait_ms(0);
+      bitsweep::v1::LeaseJobResponse response;
+      auto t = Clock::now();
+      if (!stub->LeaseJob(Ctx().get(), request, &response).ok()) return;
+      latencies->push_back(Seconds(t) * 1000.0);
+      if (!response.has_lease()) return;
+      lease = response.lease();
+    }
+    bitsweep::v1::CompleteJobRequest request;
+    request.set_worker_id(worker_id);
+    request.set_job_id(lease.job_id());
+    request.set_epoch(lease.epoch());
+    request.set_result_json("{}");
+    auto* m = request.add_metrics();
+    m->set_name("fid");
+    m->set_value(1.0);
+    request.set_lease_next(combined);
+    bitsweep::v1::CompleteJobResponse response;
+    auto t = Clock::now();
+    if (!stub->CompleteJob(Ctx().get(), request, &response).ok()) return;
+    ++*done;
+    if (combined) latencies->push_back(Seconds(t) * 1000.0);
+    have = combined && response.has_lease();
+    if (have) lease = response.lease();
+  }
+}
+
+RunResult Run(const std::string& address, SweepService::Stub* sweeps, int64_t jobs, int workers, int slots,
+              bool combined, const std::string& name) {
+  // One channel (one HTTP/2 connection) per worker, as separate processes have.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<WorkerService::Stub>> stubs;
+  std::vector<std::string> ids;
+  for (int w = 0; w < workers; ++w) {
+    grpc::ChannelArguments args;
+    args.SetInt("bench.channel", w);  // distinct arguments: distinct connections
+    channels.push_back(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    stubs.push_back(WorkerService::NewStub(channels.back()));
+    bitsweep::v1::RegisterRequest request;
+    request.set_host("bench");
+    request.set_slots(slots);
+    bitsweep::v1::RegisterResponse response;
+    if (!stubs.back()->Register(Ctx().get(), request, &response).ok()) std::exit(1);
+    ids.push_back(response.worker_id());
+  }
+  Submit(sweeps, jobs, name);
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(workers * slots));
+  std::atomic<int64_t> done{0};
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    for (int s = 0; s < slots; ++s) {
+      threads.emplace_back(Slot, stubs[static_cast<size_t>(w)].get(), ids[static_cast<size_t>(w)], combined,
+                           &latencies[static_cast<size_t>(w * slots + s)], &done);
+    }
+  }
+  for (auto& t : threads) t.join();
+  RunResult r;
+  r.seconds = Seconds(start);
+  r.jobs = done;
+  for (auto& l : latencies) r.lease_ms.insert(r.lease_ms.end(), l.begin(), l.end());
+  std::sort(r.lease_ms.begin(), r.lease_ms.end());
+  return r;
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0.0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())))];
+}
+
+double TrivialRpcRate(const std::string& address, int threads_n, double seconds) {
+  std::atomic<int64_t> calls{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < 8; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("bench.channel", 100 + i);
+    channels.push_back(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  }
+  for (int t = 0; t < threads_n; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = SweepService::NewStub(channels[static_cast<size_t>(t % 8)]);
+      while (!stop) {
+        bitsweep::v1::ListWorkersResponse response;
+        if (stub->ListWorkers(Ctx().get(), {}, &response).ok()) ++calls;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : threads) t.join();
+  return static_cast<double>(calls) / seconds;
+}
+
+// The scheduler core alone (no gRPC): lease + complete in a loop, one thread.
+void CoreOnly(const std::string& dir, int64_t jobs) {
+  auto store = bitsweep::coordinator::Store::Open(dir + "/core.db");
+  bitsweep::coordinator::SystemClock clock;
+  bitsweep::coordinator::Scheduler::Options options;
+  options.artifacts_dir = dir + "/artifacts";
+  auto scheduler = bitsweep::coordinator::Scheduler::Create(options, store.value().get(), &clock).value();
+  bitsweep::coordinator::WorkerRecord w;
+  w.host = "bench";
+  const std::string id = scheduler->RegisterWorker(w).value().worker_id;
+  (void)scheduler->SubmitSweep(nlohmann::json::parse(SyntheticSweep(jobs, "core")));
+  auto start = Clock::now();
+  double lease_s = 0.0;
+  int64_t done = 0;
+  while (true) {
+    auto t = Clock::now();
+    auto lease = scheduler->TryLease(id);
+    lease_s += Seconds(t);
+    if (!lease.ok() || !lease->has_value()) break;
+    bitsweep::coordinator::CompletionReport report;
+    report.job_id = (*lease)->job_id;
+    report.epoch = (*lease)->epoch;
+    report.result_json = "{}";
+    bitsweep::MetricValue m;
+    m.metric = "fid";
+    m.value = 1.0;
+    report.metrics = {m};
+    if (!scheduler->Complete(id, report).ok()) break;
+    ++done;
+  }
+  const double total = Seconds(start);
+  std::printf("core only (no gRPC, 1 thread): %lld jobs, %.0f jobs/s; lease %.1f us, complete %.1f us per job\n",
+              static_cast<long long>(done), static_cast<double>(done) / total, lease_s / static_cast<double>(done) * 1e6,
+              (total - lease_s) / static_cast<double>(done) * 1e6);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t jobs = 20000, big = 0;
+  int workers = 8, slots = 8;
+  bool core_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--core-only")) core_only = true;
+  }
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--jobs")) jobs = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--workers")) workers = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--slots")) slots = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--big")) big = std::atoll(argv[i + 1]);
+  }
+  char dir_template[] = "/tmp/bitsweep-bench-XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  bitsweep::coordinator::CoordinatorServer::Options options;
+  options.listen = "127.0.0.1:0";
+  options.db_path = dir + "/bench.db";
+  auto server = bitsweep::coordinator::CoordinatorServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  const std::string address = "127.0.0.1:" + std::to_string(server.value()->port());
+  auto sweeps = SweepService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+
+  CoreOnly(dir, jobs);
+  if (core_only) return 0;
+  std::printf("scheduling throughput: %d workers x %d slots over loopback, %lld zero-length synthetic jobs per run, "
+              "%u hardware threads\n\n",
+              workers, slots, static_cast<long long>(jobs), std::thread::hardware_concurrency());
+  std::printf("%-10s %10s %12s %14s %14s\n", "protocol", "jobs", "jobs/s", "lease p50 ms", "lease p99 ms");
+  for (int round = 0; round < 2; ++round) {
+    for (bool combined : {false, true}) {
+      RunResult r = Run(address, sweeps.get(), jobs, workers, slots, combined,
+                        std::string(combined ? "combined" : "separate") + std::to_string(round));
+      std::printf("%-10s %10lld %12.0f %14.3f %14.3f\n", combined ? "combined" : "separate",
+                  static_cast<long long>(r.jobs), static_cast<double>(r.jobs) / r.seconds, Percentile(r.lease_ms, 0.5),
+                  Percentile(r.lease_ms, 0.99));
+    }
+  }
+  std::printf("\nceiling: trivial RPC (ListWorkers) from %d threads: %.0f calls/s\n", workers * slots,
+              TrivialRpcRate(address, workers * slots, 3.0));
+
+  if (big > 0) {
+    const int64_t rss_before = RssKib();
+    auto t = Clock::now();
+    Submit(sweeps.get(), big, "big");
+    const double submit_s = Seconds(t);
+    const int64_t rss_queued = RssKib();
+    RunResult r = Run(address, sweeps.get(), 0, workers, slots, true, "empty");  // drains the big sweep
+    bitsweep::v1::QueryResultsRequest q;
+    bitsweep::v1::QueryResultsResponse rows;
+    t = Clock::now();
+    auto status = sweeps->QueryResults(Ctx(600).get(), q, &rows);
+    const double query_s = Seconds(t);
+    std::printf("\n%lld-job sweep: submit %.2f s; coordinator RSS %lld MiB before, %lld MiB with it queued "
+                "(+%.0f bytes/job); ran in %.1f s (%.0f jobs/s); results query over all %d rows via gRPC: %.3f s%s\n",
+                static_cast<long long>(big), submit_s, static_cast<long long>(rss_before / 1024),
+                static_cast<long long>(rss_queued / 1024),
+                static_cast<double>(rss_queued - rss_before) * 1024.0 / static_cast<double>(big), r.seconds,
+                static_cast<double>(r.jobs) / r.seconds, rows.rows_size(), query_s,
+                status.ok() ? "" : (" (" + status.error_message() + ")").c_str());
+  }
+  server.value()->Shutdown();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
