@@ -6,13 +6,17 @@
 //
 //   scheduling_bench [--jobs 20000] [--workers 8] [--slots 8] [--big 100000]
 //
-// Reports jobs/s and lease latency (p50/p99) for two protocols, side by side:
-//   separate   LeaseJob, then CompleteJob  (2 RPCs per job)
-//   combined   CompleteJob carries the next lease (1 RPC per job; what the
-//              worker agent does)
+// Reports jobs/s and lease latency (p50/p99) for two ways of speaking the
+// protocol, side by side:
+//   one job per call   each slot a thread: CompleteJobs with one result and
+//                      lease_next = 1 (1 RPC per job); latency per call
+//   agents (batched)   the real worker agent: one exchange per worker reports
+//                      all results since its last call and leases for all idle
+//                      slots; latency = how long an idle slot waits for a job
 // plus the ceiling: the rate of a trivial RPC (ListWorkers) from the same
 // slots. With --big N it also stores a sweep of N jobs, runs it, and reports
 // the coordinator's memory with N jobs queued and the time of a results query.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -31,6 +35,8 @@
 
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
 #include "coordinator/server.h"
+#include "worker/agent.h"
+#include "worker/synthetic_task.h"
 
 namespace {
 
@@ -84,44 +90,44 @@ struct RunResult {
   std::vector<double> lease_ms;
 };
 
-// One slot: lease, "run" (nothing), complete; until the queue is empty.
-void Slot(WorkerService::Stub* stub, const std::string& worker_id, bool combined, std::vector<double>* latencies,
-          std::atomic<int64_t>* done) {
-  bitsweep::v1::Lease lease;
-  bool have = false;
+// One slot speaking the protocol one job per call: lease one, "run" it
+// (nothing), report it with lease_next = 1; until the queue is empty.
+void OneJobPerCallSlot(WorkerService::Stub* stub, const std::string& worker_id, std::vector<double>* latencies,
+                       std::atomic<int64_t>* done) {
+  std::vector<bitsweep::v1::Lease> leases;
   while (true) {
-    if (!have) {
-      bitsweep::v1::LeaseJobRequest request;
+    if (leases.empty()) {
+      bitsweep::v1::LeaseJobsRequest request;
       request.set_worker_id(worker_id);
-      request.set_wait_ms(0);
-      bitsweep::v1::LeaseJobResponse response;
+      request.set_max_jobs(1);
+      bitsweep::v1::LeaseJobsResponse response;
       auto t = Clock::now();
-      if (!stub->LeaseJob(Ctx().get(), request, &response).ok()) return;
+      if (!stub->LeaseJobs(Ctx().get(), request, &response).ok()) return;
       latencies->push_back(Seconds(t) * 1000.0);
-      if (!response.has_lease()) return;
-      lease = response.lease();
+      if (response.leases().empty()) return;
+      leases.assign(response.leases().begin(), response.leases().end());
     }
-    bitsweep::v1::CompleteJobRequest request;
+    bitsweep::v1::CompleteJobsRequest request;
     request.set_worker_id(worker_id);
-    request.set_job_id(lease.job_id());
-    request.set_epoch(lease.epoch());
-    request.set_result_json("{}");
-    auto* m = request.add_metrics();
+    auto* job = request.add_jobs();
+    job->set_job_id(leases.front().job_id());
+    job->set_epoch(leases.front().epoch());
+    job->set_result_json("{}");
+    auto* m = job->add_metrics();
     m->set_name("fid");
     m->set_value(1.0);
-    request.set_lease_next(combined);
-    bitsweep::v1::CompleteJobResponse response;
+    request.set_lease_next(1);
+    bitsweep::v1::CompleteJobsResponse response;
     auto t = Clock::now();
-    if (!stub->CompleteJob(Ctx().get(), request, &response).ok()) return;
+    if (!stub->CompleteJobs(Ctx().get(), request, &response).ok()) return;
+    latencies->push_back(Seconds(t) * 1000.0);
     ++*done;
-    if (combined) latencies->push_back(Seconds(t) * 1000.0);
-    have = combined && response.has_lease();
-    if (have) lease = response.lease();
+    leases.assign(response.leases().begin(), response.leases().end());
   }
 }
 
-RunResult Run(const std::string& address, SweepService::Stub* sweeps, int64_t jobs, int workers, int slots,
-              bool combined, const std::string& name) {
+RunResult RunOneJobPerCall(const std::string& address, SweepService::Stub* sweeps, int64_t jobs, int workers,
+                           int slots, const std::string& name) {
   // One channel (one HTTP/2 connection) per worker, as separate processes have.
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<WorkerService::Stub>> stubs;
@@ -138,14 +144,14 @@ RunResult Run(const std::string& address, SweepService::Stub* sweeps, int64_t jo
     if (!stubs.back()->Register(Ctx().get(), request, &response).ok()) std::exit(1);
     ids.push_back(response.worker_id());
   }
-  Submit(sweeps, jobs, name);
+  if (jobs > 0) Submit(sweeps, jobs, name);  // 0: drain what is queued
   std::vector<std::vector<double>> latencies(static_cast<size_t>(workers * slots));
   std::atomic<int64_t> done{0};
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
     for (int s = 0; s < slots; ++s) {
-      threads.emplace_back(Slot, stubs[static_cast<size_t>(w)].get(), ids[static_cast<size_t>(w)], combined,
+      threads.emplace_back(OneJobPerCallSlot, stubs[static_cast<size_t>(w)].get(), ids[static_cast<size_t>(w)],
                            &latencies[static_cast<size_t>(w * slots + s)], &done);
     }
   }
@@ -154,6 +160,53 @@ RunResult Run(const std::string& address, SweepService::Stub* sweeps, int64_t jo
   r.seconds = Seconds(start);
   r.jobs = done;
   for (auto& l : latencies) r.lease_ms.insert(r.lease_ms.end(), l.begin(), l.end());
+  std::sort(r.lease_ms.begin(), r.lease_ms.end());
+  return r;
+}
+
+// The real worker agents (in this process), running zero-length synthetic
+// jobs: batched reports that bring the next leases.
+RunResult RunAgents(const std::string& address, SweepService::Stub* sweeps, int64_t jobs, int workers, int slots,
+                    const std::string& name) {
+  std::mutex mu;
+  RunResult r;
+  std::atomic<bool> stop{false};
+  std::vector<std::unique_ptr<bitsweep::worker::Agent>> agents;
+  for (int w = 0; w < workers; ++w) {
+    bitsweep::worker::AgentOptions options;
+    options.coordinator = address;
+    options.devices.assign(static_cast<size_t>(slots), "cpu");
+    options.runners = {{"synthetic", bitsweep::worker::RunSyntheticTask}};
+    options.verbose = false;
+    options.work_dir = "/tmp/bitsweep-bench-work";
+    options.on_lease_wait = [&](double ms) {
+      std::lock_guard<std::mutex> lock(mu);
+      r.lease_ms.push_back(ms);
+    };
+    agents.push_back(std::make_unique<bitsweep::worker::Agent>(options));
+  }
+  std::vector<std::thread> threads;
+  for (auto& agent : agents) threads.emplace_back([&, a = agent.get()] { (void)a->Run(stop); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // registered and polling
+  const int64_t sweep_id = Submit(sweeps, jobs, name);
+  auto start = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    r.lease_ms.clear();  // only waits for this sweep's jobs
+  }
+  while (true) {
+    bitsweep::v1::GetSweepRequest request;
+    request.set_sweep_id(sweep_id);
+    bitsweep::v1::Sweep sweep;
+    if (sweeps->GetSweep(Ctx().get(), request, &sweep).ok() && sweep.state() != bitsweep::v1::SWEEP_RUNNING) {
+      r.jobs = sweep.jobs_succeeded();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  r.seconds = Seconds(start);
+  stop = true;
+  for (auto& t : threads) t.join();
   std::sort(r.lease_ms.begin(), r.lease_ms.end());
   return r;
 }
@@ -250,42 +303,50 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string address = "127.0.0.1:" + std::to_string(server.value()->port());
-  auto sweeps = SweepService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ChannelArguments user_args;
+  user_args.SetMaxReceiveMessageSize(1 << 30);
+  auto sweeps = SweepService::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), user_args));
 
   CoreOnly(dir, jobs);
   if (core_only) return 0;
   std::printf("scheduling throughput: %d workers x %d slots over loopback, %lld zero-length synthetic jobs per run, "
               "%u hardware threads\n\n",
               workers, slots, static_cast<long long>(jobs), std::thread::hardware_concurrency());
-  std::printf("%-10s %10s %12s %14s %14s\n", "protocol", "jobs", "jobs/s", "lease p50 ms", "lease p99 ms");
+  std::printf("%-22s %10s %10s %14s %14s\n", "protocol", "jobs", "jobs/s", "lease p50 ms", "lease p99 ms");
   for (int round = 0; round < 2; ++round) {
-    for (bool combined : {false, true}) {
-      RunResult r = Run(address, sweeps.get(), jobs, workers, slots, combined,
-                        std::string(combined ? "combined" : "separate") + std::to_string(round));
-      std::printf("%-10s %10lld %12.0f %14.3f %14.3f\n", combined ? "combined" : "separate",
-                  static_cast<long long>(r.jobs), static_cast<double>(r.jobs) / r.seconds, Percentile(r.lease_ms, 0.5),
-                  Percentile(r.lease_ms, 0.99));
+    for (bool batched : {false, true}) {
+      const std::string label = batched ? "agents (batched)" : "one job per call";
+      RunResult r = batched ? RunAgents(address, sweeps.get(), jobs, workers, slots, "agents" + std::to_string(round))
+                            : RunOneJobPerCall(address, sweeps.get(), jobs, workers, slots, "raw" + std::to_string(round));
+      std::printf("%-22s %10lld %10.0f %14.3f %14.3f\n", label.c_str(), static_cast<long long>(r.jobs),
+                  static_cast<double>(r.jobs) / r.seconds, Percentile(r.lease_ms, 0.5), Percentile(r.lease_ms, 0.99));
     }
   }
   std::printf("\nceiling: trivial RPC (ListWorkers) from %d threads: %.0f calls/s\n", workers * slots,
               TrivialRpcRate(address, workers * slots, 3.0));
 
   if (big > 0) {
+    // Memory freed by earlier runs but kept by malloc is handed back first,
+    // so the difference is what the queued sweep holds.
+    malloc_trim(0);
     const int64_t rss_before = RssKib();
     auto t = Clock::now();
     Submit(sweeps.get(), big, "big");
     const double submit_s = Seconds(t);
+    const int64_t rss_peak = RssKib();
+    malloc_trim(0);
     const int64_t rss_queued = RssKib();
-    RunResult r = Run(address, sweeps.get(), 0, workers, slots, true, "empty");  // drains the big sweep
+    RunResult r = RunOneJobPerCall(address, sweeps.get(), 0, workers, slots, "empty");  // drains the big sweep
     bitsweep::v1::QueryResultsRequest q;
     bitsweep::v1::QueryResultsResponse rows;
     t = Clock::now();
     auto status = sweeps->QueryResults(Ctx(600).get(), q, &rows);
     const double query_s = Seconds(t);
-    std::printf("\n%lld-job sweep: submit %.2f s; coordinator RSS %lld MiB before, %lld MiB with it queued "
-                "(+%.0f bytes/job); ran in %.1f s (%.0f jobs/s); results query over all %d rows via gRPC: %.3f s%s\n",
+    std::printf("\n%lld-job sweep: submit %.2f s; process RSS %lld MiB before, %lld MiB just after submit, %lld MiB "
+                "with it queued after malloc_trim (+%.0f bytes/job); ran in %.1f s (%.0f jobs/s); results query over "
+                "all %d rows via gRPC: %.3f s%s\n",
                 static_cast<long long>(big), submit_s, static_cast<long long>(rss_before / 1024),
-                static_cast<long long>(rss_queued / 1024),
+                static_cast<long long>(rss_peak / 1024), static_cast<long long>(rss_queued / 1024),
                 static_cast<double>(rss_queued - rss_before) * 1024.0 / static_cast<double>(big), r.seconds,
                 static_cast<double>(r.jobs) / r.seconds, rows.rows_size(), query_s,
                 status.ok() ? "" : (" (" + status.error_message() + ")").c_str());

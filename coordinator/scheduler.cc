@@ -188,6 +188,7 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
   jobs.reserve(plans.size());
   for (size_t i = 0; i < plans.size(); ++i) {
     jobs.push_back(JobFromPlan(plans[i], static_cast<int64_t>(i), spec.max_attempts));
+    plans[i] = JobPlan();  // the full spec is rebuilt from base + params when leased
   }
   uint64_t ticket = 0;
   {
@@ -376,61 +377,67 @@ bool Scheduler::OtherLiveWorker(const std::string& worker_id, int64_t now) const
 }
 
 Result<std::optional<LeaseGrant>> Scheduler::TryLease(const std::string& worker_id) {
-  uint64_t ticket = 0;
-  Result<std::optional<LeaseGrant>> lease = std::optional<LeaseGrant>();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    lease = LeaseLocked(worker_id, &ticket);
-  }
-  if (ticket != 0) BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
-  return lease;
+  BITSWEEP_ASSIGN_OR_RETURN(std::vector<LeaseGrant> leases, TryLeaseMany(worker_id, 1));
+  if (leases.empty()) return std::optional<LeaseGrant>();
+  return std::optional<LeaseGrant>(std::move(leases.front()));
 }
 
-Result<std::optional<LeaseGrant>> Scheduler::LeaseLocked(const std::string& worker_id, uint64_t* ticket) {
+Result<std::vector<LeaseGrant>> Scheduler::TryLeaseMany(const std::string& worker_id, int max_jobs) {
+  uint64_t ticket = 0;
+  Result<std::vector<LeaseGrant>> leases = std::vector<LeaseGrant>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    leases = LeaseLocked(worker_id, max_jobs, &ticket);
+  }
+  if (ticket != 0) BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
+  return leases;
+}
+
+Result<std::vector<LeaseGrant>> Scheduler::LeaseLocked(const std::string& worker_id, int max_jobs, uint64_t* ticket) {
   auto worker = workers_.find(worker_id);
   if (worker == workers_.end()) return Status::NotFound("worker " + worker_id + " is not registered");
   const int64_t now = clock_->NowMs();
   worker->second.last_seen_ms = now;
 
-  ActiveJob* chosen = nullptr;
+  std::vector<LeaseGrant> grants;
   bool others_checked = false, others_alive = false;
-  for (const auto& key : queue_) {
-    ActiveJob& job = active_.at(key.second);
-    if (!job.record.avoid_worker.empty() && job.record.avoid_worker == worker_id) {
+  for (auto key = queue_.begin(); key != queue_.end() && static_cast<int>(grants.size()) < max_jobs;) {
+    ActiveJob& chosen = active_.at(key->second);
+    if (!chosen.record.avoid_worker.empty() && chosen.record.avoid_worker == worker_id) {
       if (!others_checked) {
         others_alive = OtherLiveWorker(worker_id, now);
         others_checked = true;
       }
-      if (others_alive) continue;  // leave it for another worker
+      if (others_alive) {  // leave it for another worker
+        ++key;
+        continue;
+      }
     }
-    chosen = &job;
-    break;
+    key = queue_.erase(key);
+    JobRecord& job = chosen.record;
+    job.state = JobState::kRunning;
+    job.attempts += 1;
+    job.epoch += 1;
+    job.worker_id = worker_id;
+    job.started_ms = now;
+    running_.insert(job.id);
+    worker->second.leases.insert(job.id);
+    chosen.lease_deadline_ms = now + options_.lease_ttl_ms;
+    chosen.step = 0;
+    chosen.total = 0;
+    Touch(job.sweep_id);
+    *ticket = Enqueue([this, job, now] { return store_->MarkLeased(job, now); });
+
+    LeaseGrant grant;
+    grant.job_id = job.id;
+    grant.sweep_id = job.sweep_id;
+    grant.attempt = job.attempts;
+    grant.epoch = job.epoch;
+    grant.ttl_ms = options_.lease_ttl_ms;
+    grant.spec_json = ApplyParams(sweeps_.at(job.sweep_id).base, nlohmann::json::parse(job.params_json)).dump();
+    grants.push_back(std::move(grant));
   }
-  if (chosen == nullptr) return std::optional<LeaseGrant>();
-
-  JobRecord& job = chosen->record;
-  queue_.erase({-chosen->priority, job.id});
-  job.state = JobState::kRunning;
-  job.attempts += 1;
-  job.epoch += 1;
-  job.worker_id = worker_id;
-  job.started_ms = now;
-  running_.insert(job.id);
-  worker->second.leases.insert(job.id);
-  chosen->lease_deadline_ms = now + options_.lease_ttl_ms;
-  chosen->step = 0;
-  chosen->total = 0;
-  Touch(job.sweep_id);
-  *ticket = Enqueue([this, job, now] { return store_->MarkLeased(job, now); });
-
-  LeaseGrant grant;
-  grant.job_id = job.id;
-  grant.sweep_id = job.sweep_id;
-  grant.attempt = job.attempts;
-  grant.epoch = job.epoch;
-  grant.ttl_ms = options_.lease_ttl_ms;
-  grant.spec_json = ApplyParams(sweeps_.at(job.sweep_id).base, nlohmann::json::parse(job.params_json)).dump();
-  return std::optional<LeaseGrant>(std::move(grant));
+  return grants;
 }
 
 Result<Scheduler::ActiveJob*> Scheduler::FindLease(const std::string& worker_id, int64_t job_id, int64_t epoch) {
@@ -515,46 +522,67 @@ Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,
 }
 
 Status Scheduler::Complete(const std::string& worker_id, const CompletionReport& report) {
-  auto next = CompleteAndLease(worker_id, report, /*lease_next=*/false);
-  return next.status();
+  BITSWEEP_ASSIGN_OR_RETURN(auto outcome, CompleteMany(worker_id, {report}, 0));
+  return outcome.first.front();
 }
 
-Result<std::optional<LeaseGrant>> Scheduler::CompleteAndLease(const std::string& worker_id,
-                                                              const CompletionReport& report, bool lease_next) {
-  for (const auto& a : report.artifacts) {
-    if (!IsPlainFileName(a.name)) {
-      return Status::InvalidArgument("artifacts: \"" + a.name + "\" is not a plain file name");
+Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> Scheduler::CompleteMany(
+    const std::string& worker_id, const std::vector<CompletionReport>& reports, int lease_next) {
+  std::vector<Status> statuses(reports.size());
+  {
+    // Refuse stale reports (and unknown workers) before writing any file.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (workers_.count(worker_id) == 0) return Status::NotFound("worker " + worker_id + " is not registered");
+    for (size_t i = 0; i < reports.size(); ++i) {
+      statuses[i] = FindLease(worker_id, reports[i].job_id, reports[i].epoch).status();
     }
   }
-  {
-    // Refuse stale reports before writing any file.
-    std::lock_guard<std::mutex> lock(mu_);
-    BITSWEEP_RETURN_IF_ERROR(FindLease(worker_id, report.job_id, report.epoch).status());
+  std::vector<JobCompletion> completions(reports.size());
+  std::vector<std::vector<std::string>> temp_paths(reports.size());
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (!statuses[i].ok()) continue;
+    const CompletionReport& report = reports[i];
+    for (const auto& a : report.artifacts) {
+      if (!IsPlainFileName(a.name)) {
+        statuses[i] = Status::InvalidArgument("artifacts: \"" + a.name + "\" is not a plain file name");
+      }
+    }
+    if (!statuses[i].ok()) continue;
+    JobCompletion& completion = completions[i];
+    completion.job_id = report.job_id;
+    completion.epoch = report.epoch;
+    completion.result_json = report.result_json;
+    completion.metrics = report.metrics;
+    completion.wall_seconds = report.wall_seconds;
+    completion.model_bytes = report.model_bytes;
+    // Files go to temporary names outside the lock (they can be large) and
+    // are renamed into place only once the lease is confirmed current.
+    auto written = WriteArtifacts(report.job_id, report.artifacts, &completion.artifacts);
+    if (written.ok()) {
+      temp_paths[i] = std::move(written.value());
+    } else {
+      statuses[i] = written.status();
+    }
   }
-  JobCompletion completion;
-  completion.job_id = report.job_id;
-  completion.epoch = report.epoch;
-  completion.result_json = report.result_json;
-  completion.metrics = report.metrics;
-  completion.wall_seconds = report.wall_seconds;
-  completion.model_bytes = report.model_bytes;
-  // Files go to temporary names outside the lock (they can be large) and are
-  // renamed into place only once the lease is confirmed current.
-  BITSWEEP_ASSIGN_OR_RETURN(std::vector<std::string> temp_paths,
-                            WriteArtifacts(report.job_id, report.artifacts, &completion.artifacts));
   uint64_t ticket = 0;
-  Result<std::optional<LeaseGrant>> next = std::optional<LeaseGrant>();
+  Result<std::vector<LeaseGrant>> leases = std::vector<LeaseGrant>();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    BITSWEEP_RETURN_IF_ERROR(CompleteLocked(worker_id, report, temp_paths, std::move(completion), &ticket));
-    if (lease_next) {
-      uint64_t lease_ticket = 0;
-      next = LeaseLocked(worker_id, &lease_ticket);
-      ticket = std::max(ticket, lease_ticket);
+    for (size_t i = 0; i < reports.size(); ++i) {
+      if (!statuses[i].ok()) continue;
+      uint64_t t = 0;
+      statuses[i] = CompleteLocked(worker_id, reports[i], temp_paths[i], std::move(completions[i]), &t);
+      ticket = std::max(ticket, t);
+    }
+    if (lease_next > 0) {
+      uint64_t t = 0;
+      leases = LeaseLocked(worker_id, lease_next, &t);
+      ticket = std::max(ticket, t);
     }
   }
-  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
-  return next;
+  if (ticket != 0) BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
+  BITSWEEP_RETURN_IF_ERROR(leases.status());
+  return std::make_pair(std::move(statuses), std::move(leases.value()));
 }
 
 Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionReport& report,

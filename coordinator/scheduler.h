@@ -163,12 +163,17 @@ class Scheduler {
   Result<WorkerRegistration> RegisterWorker(WorkerRecord record);
   /// The next job for `worker_id`, or nullopt when none is leasable.
   Result<std::optional<LeaseGrant>> TryLease(const std::string& worker_id);
+  /// Up to `max_jobs` jobs for `worker_id` (none when none is leasable).
+  Result<std::vector<LeaseGrant>> TryLeaseMany(const std::string& worker_id, int max_jobs);
   /// Renews the worker's leases and records progress; one directive per lease.
   Result<std::vector<Directive>> Heartbeat(const std::string& worker_id, const std::vector<LeaseReport>& leases);
   Status Complete(const std::string& worker_id, const CompletionReport& report);
-  /// Complete, then lease the next job for the same worker, in one commit.
-  Result<std::optional<LeaseGrant>> CompleteAndLease(const std::string& worker_id, const CompletionReport& report,
-                                                     bool lease_next = true);
+  /// Completes several jobs (each accepted or refused on its own: one
+  /// Status per report, in order), then leases up to `lease_next` jobs, all
+  /// in one commit. Fails as a whole only for an unknown worker or a failed
+  /// commit.
+  Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> CompleteMany(
+      const std::string& worker_id, const std::vector<CompletionReport>& reports, int lease_next);
   /// A failed attempt: requeued when `retryable` and attempts remain, else FAILED.
   Status Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error, bool retryable);
 
@@ -212,7 +217,7 @@ class Scheduler {
   /// commits it itself when no other caller is committing.
   Status AwaitDurable(uint64_t ticket);
 
-  Result<std::optional<LeaseGrant>> LeaseLocked(const std::string& worker_id, uint64_t* ticket);
+  Result<std::vector<LeaseGrant>> LeaseLocked(const std::string& worker_id, int max_jobs, uint64_t* ticket);
   Status CompleteLocked(const std::string& worker_id, const CompletionReport& report,
                         const std::vector<std::string>& temp_paths, JobCompletion completion, uint64_t* ticket);
   Result<ActiveJob*> FindLease(const std::string& worker_id, int64_t job_id, int64_t epoch);

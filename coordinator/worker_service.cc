@@ -8,8 +8,10 @@
 namespace bitsweep::coordinator {
 namespace {
 
-// The longest a LeaseJob may park, whatever the worker asks for.
+// The longest a LeaseJobs call may park, whatever the worker asks for.
 constexpr int64_t kMaxLongPollMs = 60000;
+// The most jobs one call may lease.
+constexpr int kMaxJobsPerLease = 256;
 
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const Status& status) {
   auto* reactor = ctx->DefaultReactor();
@@ -48,14 +50,15 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Register(grpc::CallbackServerContex
   return Answer(ctx, registration.status());
 }
 
-grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJob(grpc::CallbackServerContext* ctx,
-                                                      const v1::LeaseJobRequest* request,
-                                                      v1::LeaseJobResponse* response) {
+grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJobs(grpc::CallbackServerContext* ctx,
+                                                       const v1::LeaseJobsRequest* request,
+                                                       v1::LeaseJobsResponse* response) {
+  const int max_jobs = std::clamp(request->max_jobs(), 1, kMaxJobsPerLease);
   std::lock_guard<std::mutex> lock(mu_);
-  auto lease = scheduler_->TryLease(request->worker_id());
-  if (!lease.ok()) return Answer(ctx, lease.status());
-  if (lease->has_value()) {
-    LeaseToProto(**lease, response->mutable_lease());
+  auto leases = scheduler_->TryLeaseMany(request->worker_id(), max_jobs);
+  if (!leases.ok()) return Answer(ctx, leases.status());
+  if (!leases->empty()) {
+    for (const auto& grant : leases.value()) LeaseToProto(grant, response->add_leases());
     return Answer(ctx, Status::Ok());
   }
   const int64_t wait_ms = std::clamp<int64_t>(request->wait_ms(), 0, kMaxLongPollMs);
@@ -63,8 +66,8 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJob(grpc::CallbackServerContex
   // Park. Checking and parking under one lock means a submit that lands in
   // between still finds this poll in DispatchWaiting.
   auto* reactor = ctx->DefaultReactor();
-  waiters_.push_back(
-      {ctx, reactor, response, request->worker_id(), std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)});
+  waiters_.push_back({ctx, reactor, response, request->worker_id(), max_jobs,
+                      std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms)});
   return reactor;
 }
 
@@ -78,15 +81,15 @@ void WorkerServiceImpl::DispatchWaiting() {
       it = waiters_.erase(it);
       continue;
     }
-    auto lease = scheduler_->TryLease(it->worker_id);
-    if (lease.ok() && !lease->has_value()) {
+    auto leases = scheduler_->TryLeaseMany(it->worker_id, it->max_jobs);
+    if (leases.ok() && leases->empty()) {
       ++it;
       continue;
     }
-    if (lease.ok()) {
-      LeaseToProto(**lease, it->response->mutable_lease());
+    if (leases.ok()) {
+      for (const auto& grant : leases.value()) LeaseToProto(grant, it->response->add_leases());
     }
-    it->reactor->Finish(ToGrpcStatus(lease.status()));
+    it->reactor->Finish(ToGrpcStatus(leases.status()));
     it = waiters_.erase(it);
   }
 }
@@ -134,21 +137,35 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Heartbeat(grpc::CallbackServerConte
   return Answer(ctx, directives.status());
 }
 
-grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJob(grpc::CallbackServerContext* ctx,
-                                                         const v1::CompleteJobRequest* request,
-                                                         v1::CompleteJobResponse* response) {
-  CompletionReport report;
-  report.job_id = request->job_id();
-  report.epoch = request->epoch();
-  report.result_json = request->result_json();
-  for (const auto& m : request->metrics()) report.metrics.push_back(MetricFromProto(m));
-  for (const auto& a : request->artifacts()) report.artifacts.push_back({a.name(), a.content()});
-  report.wall_seconds = request->wall_seconds();
-  report.model_bytes = request->model_bytes();
-  // The next job rides on the same round trip and the same commit.
-  auto next = scheduler_->CompleteAndLease(request->worker_id(), report, request->lease_next());
-  if (next.ok() && next->has_value()) LeaseToProto(**next, response->mutable_lease());
-  return Answer(ctx, next.status());
+grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJobs(grpc::CallbackServerContext* ctx,
+                                                          const v1::CompleteJobsRequest* request,
+                                                          v1::CompleteJobsResponse* response) {
+  std::vector<CompletionReport> reports;
+  reports.reserve(static_cast<size_t>(request->jobs_size()));
+  for (const auto& job : request->jobs()) {
+    CompletionReport report;
+    report.job_id = job.job_id();
+    report.epoch = job.epoch();
+    report.result_json = job.result_json();
+    for (const auto& m : job.metrics()) report.metrics.push_back(MetricFromProto(m));
+    for (const auto& a : job.artifacts()) report.artifacts.push_back({a.name(), a.content()});
+    report.wall_seconds = job.wall_seconds();
+    report.model_bytes = job.model_bytes();
+    reports.push_back(std::move(report));
+  }
+  const int lease_next = std::clamp(request->lease_next(), 0, kMaxJobsPerLease);
+  auto outcome = scheduler_->CompleteMany(request->worker_id(), reports, lease_next);
+  if (outcome.ok()) {
+    for (size_t i = 0; i < reports.size(); ++i) {
+      auto* ack = response->add_acks();
+      ack->set_job_id(reports[i].job_id);
+      const grpc::Status status = ToGrpcStatus(outcome->first[i]);
+      ack->set_code(static_cast<int>(status.error_code()));
+      ack->set_message(status.error_message());
+    }
+    for (const auto& grant : outcome->second) LeaseToProto(grant, response->add_leases());
+  }
+  return Answer(ctx, outcome.status());
 }
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext* ctx,

@@ -1,7 +1,7 @@
 // WorkerService handlers: what workers call. Thin: parse the request, call
 // the Scheduler, translate the Status.
 //
-// Uses gRPC's callback API so that a LeaseJob long-poll parks its reactor
+// Uses gRPC's callback API so that a LeaseJobs long-poll parks its reactor
 // instead of a thread: 64 idle worker slots cost 64 entries in a list, not
 // 64 blocked threads. Parked polls are answered when work arrives (the
 // scheduler's work-available listener) or when their wait runs out
@@ -24,12 +24,12 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx, const v1::RegisterRequest* request,
                                      v1::RegisterResponse* response) override;
-  grpc::ServerUnaryReactor* LeaseJob(grpc::CallbackServerContext* ctx, const v1::LeaseJobRequest* request,
-                                     v1::LeaseJobResponse* response) override;
+  grpc::ServerUnaryReactor* LeaseJobs(grpc::CallbackServerContext* ctx, const v1::LeaseJobsRequest* request,
+                                      v1::LeaseJobsResponse* response) override;
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx, const v1::HeartbeatRequest* request,
                                       v1::HeartbeatResponse* response) override;
-  grpc::ServerUnaryReactor* CompleteJob(grpc::CallbackServerContext* ctx, const v1::CompleteJobRequest* request,
-                                        v1::CompleteJobResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteJobs(grpc::CallbackServerContext* ctx, const v1::CompleteJobsRequest* request,
+                                         v1::CompleteJobsResponse* response) override;
   grpc::ServerUnaryReactor* FailJob(grpc::CallbackServerContext* ctx, const v1::FailJobRequest* request,
                                     v1::FailJobResponse* response) override;
 
@@ -44,8 +44,9 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   struct Waiter {
     grpc::CallbackServerContext* ctx;
     grpc::ServerUnaryReactor* reactor;
-    v1::LeaseJobResponse* response;
+    v1::LeaseJobsResponse* response;
     std::string worker_id;
+    int max_jobs;
     SteadyTime deadline;
   };
 

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -24,6 +26,8 @@ namespace {
 
 using std::chrono::milliseconds;
 constexpr int kMaxMessageBytes = 256 << 20;
+// How often the exchange asks for work for idle slots while other slots run.
+constexpr int64_t kBusyPollMs = 200;
 
 std::string HostName() {
   char name[256] = {0};
@@ -76,8 +80,15 @@ class Agent::Impl {
     for (size_t i = 0; i < options_.devices.size(); ++i) {
       slots.emplace_back([this, i] { SlotLoop(static_cast<int>(i)); });
     }
+    std::thread exchange([this] { ExchangeLoop(); });
     HeartbeatLoop();
     for (auto& t : slots) t.join();
+    {
+      std::lock_guard<std::mutex> lock(exchange_mu_);
+      slots_done_ = true;
+    }
+    exchange_cv_.notify_all();
+    exchange.join();
     return Status::Ok();
   }
 
@@ -168,50 +179,151 @@ class Agent::Impl {
     }
   }
 
-  std::optional<v1::Lease> LeaseOne(int slot) {
-    while (!stopping()) {
-      v1::LeaseJobRequest request;
-      request.set_slot(slot);
-      request.set_wait_ms(options_.long_poll_ms);
-      v1::LeaseJobResponse response;
-      Status s = WithRetry("LeaseJob", options_.long_poll_ms + options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
-        request.set_worker_id(worker_id());
-        {
-          std::lock_guard<std::mutex> lock(polls_mu_);
-          if (stopping()) return grpc::Status::CANCELLED;
-          polls_.insert(ctx);
-        }
-        grpc::Status status = stub_->LeaseJob(ctx, request, &response);
-        std::lock_guard<std::mutex> lock(polls_mu_);
-        polls_.erase(ctx);
-        return status;
-      });
-      if (!s.ok()) {
-        if (!stopping()) {
-          Log(s.ToString());
-          Nap(options_.max_backoff_ms);
-        }
-        continue;
-      }
-      if (response.has_lease()) return response.lease();
+  // ---- the exchange: one thread per agent talks to the coordinator for all
+  // slots, so that under load one CompleteJobs call reports every job that
+  // finished since the last call and brings a lease for every idle slot.
+
+  // A slot waits here for its next lease; nullopt when the agent stops.
+  std::optional<v1::Lease> TakeLease() {
+    const auto idle_since = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(exchange_mu_);
+    ++idle_slots_;
+    exchange_cv_.notify_one();
+    slots_cv_.wait(lock, [&] { return !ready_.empty() || stopping(); });
+    --idle_slots_;
+    if (ready_.empty() || stopping()) return std::nullopt;
+    v1::Lease lease = std::move(ready_.front());
+    ready_.pop_front();
+    ++busy_slots_;
+    if (options_.on_lease_wait) {
+      options_.on_lease_wait(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - idle_since).count());
     }
-    return std::nullopt;
+    return lease;
+  }
+
+  void SlotDone(std::optional<v1::JobCompletion> completion) {
+    std::lock_guard<std::mutex> lock(exchange_mu_);
+    --busy_slots_;
+    if (completion) outbox_.push_back(std::move(*completion));
+    exchange_cv_.notify_one();
+  }
+
+  void GiveLeases(const google::protobuf::RepeatedPtrField<v1::Lease>& leases) {
+    if (leases.empty()) return;
+    std::lock_guard<std::mutex> lock(exchange_mu_);
+    for (const auto& l : leases) {
+      ready_.push_back(l);
+      slots_cv_.notify_one();
+    }
+  }
+
+  void ExchangeLoop() {
+    while (true) {
+      std::vector<v1::JobCompletion> batch;
+      int wanted = 0;
+      bool anything_running = false;
+      {
+        std::unique_lock<std::mutex> lock(exchange_mu_);
+        auto want = [&] { return stopping() ? 0 : idle_slots_ - static_cast<int>(ready_.size()); };
+        exchange_cv_.wait(lock, [&] { return !outbox_.empty() || want() > 0 || slots_done_; });
+        if (outbox_.empty() && slots_done_) break;
+        batch.swap(outbox_);
+        wanted = std::max(0, want());
+        anything_running = busy_slots_ > 0;
+      }
+      if (!batch.empty()) {
+        SendCompletions(&batch, wanted);
+      } else if (wanted > 0) {
+        // With nothing running no result can come in meanwhile, so a long
+        // poll costs nothing; otherwise ask once and look again shortly.
+        const bool found = LeaseMore(wanted, anything_running ? 0 : options_.long_poll_ms);
+        if (!found && anything_running) {
+          std::unique_lock<std::mutex> lock(exchange_mu_);
+          exchange_cv_.wait_for(lock, milliseconds(kBusyPollMs), [&] { return !outbox_.empty() || slots_done_; });
+        }
+      }
+    }
+    ReturnUnstartedLeases();
+  }
+
+  bool LeaseMore(int wanted, int64_t wait_ms) {
+    v1::LeaseJobsRequest request;
+    request.set_max_jobs(wanted);
+    request.set_wait_ms(wait_ms);
+    v1::LeaseJobsResponse response;
+    Status s = WithRetry("LeaseJobs", wait_ms + options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
+      request.set_worker_id(worker_id());
+      {
+        std::lock_guard<std::mutex> lock(polls_mu_);
+        if (stopping()) return grpc::Status::CANCELLED;
+        polls_.insert(ctx);
+      }
+      grpc::Status status = stub_->LeaseJobs(ctx, request, &response);
+      std::lock_guard<std::mutex> lock(polls_mu_);
+      polls_.erase(ctx);
+      return status;
+    });
+    if (!s.ok()) {
+      if (!stopping()) {
+        Log(s.ToString());
+        Nap(options_.max_backoff_ms);
+      }
+      return false;
+    }
+    for (const auto& l : response.leases()) {
+      Log("job " + std::to_string(l.job_id()) + " (attempt " + std::to_string(l.attempt()) + ") leased");
+    }
+    GiveLeases(response.leases());
+    return response.leases_size() > 0;
+  }
+
+  void SendCompletions(std::vector<v1::JobCompletion>* batch, int wanted) {
+    v1::CompleteJobsRequest request;
+    for (auto& c : *batch) *request.add_jobs() = std::move(c);
+    request.set_lease_next(wanted);
+    v1::CompleteJobsResponse response;
+    // Results are worth retrying for even while stopping: they are done work.
+    Status s = WithRetry("CompleteJobs", options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
+      request.set_worker_id(worker_id());
+      return stub_->CompleteJobs(ctx, request, &response);
+    });
+    if (!s.ok()) {
+      Log(std::to_string(request.jobs_size()) + " result(s) not delivered: " + s.ToString());
+      return;
+    }
+    for (const auto& ack : response.acks()) {
+      const std::string job = "job " + std::to_string(ack.job_id());
+      if (ack.code() == 0) {
+        ++succeeded;
+        Log(job + " succeeded");
+      } else {
+        Log(job + ": result not accepted: " + ack.message());
+      }
+    }
+    for (const auto& l : response.leases()) {
+      Log("job " + std::to_string(l.job_id()) + " (attempt " + std::to_string(l.attempt()) + ") leased");
+    }
+    GiveLeases(response.leases());
+  }
+
+  // Leases no slot started (the agent is stopping) go straight back.
+  void ReturnUnstartedLeases() {
+    std::deque<v1::Lease> left;
+    {
+      std::lock_guard<std::mutex> lock(exchange_mu_);
+      left.swap(ready_);
+    }
+    for (const auto& lease : left) ReportFailure(lease, "worker stopped before starting it", /*retryable=*/true);
   }
 
   void SlotLoop(int slot) {
-    std::optional<v1::Lease> next;
-    while (!stopping()) {
-      if (!next) next = LeaseOne(slot);
-      if (!next) break;
-      v1::Lease lease = std::move(*next);
-      next.reset();
-      next = RunLease(slot, lease);
-    }
+    while (auto lease = TakeLease()) RunLease(slot, *lease);
   }
 
-  // Runs one lease to its end and reports it; returns the next lease when
-  // the report brought one.
-  std::optional<v1::Lease> RunLease(int slot, const v1::Lease& lease) {
+  // Runs one lease to its end and hands its result to the exchange (or
+  // reports its failure).
+  void RunLease(int slot, const v1::Lease& lease) {
     auto active = std::make_shared<ActiveLease>();
     active->lease = lease;
     {
@@ -219,8 +331,7 @@ class Agent::Impl {
       leases_[lease.job_id()] = active;
     }
     const std::string job = "job " + std::to_string(lease.job_id());
-    Log(job + " (attempt " + std::to_string(lease.attempt()) + ") leased on slot " + std::to_string(slot) + " [" +
-        options_.devices[static_cast<size_t>(slot)] + "]");
+    Log(job + " started on slot " + std::to_string(slot) + " [" + options_.devices[static_cast<size_t>(slot)] + "]");
     std::filesystem::path work = std::filesystem::path(options_.work_dir) / ("job-" + std::to_string(lease.job_id()));
 
     Result<TaskOutcome> outcome = Status::Internal("not run");
@@ -247,8 +358,7 @@ class Agent::Impl {
         active->progress.images_per_second = p.images_per_second;
         for (const auto& m : p.metrics) active->unsent_metrics.push_back(m);
       };
-      std::error_code ec;
-      std::filesystem::create_directories(work, ec);
+      // The task creates the folder if it needs one (synthetic jobs do not).
       outcome = options_.runners.at(spec->task)(spec.value(), context);
     }
     {
@@ -256,22 +366,20 @@ class Agent::Impl {
       leases_.erase(lease.job_id());
     }
 
-    std::optional<v1::Lease> next;
+    std::optional<v1::JobCompletion> completion;
     if (active->abandoned) {
       Log(job + " stopped: the coordinator withdrew the lease");
     } else if (outcome.ok()) {
-      next = ReportSuccess(slot, lease, outcome.value());
-      if (!options_.keep_work) {
-        std::error_code ec;
-        std::filesystem::remove_all(work, ec);
-      }
+      completion = ToCompletion(lease, outcome.value());
+      std::error_code ec;
+      if (!options_.keep_work && std::filesystem::exists(work, ec)) std::filesystem::remove_all(work, ec);
     } else {
       const Status& error = outcome.status();
       // A job stopped because this worker is stopping goes back to the queue.
       const bool retryable = stopping() || IsRetryable(error);
       ReportFailure(lease, stopping() ? "worker stopped" : error.ToString(), retryable);
     }
-    return next;
+    SlotDone(std::move(completion));
   }
 
   int ThreadsPerJob() const {
@@ -280,36 +388,20 @@ class Agent::Impl {
     return std::max(1, cores / static_cast<int>(options_.devices.size()));
   }
 
-  std::optional<v1::Lease> ReportSuccess(int slot, const v1::Lease& lease, const TaskOutcome& outcome) {
-    v1::CompleteJobRequest request;
-    request.set_job_id(lease.job_id());
-    request.set_epoch(lease.epoch());
-    request.set_result_json(outcome.result_json);
-    for (const auto& m : outcome.metrics) MetricToProto(m, request.add_metrics());
+  static v1::JobCompletion ToCompletion(const v1::Lease& lease, const TaskOutcome& outcome) {
+    v1::JobCompletion c;
+    c.set_job_id(lease.job_id());
+    c.set_epoch(lease.epoch());
+    c.set_result_json(outcome.result_json);
+    for (const auto& m : outcome.metrics) MetricToProto(m, c.add_metrics());
     for (const auto& a : outcome.artifacts) {
-      auto* out = request.add_artifacts();
+      auto* out = c.add_artifacts();
       out->set_name(a.name);
       out->set_content(a.content);
     }
-    request.set_wall_seconds(outcome.wall_seconds);
-    request.set_model_bytes(outcome.model_bytes);
-    request.set_lease_next(options_.lease_with_completion && !stopping());
-    request.set_slot(slot);
-    v1::CompleteJobResponse response;
-    // The result is worth retrying for even while stopping: it is done work.
-    Status s = WithRetry("CompleteJob", options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
-      request.set_worker_id(worker_id());
-      return stub_->CompleteJob(ctx, request, &response);
-    });
-    const std::string job = "job " + std::to_string(lease.job_id());
-    if (!s.ok()) {
-      Log(job + ": result not accepted: " + s.ToString());
-      return std::nullopt;
-    }
-    ++succeeded;
-    Log(job + " succeeded in " + std::to_string(static_cast<int64_t>(outcome.wall_seconds)) + " s");
-    if (response.has_lease()) return response.lease();
-    return std::nullopt;
+    c.set_wall_seconds(outcome.wall_seconds);
+    c.set_model_bytes(outcome.model_bytes);
+    return c;
   }
 
   void ReportFailure(const v1::Lease& lease, const std::string& error, bool retryable) {
@@ -340,8 +432,13 @@ class Agent::Impl {
       std::lock_guard<std::mutex> lock(polls_mu_);
       for (auto* ctx : polls_) ctx->TryCancel();
     }
-    std::lock_guard<std::mutex> lock(leases_mu_);
-    for (auto& [id, lease] : leases_) lease->cancel = true;
+    {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      for (auto& [id, lease] : leases_) lease->cancel = true;
+    }
+    std::lock_guard<std::mutex> lock(exchange_mu_);
+    exchange_cv_.notify_all();
+    slots_cv_.notify_all();
   }
 
   void SendHeartbeat() {
@@ -397,7 +494,16 @@ class Agent::Impl {
   std::mutex leases_mu_;
   std::unordered_map<int64_t, std::shared_ptr<ActiveLease>> leases_;
   std::mutex polls_mu_;
-  std::set<grpc::ClientContext*> polls_;  // LeaseJob calls in flight
+  std::set<grpc::ClientContext*> polls_;  // LeaseJobs calls in flight
+  // The exchange between slots and the coordinator.
+  std::mutex exchange_mu_;
+  std::condition_variable exchange_cv_;  // wakes the exchange thread
+  std::condition_variable slots_cv_;     // wakes slots waiting for a lease
+  std::deque<v1::Lease> ready_;             // leased, not yet started
+  std::vector<v1::JobCompletion> outbox_;   // finished, not yet reported
+  int idle_slots_ = 0;
+  int busy_slots_ = 0;
+  bool slots_done_ = false;
   std::mutex log_mu_;
   std::mutex rng_mu_;
   std::mt19937_64 rng_{std::random_device{}()};

@@ -1,6 +1,7 @@
 // Agent: a worker process's main loop. Registers with the coordinator,
-// leases jobs for each slot (long-poll), runs them with the task runner of
-// their kind, heartbeats progress, honours cancel and lease-lost directives
+// leases jobs for its slots (long-poll when all are idle), runs them with the
+// task runner of their kind, reports results in batches that also bring the
+// next leases (one call for many jobs under load), heartbeats progress, honours cancel and lease-lost directives
 // and reports results. When the coordinator is away it retries with
 // exponential backoff; when the coordinator no longer knows it (restarted on
 // a fresh store) it registers again.
@@ -8,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,8 +43,9 @@ struct AgentOptions {
   int64_t max_backoff_ms = 5000;
   /// Keep a job's folder after its result is uploaded.
   bool keep_work = false;
-  /// Ask for the next job in the same call that reports a result.
-  bool lease_with_completion = true;
+  /// Called with how long (ms) a slot waited for its next lease after it
+  /// became idle (for benchmarks).
+  std::function<void(double)> on_lease_wait;
   /// Log lines on stderr (leases, failures, reconnects).
   bool verbose = true;
 };
