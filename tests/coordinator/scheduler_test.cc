@@ -326,3 +326,30 @@ TEST_F(SchedulerTest, InterimMetricsFromHeartbeatsAreStored) {
 
 }  // namespace
 }  // namespace bitsweep::coordinator
+
+namespace bitsweep::coordinator {
+namespace {
+
+TEST_F(SchedulerTest, BatchedCompletionsAreJudgedOneByOneAndBringLeases) {
+  const std::string w = Register();
+  const int64_t sweep = Submit(SyntheticSweep(5));
+  auto leases = scheduler_->TryLeaseMany(w, 3);
+  ASSERT_TRUE(leases.ok());
+  ASSERT_EQ(leases->size(), 3u);
+  CompletionReport stale = Report((*leases)[1], 2.0);
+  stale.epoch += 7;  // not the lease's epoch
+  auto outcome = scheduler_->CompleteMany(w, {Report((*leases)[0], 1.0), stale, Report((*leases)[2], 3.0)}, 4);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  const auto& [statuses, next] = outcome.value();
+  ASSERT_EQ(statuses.size(), 3u);
+  EXPECT_TRUE(statuses[0].ok());
+  EXPECT_EQ(statuses[1].code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(statuses[2].ok());
+  EXPECT_EQ(next.size(), 2u);  // only two jobs were still queued
+  EXPECT_EQ(Job((*leases)[1].job_id).state, JobState::kRunning);  // the refused one is untouched
+  EXPECT_EQ(store_->QueryResults(sweep).value().size(), 2u);
+  EXPECT_EQ(scheduler_->CompleteMany("w-404", {}, 1).status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace bitsweep::coordinator

@@ -7,6 +7,10 @@
 #include <regex>
 #include <sstream>
 
+#include <future>
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
@@ -197,6 +201,27 @@ TEST_F(ServiceE2ETest, AKilledWorkersJobIsRetriedOnTheOther) {
   auto rows = nlohmann::json::parse(out);
   ASSERT_EQ(rows.size(), 2u);
   for (const auto& row : rows) EXPECT_EQ(row["state"], "SUCCEEDED");
+}
+
+TEST_F(ServiceE2ETest, StandardHealthCheckSaysServing) {
+  const std::string address = StartCoordinator();
+  // grpc.health.v1.Health/Check with an empty request (the whole server),
+  // spoken as raw bytes the way grpc_health_probe does.
+  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice empty(std::string(""));
+  grpc::ByteBuffer request(&empty, 1), response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status status) { done.set_value(status); });
+  grpc::Status status = done.get_future().get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01"));  // HealthCheckResponse{status: SERVING}
 }
 
 }  // namespace
