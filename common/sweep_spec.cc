@@ -15,7 +15,12 @@ nlohmann::json::json_pointer PointerOf(const std::string& dotted) {
   std::string pointer;
   std::stringstream in(dotted);
   std::string part;
-  while (std::getline(in, part, '.')) pointer += "/" + part;
+  while (std::getline(in, part, '.')) {
+    // JSON pointer escapes, so that no field name can make it malformed.
+    std::string escaped;
+    for (char c : part) escaped += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+    pointer += "/" + escaped;
+  }
   return nlohmann::json::json_pointer(pointer);
 }
 

@@ -1,8 +1,10 @@
 #include "coordinator/scheduler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -152,24 +154,49 @@ Status Scheduler::AwaitDurable(uint64_t ticket) {
     batch.swap(gathering_);
     const uint64_t batch_ticket = gathering_ticket_++;
     lock.unlock();
-    Status committed = store_->InTransaction([&]() -> Status {
-      for (auto& mutation : batch) BITSWEEP_RETURN_IF_ERROR(mutation());
-      return Status::Ok();
-    });
+    Status committed;
+    try {
+      committed = store_->InTransaction([&]() -> Status {
+        for (auto& mutation : batch) BITSWEEP_RETURN_IF_ERROR(mutation());
+        return Status::Ok();
+      });
+    } catch (const std::exception& e) {
+      committed = Status::Internal(std::string("store write failed: ") + e.what());
+    }
     lock.lock();
     if (!committed.ok()) {
-      // Memory ran ahead of a transaction that did not happen: reload it from
-      // the store, which is the truth. Callers in the batch get the error.
-      failed_commits_[batch_ticket] = committed;
+      // Memory ran ahead of a transaction that did not happen. The writes
+      // gathered meanwhile were decided on that memory too: drop them, fail
+      // their callers as well, and reload memory from the store, which is
+      // the truth. UNAVAILABLE: the callers may retry.
+      const Status failure = Status::Unavailable("the results store did not commit: " + committed.message());
+      failed_commits_[batch_ticket] = failure;
+      if (!gathering_.empty()) {
+        gathering_.clear();
+        failed_commits_[gathering_ticket_] = failure;
+        durable_ticket_ = gathering_ticket_++;
+      }
       Status reloaded = Recover();
-      if (!reloaded.ok()) failed_commits_[batch_ticket] = reloaded.WithContext(committed.message());
+      if (!reloaded.ok()) {
+        // Serving on half-loaded memory could hand out jobs twice: stop.
+        std::fprintf(stderr, "bitsweep coordinator: cannot reload from the store after a failed commit: %s\n",
+                     reloaded.ToString().c_str());
+        std::abort();
+      }
     }
-    durable_ticket_ = batch_ticket;
+    durable_ticket_ = std::max(durable_ticket_, batch_ticket);
     committing_ = false;
     durable_cv_.notify_all();
   }
   auto failed = failed_commits_.find(ticket);
-  return failed == failed_commits_.end() ? Status::Ok() : failed->second;
+  if (failed == failed_commits_.end()) return Status::Ok();
+  Status status = failed->second;
+  // Keep only recent failures: every caller of a ticket has read it within
+  // the many commits that follow it.
+  while (!failed_commits_.empty() && failed_commits_.begin()->first + 1024 < durable_ticket_) {
+    failed_commits_.erase(failed_commits_.begin());
+  }
+  return status;
 }
 
 // ---------------------------------------------------------------- users
@@ -510,7 +537,10 @@ Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,
   if (ec) return Status::IoError(dir.string() + ": cannot create artifact folder: " + ec.message());
   for (const auto& a : artifacts) {
     fs::path final_path = dir / a.name;
-    fs::path temp_path = dir / ("." + a.name + ".partial");
+    // A unique temporary name: two reports of one job (a retry, a stale
+    // worker) must not write or discard each other's files.
+    static std::atomic<uint64_t> upload_number{0};
+    fs::path temp_path = dir / ("." + a.name + "." + std::to_string(++upload_number) + ".partial");
     std::ofstream out(temp_path, std::ios::binary | std::ios::trunc);
     out.write(a.content.data(), static_cast<std::streamsize>(a.content.size()));
     out.close();
@@ -616,13 +646,13 @@ Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionR
 }
 
 Status Scheduler::Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error,
-                       bool retryable) {
+                       bool retryable, bool released) {
   bool requeued = false;
   uint64_t ticket = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     BITSWEEP_ASSIGN_OR_RETURN(ActiveJob * job, FindLease(worker_id, job_id, epoch));
-    ticket = EndAttempt(job, "failed", error, retryable, &requeued);
+    ticket = EndAttempt(job, released ? "released" : "failed", error, retryable, &requeued, released);
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   if (requeued) NotifyWorkAvailable();
@@ -630,18 +660,22 @@ Status Scheduler::Fail(const std::string& worker_id, int64_t job_id, int64_t epo
 }
 
 uint64_t Scheduler::EndAttempt(ActiveJob* job, const std::string& outcome, const std::string& error, bool retryable,
-                               bool* requeued) {
+                               bool* requeued, bool released) {
   const int64_t now = clock_->NowMs();
   JobRecord updated = job->record;
-  *requeued = retryable && updated.attempts < updated.max_attempts;
+  *requeued = released || (retryable && updated.attempts < updated.max_attempts);
   updated.last_error = "attempt " + std::to_string(updated.attempts) + "/" + std::to_string(updated.max_attempts) +
                        " on " + updated.worker_id + ": " + error;
-  updated.avoid_worker = updated.worker_id;
+  if (!released) updated.avoid_worker = updated.worker_id;
   updated.state = *requeued ? JobState::kQueued : JobState::kFailed;
   if (*requeued) updated.worker_id.clear();
-  const uint64_t ticket = Enqueue([this, updated, outcome, error, now] {
-    return store_->MarkAttemptEnded(updated, outcome, error, now);
+  // A released attempt does not count: the next lease reuses its number
+  // (and its row in the attempts table).
+  const int counted_attempts = released ? updated.attempts - 1 : updated.attempts;
+  const uint64_t ticket = Enqueue([this, updated, outcome, error, now, counted_attempts] {
+    return store_->MarkAttemptEnded(updated, outcome, error, now, counted_attempts);
   });
+  updated.attempts = counted_attempts;
   running_.erase(updated.id);
   auto w = workers_.find(job->record.worker_id);
   if (w != workers_.end()) w->second.leases.erase(updated.id);

@@ -174,8 +174,11 @@ class Scheduler {
   /// commit.
   Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> CompleteMany(
       const std::string& worker_id, const std::vector<CompletionReport>& reports, int lease_next);
-  /// A failed attempt: requeued when `retryable` and attempts remain, else FAILED.
-  Status Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error, bool retryable);
+  /// A failed attempt: requeued when `retryable` and attempts remain, else
+  /// FAILED. `released`: the worker is stopping and hands the job back; it
+  /// is requeued and the attempt does not count.
+  Status Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error, bool retryable,
+              bool released = false);
 
   /// Expires leases past their TTL (call periodically); returns how many.
   Result<int> ExpireLeases();
@@ -223,7 +226,7 @@ class Scheduler {
   Result<ActiveJob*> FindLease(const std::string& worker_id, int64_t job_id, int64_t epoch);
   /// Ends the current attempt of a running job; requeues it or fails it.
   uint64_t EndAttempt(ActiveJob* job, const std::string& outcome, const std::string& error, bool retryable,
-                      bool* requeued);
+                      bool* requeued, bool released = false);
   /// Removes a finished job from memory; finishes its sweep (and queues that
   /// write) when it was the last.
   void Retire(int64_t job_id);

@@ -12,7 +12,7 @@
 
 namespace bitsweep::coordinator {
 namespace {
-// Artifacts (sample grids, packed generators) travel inside CompleteJob.
+// Artifacts (sample grids, packed generators) travel inside CompleteJobs.
 constexpr int kMaxMessageBytes = 256 << 20;
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
 constexpr int kTicksPerLeaseCheck = 5;
@@ -65,9 +65,9 @@ void CoordinatorServer::Shutdown() {
   if (stopping_.exchange(true)) return;
   if (ticker_.joinable()) ticker_.join();
   sweep_service_->Stop();
-  worker_service_->ExpireWaits(/*all=*/true);
+  // No poll may park from here on: Shutdown waits for every call to finish.
+  worker_service_->StopParking();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  worker_service_->ExpireWaits(/*all=*/true);
 }
 
 CoordinatorServer::~CoordinatorServer() {

@@ -77,10 +77,17 @@ void BindText(SQLite::Statement& q, int index, const std::string& text) {
   }
 }
 
+// Runs a cached statement and leaves it ready for the next use, also when
+// it fails (a statement left halted would refuse every later bind).
 void Run(SQLite::Statement& q) {
+  struct Rearm {
+    SQLite::Statement& q;
+    ~Rearm() {
+      q.tryReset();
+      q.clearBindings();
+    }
+  } rearm{q};
   q.exec();
-  q.reset();
-  q.clearBindings();
 }
 
 }  // namespace
@@ -103,7 +110,7 @@ struct Store::Statements {
                     "result_json = ?5, last_error = NULL WHERE id = ?1"),
         end_job_attempt(db,
                         "UPDATE jobs SET state = ?2, last_error = ?3, avoid_worker = ?4, finished_ms = ?5, "
-                        "worker_id = ?6 WHERE id = ?1"),
+                        "worker_id = ?6, attempts = ?7 WHERE id = ?1"),
         insert_metric(db,
                       "INSERT OR REPLACE INTO metrics (job_id, name, step, value, std, n_samples, evaluator, "
                       "evaluator_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
@@ -193,8 +200,7 @@ Result<int> Store::SchemaVersion() {
 Status Store::InTransaction(const std::function<Status()>& body) {
   BITSWEEP_RETURN_IF_ERROR(Guard("begin", [&] {
     if (statements_) {
-      statements_->begin.exec();
-      statements_->begin.reset();
+      Run(statements_->begin);
     } else {
       writer_->exec("BEGIN IMMEDIATE");
     }
@@ -203,8 +209,7 @@ Status Store::InTransaction(const std::function<Status()>& body) {
   if (status.ok()) {
     status = Guard("commit", [&] {
       if (statements_) {
-        statements_->commit.exec();
-        statements_->commit.reset();
+        Run(statements_->commit);
       } else {
         writer_->exec("COMMIT");
       }
@@ -304,7 +309,7 @@ Status Store::MarkSucceeded(const JobRecord& job, const JobCompletion& completio
 }
 
 Status Store::MarkAttemptEnded(const JobRecord& job, const std::string& outcome, const std::string& error,
-                               int64_t now_ms) {
+                               int64_t now_ms, int counted_attempts) {
   return Guard("end attempt", [&] {
     auto& a = statements_->end_attempt;
     a.bind(1, job.id);
@@ -324,6 +329,7 @@ Status Store::MarkAttemptEnded(const JobRecord& job, const std::string& outcome,
       u.bind(5);
     }
     BindText(u, 6, job.worker_id);
+    u.bind(7, counted_attempts >= 0 ? counted_attempts : job.attempts);
     Run(u);
   });
 }

@@ -56,8 +56,10 @@ class Store {
   /// Closes the current attempt with `outcome` (failed, expired, cancelled)
   /// and `error`, and stores the job's new state (QUEUED for a retry, FAILED
   /// or CANCELLED) with last_error and avoid_worker.
+  /// `counted_attempts` (default: job.attempts) is what the job's attempt
+  /// count becomes (one less for an attempt that does not count).
   Status MarkAttemptEnded(const JobRecord& job, const std::string& outcome, const std::string& error,
-                          int64_t now_ms);
+                          int64_t now_ms, int counted_attempts = -1);
   /// A queued job -> CANCELLED.
   Status MarkQueuedCancelled(int64_t job_id, int64_t now_ms);
   /// Every QUEUED job of a sweep -> CANCELLED.

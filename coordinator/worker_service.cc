@@ -62,7 +62,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJobs(grpc::CallbackServerConte
     return Answer(ctx, Status::Ok());
   }
   const int64_t wait_ms = std::clamp<int64_t>(request->wait_ms(), 0, kMaxLongPollMs);
-  if (wait_ms == 0) return Answer(ctx, Status::Ok());
+  if (wait_ms == 0 || stop_parking_) return Answer(ctx, Status::Ok());
   // Park. Checking and parking under one lock means a submit that lands in
   // between still finds this poll in DispatchWaiting.
   auto* reactor = ctx->DefaultReactor();
@@ -94,11 +94,19 @@ void WorkerServiceImpl::DispatchWaiting() {
   }
 }
 
-void WorkerServiceImpl::ExpireWaits(bool all) {
+void WorkerServiceImpl::StopParking() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_parking_ = true;
+  }
+  ExpireWaits();
+}
+
+void WorkerServiceImpl::ExpireWaits() {
   std::lock_guard<std::mutex> lock(mu_);
   const auto now = std::chrono::steady_clock::now();
   for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if (all || it->deadline <= now || it->ctx->IsCancelled()) {
+    if (stop_parking_ || it->deadline <= now || it->ctx->IsCancelled()) {
       it->reactor->Finish(it->ctx->IsCancelled() ? grpc::Status::CANCELLED : grpc::Status::OK);
       it = waiters_.erase(it);
     } else {
@@ -171,7 +179,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJobs(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext* ctx,
                                                      const v1::FailJobRequest* request, v1::FailJobResponse*) {
   return Answer(ctx, scheduler_->Fail(request->worker_id(), request->job_id(), request->epoch(), request->error(),
-                                      request->retryable()));
+                                      request->retryable(), request->released()));
 }
 
 }  // namespace bitsweep::coordinator

@@ -33,9 +33,11 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   grpc::ServerUnaryReactor* FailJob(grpc::CallbackServerContext* ctx, const v1::FailJobRequest* request,
                                     v1::FailJobResponse* response) override;
 
-  /// Answers (empty) the parked polls whose wait ran out, or all of them
-  /// when `all` (shutdown).
-  void ExpireWaits(bool all = false);
+  /// Answers (empty) the parked polls whose wait ran out.
+  void ExpireWaits();
+  /// From now on polls are answered at once (never parked), and the parked
+  /// ones are answered now: the server can then shut down.
+  void StopParking();
   /// Offers work to parked polls, oldest first.
   void DispatchWaiting();
 
@@ -53,6 +55,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   Scheduler* const scheduler_;
   std::mutex mu_;
   std::deque<Waiter> waiters_;
+  bool stop_parking_ = false;
 };
 
 /// Fills a wire lease from a grant.

@@ -124,7 +124,12 @@ class Agent::Impl {
     ctx->set_deadline(std::chrono::system_clock::now() + milliseconds(ms));
   }
 
-  Status Register() {
+  // Registers (again). `stale_id` is the id the caller saw refused: when
+  // another thread has registered since, there is nothing left to do (every
+  // thread registering anew would make the coordinator hand out several ids).
+  Status Register(const std::string& stale_id = "") {
+    std::lock_guard<std::mutex> registering(register_mu_);
+    if (!stale_id.empty() && worker_id() != stale_id) return Status::Ok();
     int64_t backoff = options_.min_backoff_ms;
     while (!stopping()) {
       v1::RegisterRequest request;
@@ -157,24 +162,33 @@ class Agent::Impl {
   // Calls `call` until it succeeds or fails for a reason retrying cannot
   // fix; reconnects and re-registers on the way. `call` makes one RPC with a
   // fresh context.
+  // `tries_when_stopping`: how often to try once the agent is stopping
+  // (results are done work and worth a few more tries; polls are not).
   template <typename Call>
-  Status WithRetry(const char* method, int64_t deadline_ms, Call call) {
+  Status WithRetry(const char* method, int64_t deadline_ms, Call call, int tries_when_stopping = 1) {
     int64_t backoff = options_.min_backoff_ms;
+    int tries_stopping = 0;
     while (true) {
       grpc::ClientContext ctx;
       SetDeadline(&ctx, deadline_ms);
+      const std::string id_used = worker_id();
       Status s = FromGrpcStatus(call(&ctx), method);
       if (s.ok()) return s;
       if (s.code() == StatusCode::kNotFound && s.message().find("is not registered") != std::string::npos) {
         Log("the coordinator does not know this worker; registering again");
-        BITSWEEP_RETURN_IF_ERROR(Register());
+        BITSWEEP_RETURN_IF_ERROR(Register(id_used));
         continue;
       }
       const bool transient = s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded ||
                              s.code() == StatusCode::kResourceExhausted;
-      if (!transient || stopping()) return s;
+      if (!transient) return s;
+      if (stopping() && ++tries_stopping >= tries_when_stopping) return s;
       Log(s.message() + "; retrying in " + std::to_string(backoff) + " ms");
-      Nap(Jittered(backoff));
+      if (stopping()) {
+        std::this_thread::sleep_for(milliseconds(Jittered(backoff)));
+      } else {
+        Nap(Jittered(backoff));
+      }
       backoff = std::min(backoff * 2, options_.max_backoff_ms);
     }
   }
@@ -284,10 +298,21 @@ class Agent::Impl {
     request.set_lease_next(wanted);
     v1::CompleteJobsResponse response;
     // Results are worth retrying for even while stopping: they are done work.
-    Status s = WithRetry("CompleteJobs", options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
-      request.set_worker_id(worker_id());
-      return stub_->CompleteJobs(ctx, request, &response);
-    });
+    Status s = WithRetry(
+        "CompleteJobs", options_.rpc_timeout_ms,
+        [&](grpc::ClientContext* ctx) {
+          request.set_worker_id(worker_id());
+          return stub_->CompleteJobs(ctx, request, &response);
+        },
+        /*tries_when_stopping=*/5);
+    // Delivered or given up on: these leases need no more heartbeats.
+    {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      for (const auto& job : request.jobs()) {
+        auto it = leases_.find(job.job_id());
+        if (it != leases_.end() && it->second->lease.epoch() == job.epoch()) leases_.erase(it);
+      }
+    }
     if (!s.ok()) {
       Log(std::to_string(request.jobs_size()) + " result(s) not delivered: " + s.ToString());
       return;
@@ -314,7 +339,9 @@ class Agent::Impl {
       std::lock_guard<std::mutex> lock(exchange_mu_);
       left.swap(ready_);
     }
-    for (const auto& lease : left) ReportFailure(lease, "worker stopped before starting it", /*retryable=*/true);
+    for (const auto& lease : left) {
+      ReportFailure(lease, "worker stopped before starting it", /*retryable=*/true, /*released=*/true);
+    }
   }
 
   void SlotLoop(int slot) {
@@ -328,7 +355,16 @@ class Agent::Impl {
     active->lease = lease;
     {
       std::lock_guard<std::mutex> lock(leases_mu_);
-      leases_[lease.job_id()] = active;
+      auto& slot_entry = leases_[lease.job_id()];
+      if (slot_entry) {
+        // The same job again under a newer lease (the old one expired while
+        // this worker was cut off): the old run must stop.
+        slot_entry->abandoned = true;
+        slot_entry->cancel = true;
+      }
+      slot_entry = active;
+      // A stop that came just before this lease was registered still applies.
+      if (stopping()) active->cancel = true;
     }
     const std::string job = "job " + std::to_string(lease.job_id());
     Log(job + " started on slot " + std::to_string(slot) + " [" + options_.devices[static_cast<size_t>(slot)] + "]");
@@ -361,9 +397,12 @@ class Agent::Impl {
       // The task creates the folder if it needs one (synthetic jobs do not).
       outcome = options_.runners.at(spec->task)(spec.value(), context);
     }
-    {
+    if (!outcome.ok() || active->abandoned) {
+      // A finished job keeps heartbeating (its lease alive) until its result
+      // is delivered; see SendCompletions.
       std::lock_guard<std::mutex> lock(leases_mu_);
-      leases_.erase(lease.job_id());
+      auto it = leases_.find(lease.job_id());
+      if (it != leases_.end() && it->second == active) leases_.erase(it);
     }
 
     std::optional<v1::JobCompletion> completion;
@@ -375,9 +414,13 @@ class Agent::Impl {
       if (!options_.keep_work && std::filesystem::exists(work, ec)) std::filesystem::remove_all(work, ec);
     } else {
       const Status& error = outcome.status();
-      // A job stopped because this worker is stopping goes back to the queue.
-      const bool retryable = stopping() || IsRetryable(error);
-      ReportFailure(lease, stopping() ? "worker stopped" : error.ToString(), retryable);
+      if (stopping()) {
+        // Stopped because this worker is stopping: back to the queue, and
+        // the attempt does not count (a qgan job resumes from its checkpoint).
+        ReportFailure(lease, "worker stopped", /*retryable=*/true, /*released=*/true);
+      } else {
+        ReportFailure(lease, error.ToString(), IsRetryable(error));
+      }
     }
     SlotDone(std::move(completion));
   }
@@ -404,12 +447,13 @@ class Agent::Impl {
     return c;
   }
 
-  void ReportFailure(const v1::Lease& lease, const std::string& error, bool retryable) {
+  void ReportFailure(const v1::Lease& lease, const std::string& error, bool retryable, bool released = false) {
     v1::FailJobRequest request;
     request.set_job_id(lease.job_id());
     request.set_epoch(lease.epoch());
     request.set_error(error);
     request.set_retryable(retryable);
+    request.set_released(released);
     v1::FailJobResponse response;
     Status s = WithRetry("FailJob", options_.rpc_timeout_ms, [&](grpc::ClientContext* ctx) {
       request.set_worker_id(worker_id());
@@ -466,7 +510,7 @@ class Agent::Impl {
     Status s = FromGrpcStatus(stub_->Heartbeat(&ctx, request, &response), "Heartbeat");
     if (!s.ok()) {
       if (s.code() == StatusCode::kNotFound) {
-        (void)Register();
+        (void)Register(request.worker_id());
       } else {
         Log(s.ToString());
       }
@@ -488,6 +532,7 @@ class Agent::Impl {
   const std::atomic<bool>* stop_ = nullptr;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkerService::Stub> stub_;
+  std::mutex register_mu_;
   std::mutex id_mu_;
   std::string worker_id_;
   std::atomic<int64_t> heartbeat_interval_ms_{1000};

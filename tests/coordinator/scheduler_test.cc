@@ -353,3 +353,21 @@ TEST_F(SchedulerTest, BatchedCompletionsAreJudgedOneByOneAndBringLeases) {
 
 }  // namespace
 }  // namespace bitsweep::coordinator
+
+namespace bitsweep::coordinator {
+namespace {
+
+TEST_F(SchedulerTest, AReleasedJobIsRequeuedWithoutSpendingAnAttempt) {
+  const std::string w = Register();
+  Submit(SyntheticSweep(1, 0, /*max_attempts=*/1));
+  LeaseGrant a = Lease(w);
+  ASSERT_TRUE(scheduler_->Fail(w, a.job_id, a.epoch, "worker stopped", true, /*released=*/true).ok());
+  EXPECT_EQ(Job(a.job_id).state, JobState::kQueued);
+  LeaseGrant b = Lease(w);  // the same worker may take it back
+  EXPECT_EQ(b.job_id, a.job_id);
+  EXPECT_EQ(b.attempt, 1);
+  EXPECT_GT(b.epoch, a.epoch);
+}
+
+}  // namespace
+}  // namespace bitsweep::coordinator
