@@ -178,7 +178,7 @@ RunResult RunAgents(const std::string& address, SweepService::Stub* sweeps, int6
     options.devices.assign(static_cast<size_t>(slots), "cpu");
     options.runners = {{"synthetic", bitsweep::worker::RunSyntheticTask}};
     options.verbose = false;
-    options.work_dir = "/tmp/bitsweep-bench-work";
+    options.work_dir = (std::filesystem::temp_directory_path() / "bitsweep-bench-work").string();
     options.on_lease_wait = [&](double ms) {
       std::lock_guard<std::mutex> lock(mu);
       r.lease_ms.push_back(ms);
@@ -292,8 +292,8 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--slots")) slots = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--big")) big = std::atoll(argv[i + 1]);
   }
-  char dir_template[] = "/tmp/bitsweep-bench-XXXXXX";
-  const std::string dir = mkdtemp(dir_template);
+  std::string dir_template = (std::filesystem::temp_directory_path() / "bitsweep-bench-XXXXXX").string();
+  const std::string dir = mkdtemp(dir_template.data());
   bitsweep::coordinator::CoordinatorServer::Options options;
   options.listen = "127.0.0.1:0";
   options.db_path = dir + "/bench.db";

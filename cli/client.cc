@@ -54,8 +54,28 @@ Table ResultsTable(const v1::QueryResultsResponse& results) {
   return t;
 }
 
+const char* JobStateText(v1::JobState state) {
+  switch (state) {
+    case v1::JOB_QUEUED: return "QUEUED";
+    case v1::JOB_RUNNING: return "RUNNING";
+    case v1::JOB_SUCCEEDED: return "SUCCEEDED";
+    case v1::JOB_FAILED: return "FAILED";
+    case v1::JOB_CANCELLED: return "CANCELLED";
+    default: return "?";
+  }
+}
+
+const char* SweepStateText(v1::SweepState state) {
+  switch (state) {
+    case v1::SWEEP_RUNNING: return "RUNNING";
+    case v1::SWEEP_DONE: return "DONE";
+    case v1::SWEEP_CANCELLED: return "CANCELLED";
+    default: return "?";
+  }
+}
+
 std::string SweepSummary(const v1::Sweep& s) {
-  const char* state = s.state() == v1::SWEEP_RUNNING ? "RUNNING" : s.state() == v1::SWEEP_DONE ? "DONE" : "CANCELLED";
+  const char* state = SweepStateText(s.state());
   char line[512];
   std::snprintf(line, sizeof line, "sweep %lld \"%s\": %s  %d jobs: %d succeeded, %d failed, %d cancelled, %d running, %d queued",
                 static_cast<long long>(s.id()), s.name().c_str(), state, s.jobs_total(), s.jobs_succeeded(),

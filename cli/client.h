@@ -31,6 +31,11 @@ Table ResultsTable(const v1::QueryResultsResponse& results);
 /// "fmnist (sweep 3): DONE  6 jobs: 6 succeeded, 0 failed, 0 cancelled".
 std::string SweepSummary(const v1::Sweep& sweep);
 
+/// "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED".
+const char* JobStateText(v1::JobState state);
+/// "RUNNING", "DONE", "CANCELLED".
+const char* SweepStateText(v1::SweepState state);
+
 /// Prints `status` on stderr and returns the exit code for it.
 int ReportError(const std::string& what, const Status& status);
 

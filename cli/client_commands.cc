@@ -26,17 +26,6 @@ std::string FormatTime(int64_t unix_ms) {
   return buffer;
 }
 
-const char* JobStateName(v1::JobState s) {
-  switch (s) {
-    case v1::JOB_QUEUED: return "QUEUED";
-    case v1::JOB_RUNNING: return "RUNNING";
-    case v1::JOB_SUCCEEDED: return "SUCCEEDED";
-    case v1::JOB_FAILED: return "FAILED";
-    case v1::JOB_CANCELLED: return "CANCELLED";
-    default: return "?";
-  }
-}
-
 }  // namespace
 
 int RunSubmitCommand(const SubmitCommandOptions& options) {
@@ -68,9 +57,7 @@ int RunStatusCommand(const StatusCommandOptions& options) {
     Table t{{"sweep", "name", "state", "jobs", "succeeded", "failed", "cancelled", "running", "queued", "created"}, {}};
     for (const auto& sw : sweeps.sweeps()) {
       t.rows.push_back({Cell::Number(static_cast<double>(sw.id()), "%.0f"), Cell::Text(sw.name()),
-                        Cell::Text(sw.state() == v1::SWEEP_RUNNING ? "RUNNING"
-                                   : sw.state() == v1::SWEEP_DONE  ? "DONE"
-                                                                   : "CANCELLED"),
+                        Cell::Text(SweepStateText(sw.state())),
                         Cell::Number(sw.jobs_total(), "%.0f"), Cell::Number(sw.jobs_succeeded(), "%.0f"),
                         Cell::Number(sw.jobs_failed(), "%.0f"), Cell::Number(sw.jobs_cancelled(), "%.0f"),
                         Cell::Number(sw.jobs_running(), "%.0f"), Cell::Number(sw.jobs_queued(), "%.0f"),
@@ -96,7 +83,7 @@ int RunStatusCommand(const StatusCommandOptions& options) {
     std::string progress = j.state() == v1::JOB_RUNNING && j.total() > 0
                                ? std::to_string(j.step()) + "/" + std::to_string(j.total())
                                : "";
-    t.rows.push_back({Cell::Number(static_cast<double>(j.id()), "%.0f"), Cell::Text(JobStateName(j.state())),
+    t.rows.push_back({Cell::Number(static_cast<double>(j.id()), "%.0f"), Cell::Text(JobStateText(j.state())),
                       Cell::Text(DescribeParams(j.params_json())),
                       Cell::Text(std::to_string(j.attempts()) + "/" + std::to_string(j.max_attempts())),
                       Cell::Text(j.worker_id()), Cell::Text(progress),

@@ -17,17 +17,6 @@
 namespace bitsweep::cli {
 namespace {
 
-const char* JobStateText(v1::JobState s) {
-  switch (s) {
-    case v1::JOB_QUEUED: return "queued";
-    case v1::JOB_RUNNING: return "running";
-    case v1::JOB_SUCCEEDED: return "succeeded";
-    case v1::JOB_FAILED: return "FAILED";
-    case v1::JOB_CANCELLED: return "cancelled";
-    default: return "?";
-  }
-}
-
 std::string Bar(double fraction, int width) {
   int filled = static_cast<int>(fraction * width + 0.5);
   filled = std::max(0, std::min(width, filled));

@@ -1,18 +1,14 @@
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "cli/progress_line.h"
 #include "common/job_spec.h"
 #include "qgan/train/trainer.h"
 
 namespace bitsweep::cli {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
 
 void PrintSummary(const nlohmann::json& r, const std::string& out_dir) {
   const auto& bytes = r["model_bytes"];
@@ -71,7 +67,7 @@ int RunTrainCommand(const TrainCommandOptions& options) {
   qgan::TrainOptions train;
   train.out_dir = options.out_dir;
   train.resume = !options.fresh;
-  train.cancel = &g_interrupted;
+  train.cancel = &InterruptFlag();
   if (!options.quiet) {
     train.on_progress = [&progress](const qgan::TrainProgress& p) {
       char detail[96];
@@ -79,8 +75,6 @@ int RunTrainCommand(const TrainCommandOptions& options) {
       progress.Update(p.step, p.total, detail, p.elapsed_seconds);
     };
   }
-  std::signal(SIGINT, OnInterrupt);
-  std::signal(SIGTERM, OnInterrupt);
   auto report = qgan::RunTraining(*spec, train);
   progress.Finish();
   if (!report.ok()) {

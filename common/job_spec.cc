@@ -183,20 +183,7 @@ Result<JobSpec> JobSpec::FromJson(const nlohmann::json& json, const std::string&
 }
 
 Result<JobSpec> JobSpec::FromFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(path + ": cannot open spec file");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) {
-    // Parse again with exceptions to get the position of the syntax error.
-    try {
-      (void)nlohmann::json::parse(text.str());
-    } catch (const nlohmann::json::parse_error& e) {
-      return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
-    }
-    return Status::InvalidArgument(path + ": not valid JSON");
-  }
+  BITSWEEP_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(path));
   std::string base_dir = std::filesystem::absolute(path).parent_path().string();
   auto spec = FromJson(json, base_dir);
   if (!spec.ok()) return spec.status().WithContext(path);

@@ -1,5 +1,8 @@
 #include "common/spec_reader.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <cmath>
 #include <sstream>
 
@@ -184,6 +187,18 @@ void SpecReader::RejectUnknownKeys() {
     for (const auto& key : read_keys_) known += (known.empty() ? "" : ", ") + key;
     Fail(it.key(), "unknown field (known fields here: " + known + ")");
     return;
+  }
+}
+
+Result<nlohmann::json> ReadJsonFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(path + ": cannot open file");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
   }
 }
 

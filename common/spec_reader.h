@@ -67,4 +67,7 @@ class SpecReader {
   std::set<std::string> read_keys_;
 };
 
+/// Reads a JSON file, with the position of a syntax error in the message.
+Result<nlohmann::json> ReadJsonFile(const std::string& path);
+
 }  // namespace bitsweep

@@ -1,7 +1,6 @@
 #include "common/sweep_spec.h"
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -166,18 +165,6 @@ Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep) {
     }
   }
   return jobs;
-}
-
-Result<nlohmann::json> ReadJsonFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(path + ": cannot open file");
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::InvalidArgument(path + ": not valid JSON: " + e.what());
-  }
 }
 
 }  // namespace bitsweep

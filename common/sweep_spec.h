@@ -64,7 +64,4 @@ Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep);
 /// `base` with every "a.b.c": value of `params` set (objects are merged).
 nlohmann::json ApplyParams(const nlohmann::json& base, const nlohmann::json& params);
 
-/// Reads a JSON file, with the position of a syntax error in the message.
-Result<nlohmann::json> ReadJsonFile(const std::string& path);
-
 }  // namespace bitsweep
