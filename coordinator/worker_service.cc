@@ -54,8 +54,18 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJobs(grpc::CallbackServerConte
                                                        const v1::LeaseJobsRequest* request,
                                                        v1::LeaseJobsResponse* response) {
   const int max_jobs = std::clamp(request->max_jobs(), 1, kMaxJobsPerLease);
-  std::lock_guard<std::mutex> lock(mu_);
+  // First without this service's lock, so that concurrent polls share group
+  // commits instead of queueing behind each other's.
   auto leases = scheduler_->TryLeaseMany(request->worker_id(), max_jobs);
+  if (!leases.ok()) return Answer(ctx, leases.status());
+  if (!leases->empty()) {
+    for (const auto& grant : leases.value()) LeaseToProto(grant, response->add_leases());
+    return Answer(ctx, Status::Ok());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  // Again under the lock before parking: work submitted since the first try
+  // is found here, or by DispatchWaiting once this poll is parked.
+  leases = scheduler_->TryLeaseMany(request->worker_id(), max_jobs);
   if (!leases.ok()) return Answer(ctx, leases.status());
   if (!leases->empty()) {
     for (const auto& grant : leases.value()) LeaseToProto(grant, response->add_leases());

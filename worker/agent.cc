@@ -244,7 +244,8 @@ class Agent::Impl {
         if (outbox_.empty() && slots_done_) break;
         batch.swap(outbox_);
         wanted = std::max(0, want());
-        anything_running = busy_slots_ > 0;
+        // Leases handed out but not yet picked up by a slot will run too.
+        anything_running = busy_slots_ > 0 || !ready_.empty();
       }
       if (!batch.empty()) {
         SendCompletions(&batch, wanted);
