@@ -203,6 +203,27 @@ TEST_F(ServiceE2ETest, AKilledWorkersJobIsRetriedOnTheOther) {
   for (const auto& row : rows) EXPECT_EQ(row["state"], "SUCCEEDED");
 }
 
+TEST_F(ServiceE2ETest, LocalSweepInterruptedAndRunAgainResumesWithoutSpendingAttempts) {
+  nlohmann::json sweep = {{"name", "resume"},
+                          {"base", {{"task", "synthetic"}, {"synthetic", {{"seconds", 2.0}}}}},
+                          {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", {1, 2, 3}}}}}},
+                          {"max_attempts", 1}};
+  const std::string spec = WriteSweep(sweep);
+  const std::string db = dir_.File("local/store.db");
+  const std::vector<std::string> argv = {kBinary, "local", "--spec", spec, "--db", db, "--workers", "2"};
+  {
+    ChildProcess first(argv, dir_.File("local1.log"));
+    ASSERT_FALSE(first.WaitForLog("(job 2 RUNNING)", 30).empty()) << first.Log();
+    first.Signal(SIGINT);
+    EXPECT_EQ(first.Wait(), 130) << first.Log();
+  }
+  ChildProcess second(argv, dir_.File("local2.log"));
+  EXPECT_EQ(second.Wait(), 0) << second.Log();
+  const std::string log = second.Log();
+  EXPECT_NE(log.find("resuming sweep 1"), std::string::npos) << log;
+  EXPECT_NE(log.find("3 jobs: 3 succeeded"), std::string::npos) << log;
+}
+
 TEST_F(ServiceE2ETest, StandardHealthCheckSaysServing) {
   const std::string address = StartCoordinator();
   // grpc.health.v1.Health/Check with an empty request (the whole server),
