@@ -245,5 +245,50 @@ TEST_F(ServiceE2ETest, StandardHealthCheckSaysServing) {
   EXPECT_EQ(bytes, std::string("\x08\x01"));  // HealthCheckResponse{status: SERVING}
 }
 
+// One request, one answer on a bidirectional stream, as raw bytes.
+class OneShotBidi : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  explicit OneShotBidi(const std::string& request_bytes) : slice_(request_bytes), request_(&slice_, 1) {}
+  void Start() {
+    StartWrite(&request_);
+    StartRead(&response_);
+    StartCall();
+  }
+  void OnWriteDone(bool) override { StartWritesDone(); }
+  void OnReadDone(bool) override {}
+  void OnDone(const grpc::Status& status) override { done_.set_value(status); }
+  grpc::Status Wait() { return done_.get_future().get(); }
+  std::string ResponseBytes() {
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (response_.Dump(&slices).ok()) {
+      for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    return bytes;
+  }
+
+ private:
+  grpc::Slice slice_;
+  grpc::ByteBuffer request_, response_;
+  std::promise<grpc::Status> done_;
+};
+
+TEST_F(ServiceE2ETest, ServerReflectionListsTheServices) {
+  const std::string address = StartCoordinator();
+  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  // ServerReflectionRequest{list_services: ""}: field 7, length-delimited, empty.
+  OneShotBidi call(std::string("\x3a\x00", 2));
+  stub.PrepareBidiStreamingCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                grpc::StubOptions(), &call);
+  call.Start();
+  grpc::Status status = call.Wait();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string bytes = call.ResponseBytes();
+  EXPECT_NE(bytes.find("bitsweep.v1.SweepService"), std::string::npos);
+  EXPECT_NE(bytes.find("bitsweep.v1.WorkerService"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace bitsweep
