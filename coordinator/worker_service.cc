@@ -82,25 +82,41 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJobs(grpc::CallbackServerConte
 }
 
 void WorkerServiceImpl::DispatchWaiting() {
-  std::lock_guard<std::mutex> lock(mu_);
-  // Every parked poll gets a try, oldest first: what is left in the queue
-  // may avoid one worker (a retry) but suit the next.
-  for (auto it = waiters_.begin(); it != waiters_.end();) {
-    if (it->ctx->IsCancelled()) {  // the worker went away: do not hand it a job
-      it->reactor->Finish(grpc::Status::CANCELLED);
+  // Leases granted to a poll whose worker went away meanwhile; handed back
+  // after the lock is released (handing back offers work again, which comes
+  // back here).
+  std::vector<std::pair<std::string, LeaseGrant>> orphans;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Every parked poll gets a try, oldest first: what is left in the queue
+    // may avoid one worker (a retry) but suit the next.
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->ctx->IsCancelled()) {  // the worker went away: do not hand it a job
+        it->reactor->Finish(grpc::Status::CANCELLED);
+        it = waiters_.erase(it);
+        continue;
+      }
+      auto leases = scheduler_->TryLeaseMany(it->worker_id, it->max_jobs);
+      if (leases.ok() && leases->empty()) {
+        ++it;
+        continue;
+      }
+      if (leases.ok() && it->ctx->IsCancelled()) {
+        for (auto& grant : leases.value()) orphans.emplace_back(it->worker_id, std::move(grant));
+        it->reactor->Finish(grpc::Status::CANCELLED);
+        it = waiters_.erase(it);
+        continue;
+      }
+      if (leases.ok()) {
+        for (const auto& grant : leases.value()) LeaseToProto(grant, it->response->add_leases());
+      }
+      it->reactor->Finish(ToGrpcStatus(leases.status()));
       it = waiters_.erase(it);
-      continue;
     }
-    auto leases = scheduler_->TryLeaseMany(it->worker_id, it->max_jobs);
-    if (leases.ok() && leases->empty()) {
-      ++it;
-      continue;
-    }
-    if (leases.ok()) {
-      for (const auto& grant : leases.value()) LeaseToProto(grant, it->response->add_leases());
-    }
-    it->reactor->Finish(ToGrpcStatus(leases.status()));
-    it = waiters_.erase(it);
+  }
+  // Released, not failed: they spend no attempt.
+  for (const auto& [worker_id, grant] : orphans) {
+    (void)scheduler_->Fail(worker_id, grant.job_id, grant.epoch, "lease poll cancelled", true, /*released=*/true);
   }
 }
 

@@ -152,7 +152,8 @@ TEST_F(ServiceE2ETest, GridOfRealQganJobsOnTwoWorkers) {
 
   // The store is a plain SQLite file users can query read-only.
   out = Shell("sqlite3 -readonly " + dir_.File("store.db") + " 'SELECT COUNT(*) FROM results WHERE fid > 0'", &rc);
-  if (rc == 0) EXPECT_EQ(out, "4\n");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "4\n");
 }
 
 TEST_F(ServiceE2ETest, BadInputIsRefusedWithTheFieldOrId) {
