@@ -104,13 +104,19 @@ struct ResultRecord {
   std::string params_json;
 };
 
+/// A file a worker uploads with a finished job.
+struct ArtifactUpload {
+  std::string name;
+  std::string content;
+};
+
 /// What a worker reports when a job succeeds.
-struct JobCompletion {
+struct CompletionReport {
   int64_t job_id = 0;
   int64_t epoch = 0;
   std::string result_json;
   std::vector<MetricValue> metrics;
-  std::vector<ArtifactRecord> artifacts;
+  std::vector<ArtifactUpload> artifacts;
   double wall_seconds = 0.0;
   int64_t model_bytes = 0;
 };

@@ -305,22 +305,24 @@ Result<int> Scheduler::CancelJob(int64_t job_id) {
   return 1;
 }
 
-Result<SweepView> Scheduler::GetSweep(int64_t sweep_id) {
+Result<SweepView> Scheduler::WithCounts(SweepRecord sweep) {
   SweepView view;
-  BITSWEEP_ASSIGN_OR_RETURN(view.sweep, store_->GetSweep(sweep_id));
-  BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(sweep_id));
+  BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(sweep.id));
   for (const auto& [state, n] : view.counts) view.total += n;
+  view.sweep = std::move(sweep);
   return view;
+}
+
+Result<SweepView> Scheduler::GetSweep(int64_t sweep_id) {
+  BITSWEEP_ASSIGN_OR_RETURN(SweepRecord sweep, store_->GetSweep(sweep_id));
+  return WithCounts(std::move(sweep));
 }
 
 Result<std::vector<SweepView>> Scheduler::ListSweeps() {
   BITSWEEP_ASSIGN_OR_RETURN(auto sweeps, store_->ListSweeps());
   std::vector<SweepView> views;
   for (auto& s : sweeps) {
-    SweepView view;
-    BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(s.id));
-    for (const auto& [state, n] : view.counts) view.total += n;
-    view.sweep = std::move(s);
+    BITSWEEP_ASSIGN_OR_RETURN(SweepView view, WithCounts(std::move(s)));
     views.push_back(std::move(view));
   }
   return views;
@@ -567,7 +569,7 @@ Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> Scheduler::Compl
       statuses[i] = FindLease(worker_id, reports[i].job_id, reports[i].epoch).status();
     }
   }
-  std::vector<JobCompletion> completions(reports.size());
+  std::vector<std::vector<ArtifactRecord>> stored(reports.size());
   std::vector<std::vector<std::string>> temp_paths(reports.size());
   for (size_t i = 0; i < reports.size(); ++i) {
     if (!statuses[i].ok()) continue;
@@ -578,16 +580,9 @@ Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> Scheduler::Compl
       }
     }
     if (!statuses[i].ok()) continue;
-    JobCompletion& completion = completions[i];
-    completion.job_id = report.job_id;
-    completion.epoch = report.epoch;
-    completion.result_json = report.result_json;
-    completion.metrics = report.metrics;
-    completion.wall_seconds = report.wall_seconds;
-    completion.model_bytes = report.model_bytes;
     // Files go to temporary names outside the lock (they can be large) and
     // are renamed into place only once the lease is confirmed current.
-    auto written = WriteArtifacts(report.job_id, report.artifacts, &completion.artifacts);
+    auto written = WriteArtifacts(report.job_id, report.artifacts, &stored[i]);
     if (written.ok()) {
       temp_paths[i] = std::move(written.value());
     } else {
@@ -601,7 +596,7 @@ Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> Scheduler::Compl
     for (size_t i = 0; i < reports.size(); ++i) {
       if (!statuses[i].ok()) continue;
       uint64_t t = 0;
-      statuses[i] = CompleteLocked(worker_id, reports[i], temp_paths[i], std::move(completions[i]), &t);
+      statuses[i] = CompleteLocked(worker_id, reports[i], temp_paths[i], std::move(stored[i]), &t);
       ticket = std::max(ticket, t);
     }
     if (lease_next > 0) {
@@ -616,7 +611,7 @@ Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> Scheduler::Compl
 }
 
 Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionReport& report,
-                                 const std::vector<std::string>& temp_paths, JobCompletion completion,
+                                 const std::vector<std::string>& temp_paths, std::vector<ArtifactRecord> artifacts,
                                  uint64_t* ticket) {
   auto discard = [&] {
     std::error_code ec;
@@ -629,17 +624,21 @@ Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionR
   }
   for (size_t i = 0; i < temp_paths.size(); ++i) {
     std::error_code ec;
-    fs::rename(temp_paths[i], completion.artifacts[i].path, ec);
+    fs::rename(temp_paths[i], artifacts[i].path, ec);
     if (ec) {
       discard();
-      return Status::IoError(completion.artifacts[i].path + ": cannot store artifact: " + ec.message());
+      return Status::IoError(artifacts[i].path + ": cannot store artifact: " + ec.message());
     }
   }
   const int64_t now = clock_->NowMs();
   JobRecord updated = lease.value()->record;
   updated.state = JobState::kSucceeded;
-  *ticket = Enqueue([this, updated, completion = std::move(completion), now] {
-    return store_->MarkSucceeded(updated, completion, now);
+  // The files are on disk now: the queued write keeps the report without
+  // their bytes.
+  CompletionReport result{report.job_id,  report.epoch,        report.result_json, report.metrics,
+                          /*artifacts=*/{}, report.wall_seconds, report.model_bytes};
+  *ticket = Enqueue([this, updated, result = std::move(result), artifacts = std::move(artifacts), now] {
+    return store_->MarkSucceeded(updated, result, artifacts, now);
   });
   Retire(updated.id);
   return Status::Ok();

@@ -76,23 +76,6 @@ struct Directive {
   std::string reason;
 };
 
-/// A file a worker uploads with a finished job.
-struct ArtifactUpload {
-  std::string name;
-  std::string content;
-};
-
-/// What a worker reports when a job succeeds.
-struct CompletionReport {
-  int64_t job_id = 0;
-  int64_t epoch = 0;
-  std::string result_json;
-  std::vector<MetricValue> metrics;
-  std::vector<ArtifactUpload> artifacts;
-  double wall_seconds = 0.0;
-  int64_t model_bytes = 0;
-};
-
 struct WorkerRegistration {
   std::string worker_id;
   int64_t lease_ttl_ms = 0;
@@ -184,7 +167,6 @@ class Scheduler {
   Result<int> ExpireLeases();
 
   Store* store() { return store_; }
-  const Options& options() const { return options_; }
 
  private:
   // What the scheduler keeps in memory about a queued or running job.
@@ -213,6 +195,8 @@ class Scheduler {
 
   /// Loads queue, leases and workers from the store (mu_ held).
   Status Recover();
+  /// The sweep with its job counts (read from the store).
+  Result<SweepView> WithCounts(SweepRecord sweep);
   /// Queues store writes into the transaction being gathered (mu_ held);
   /// returns the ticket to wait for.
   uint64_t Enqueue(Mutation mutation);
@@ -222,7 +206,8 @@ class Scheduler {
 
   Result<std::vector<LeaseGrant>> LeaseLocked(const std::string& worker_id, int max_jobs, uint64_t* ticket);
   Status CompleteLocked(const std::string& worker_id, const CompletionReport& report,
-                        const std::vector<std::string>& temp_paths, JobCompletion completion, uint64_t* ticket);
+                        const std::vector<std::string>& temp_paths, std::vector<ArtifactRecord> artifacts,
+                        uint64_t* ticket);
   Result<ActiveJob*> FindLease(const std::string& worker_id, int64_t job_id, int64_t epoch);
   /// Ends the current attempt of a running job; requeues it or fails it.
   uint64_t EndAttempt(ActiveJob* job, const std::string& outcome, const std::string& error, bool retryable,

@@ -278,7 +278,8 @@ Status Store::MarkLeased(const JobRecord& job, int64_t now_ms) {
   });
 }
 
-Status Store::MarkSucceeded(const JobRecord& job, const JobCompletion& completion, int64_t now_ms) {
+Status Store::MarkSucceeded(const JobRecord& job, const CompletionReport& completion,
+                            const std::vector<ArtifactRecord>& artifacts, int64_t now_ms) {
   Status stored = Guard("complete job", [&] {
     auto& u = statements_->succeed_job;
     u.bind(1, job.id);
@@ -294,7 +295,7 @@ Status Store::MarkSucceeded(const JobRecord& job, const JobCompletion& completio
     a.bind(4, "succeeded");
     a.bind(5);
     Run(a);
-    for (const auto& artifact : completion.artifacts) {
+    for (const auto& artifact : artifacts) {
       auto& r = statements_->insert_artifact;
       r.bind(1, job.id);
       r.bind(2, artifact.name);

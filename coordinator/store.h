@@ -51,8 +51,10 @@ class Store {
   Status InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs);
   /// Job -> RUNNING under a new lease, with an attempts row.
   Status MarkLeased(const JobRecord& job, int64_t now_ms);
-  /// Job -> SUCCEEDED with its result, metrics and artifacts; closes the attempt.
-  Status MarkSucceeded(const JobRecord& job, const JobCompletion& completion, int64_t now_ms);
+  /// Job -> SUCCEEDED with its result and metrics (the report's uploads are
+  /// not read) and the stored `artifacts`; closes the attempt.
+  Status MarkSucceeded(const JobRecord& job, const CompletionReport& report,
+                       const std::vector<ArtifactRecord>& artifacts, int64_t now_ms);
   /// Closes the current attempt with `outcome` (failed, expired, cancelled)
   /// and `error`, and stores the job's new state (QUEUED for a retry, FAILED
   /// or CANCELLED) with last_error and avoid_worker.

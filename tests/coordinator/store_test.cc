@@ -124,7 +124,7 @@ TEST(StoreTest, ResultsViewHasOneRowPerFinishedJob) {
   ok.epoch = 1;
   ok.worker_id = "w-1";
   ASSERT_TRUE(store->MarkLeased(ok, 10).ok());
-  JobCompletion c;
+  CompletionReport c;
   c.result_json = "{}";
   c.model_bytes = 100;
   c.wall_seconds = 2.0;
@@ -135,7 +135,7 @@ TEST(StoreTest, ResultsViewHasOneRowPerFinishedJob) {
   fid.evaluator = "classifier";
   fid.evaluator_hash = "x";
   c.metrics = {fid};
-  ASSERT_TRUE(store->MarkSucceeded(ok, c, 20).ok());
+  ASSERT_TRUE(store->MarkSucceeded(ok, c, {}, 20).ok());
   JobRecord bad = jobs[1];
   bad.attempts = 1;
   bad.epoch = 1;
