@@ -94,7 +94,9 @@ TEST(EmQuantizerTest, NeverWorseThanMinMaxAndMonotoneAcrossIterations) {
       EXPECT_LE(em_mse, minmax_mse * (1 + 1e-6)) << b << " bits";
       // On bell-shaped weights EM's advantage is large at low bits: this is
       // the paper's point about under-represented min-max levels.
-      if (b <= 3 && w.dim() == 4) EXPECT_LT(em_mse, 0.7 * minmax_mse) << b << " bits";
+      if (b <= 3 && w.dim() == 4) {
+        EXPECT_LT(em_mse, 0.7 * minmax_mse) << b << " bits";
+      }
     }
   }
 }
