@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/results_printer.h"
+#include "cli/search_data.h"
 #include "cli/service_commands.h"
 #include "cli/sweep_watch.h"
 #include "common/sweep_spec.h"
@@ -112,7 +113,8 @@ int RunResultsCommand(const ResultsCommandOptions& options) {
   view.sort = options.sort;
   view.where = options.where;
   view.pareto = options.pareto;
-  Status s = PrintResults(c.sweeps.get(), options.sweep_id, view, stdout);
+  Status s = options.summary ? PrintSearchSummary(c.sweeps.get(), options.sweep_id, stdout)
+                             : PrintResults(c.sweeps.get(), options.sweep_id, view, stdout);
   return s.ok() ? kExitOk : ReportError("results", s);
 }
 

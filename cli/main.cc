@@ -113,13 +113,16 @@ int main(int argc, char** argv) {
 
   ResultsCommandOptions results;
   auto* results_cmd = app.add_subcommand("results", "The results table: one row per finished job");
-  results_cmd->add_option("sweep", results.sweep_id, "Sweep id (omit for all sweeps)");
+  results_cmd->add_option("sweep,--sweep", results.sweep_id, "Sweep id (omit for all sweeps)");
   results_cmd->add_option("--coordinator", results.coordinator, coordinator_help);
   results_cmd->add_option("--format", results.format, "table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   results_cmd->add_option("--sort", results.sort, "Column to sort by (-column for descending), e.g. fid or -is");
   results_cmd->add_option("--where", results.where, "Filter, e.g. bits_g<=2 or method_g=em (repeatable)");
   results_cmd->add_flag("--pareto", results.pareto, "Only the Pareto front of packed model bytes against FID");
+  results_cmd->add_flag("--summary", results.summary,
+                        "The search's summary: chosen bit-widths, every configuration with mean and std over "
+                        "seeds, jobs and worker-hours spent, Pareto front");
 
   CancelCommandOptions cancel;
   auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a sweep (or one job) ");

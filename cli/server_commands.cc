@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/results_printer.h"
+#include "cli/search_data.h"
 #include "cli/service_commands.h"
 #include "cli/sweep_watch.h"
 #include "common/sweep_spec.h"
@@ -130,8 +131,10 @@ int RunLocalCommand(const LocalCommandOptions& options) {
     s = FromGrpcStatus(c.sweeps->SubmitSweep(CallContext(120).get(), request, &response), "SubmitSweep");
     if (!s.ok()) return ReportError("local", s);
     sweep_id = response.sweep_id();
-    std::fprintf(stderr, "sweep %lld \"%s\": %d jobs on %zu %s slot(s); store %s\n", static_cast<long long>(sweep_id),
-                 spec->name.c_str(), response.job_count(), devices->size(), devices->front().c_str(),
+    const std::string jobs = spec->strategy == "grid" ? std::to_string(response.job_count()) + " jobs"
+                                                      : spec->strategy + " search";
+    std::fprintf(stderr, "sweep %lld \"%s\": %s on %zu %s slot(s); store %s\n", static_cast<long long>(sweep_id),
+                 spec->name.c_str(), jobs.c_str(), devices->size(), devices->front().c_str(),
                  options.db_path.c_str());
   }
 
@@ -164,7 +167,11 @@ int RunLocalCommand(const LocalCommandOptions& options) {
   std::printf("%s\n\n", SweepSummary(last.value()).c_str());
   ResultsView view;
   view.sort = "job";
-  s = PrintResults(c.sweeps.get(), sweep_id, view, stdout);
+  if (spec->strategy != "grid") {
+    s = PrintSearchSummary(c.sweeps.get(), sweep_id, stdout);
+  } else {
+    s = PrintResults(c.sweeps.get(), sweep_id, view, stdout);
+  }
   if (s.ok() && options.pareto) {
     std::printf("\nPareto front (packed generator bytes vs FID):\n");
     view.pareto = true;
@@ -186,7 +193,9 @@ int RunLocalCommand(const LocalCommandOptions& options) {
   }
   server.value()->Shutdown();
   if (!s.ok()) return ReportError("local", s);
-  return last->jobs_failed() > 0 ? kExitFailure : kExitOk;
+  // A search counts failed runs (diverged ones) as results; a grid's
+  // failures are failures.
+  return spec->strategy == "grid" && last->jobs_failed() > 0 ? kExitFailure : kExitOk;
 }
 
 }  // namespace bitsweep::cli

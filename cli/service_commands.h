@@ -75,6 +75,8 @@ struct ResultsCommandOptions {
   std::vector<std::string> where;
   /// Print only the Pareto front of model_bytes against fid.
   bool pareto = false;
+  /// The search summary instead of the rows (needs a sweep).
+  bool summary = false;
 };
 int RunResultsCommand(const ResultsCommandOptions& options);
 

@@ -83,6 +83,8 @@ TrainSpec ReadTrain(SpecReader r) {
   t.checkpoint_every = r.Int("checkpoint_every", t.checkpoint_every, 0, int64_t{1} << 40);
   t.log_every = r.Int("log_every", t.log_every, 0, int64_t{1} << 40);
   t.gp_weight = r.Number("gp_weight", t.gp_weight, 0.0, 1e6);
+  t.resume_from_job = r.Int("resume_from_job", t.resume_from_job, 0, INT64_MAX);
+  t.upload_checkpoint = r.Bool("upload_checkpoint", t.upload_checkpoint);
   r.RejectUnknownKeys();
   return t;
 }
@@ -209,7 +211,8 @@ nlohmann::json JobSpec::ToJson() const {
        {{"iterations", train.iterations}, {"batch_size", train.batch_size}, {"lr_g", train.lr_g},
         {"lr_d", train.lr_d}, {"betas", {train.betas[0], train.betas[1]}}, {"n_critic", train.n_critic},
         {"seed", train.seed}, {"checkpoint_every", train.checkpoint_every}, {"log_every", train.log_every},
-        {"gp_weight", train.gp_weight}}},
+        {"gp_weight", train.gp_weight}, {"resume_from_job", train.resume_from_job},
+        {"upload_checkpoint", train.upload_checkpoint}}},
       {"runtime", {{"device", runtime.device}, {"threads", runtime.threads}}},
   };
   if (task == "synthetic") {

@@ -79,6 +79,13 @@ struct TrainSpec {
   int64_t log_every = 0;
   /// Gradient-penalty weight for wgan-gp.
   double gp_weight = 10.0;
+  /// Continue from the final checkpoint of this earlier job of the same
+  /// coordinator (0 = start fresh). The worker fetches it (an artifact the
+  /// job uploaded with upload_checkpoint) and trains on to `iterations`.
+  int64_t resume_from_job = 0;
+  /// Upload the final checkpoint as an artifact, so that a later job can
+  /// continue from it (successive halving does).
+  bool upload_checkpoint = false;
 };
 
 struct EvaluatorSpec {

@@ -8,9 +8,8 @@
 #include "common/spec_reader.h"
 
 namespace bitsweep {
-namespace {
 
-nlohmann::json::json_pointer PointerOf(const std::string& dotted) {
+nlohmann::json::json_pointer JsonPointerOf(const std::string& dotted) {
   std::string pointer;
   std::stringstream in(dotted);
   std::string part;
@@ -22,6 +21,8 @@ nlohmann::json::json_pointer PointerOf(const std::string& dotted) {
   }
   return nlohmann::json::json_pointer(pointer);
 }
+
+namespace {
 
 std::string DescribePoint(const nlohmann::json& params) {
   std::string s;
@@ -48,33 +49,12 @@ Status NormaliseFullPrecision(nlohmann::json* spec) {
   return Status::Ok();
 }
 
-Status ReadAxes(SpecReader strategy, const nlohmann::json& axes_json, const nlohmann::json& base,
-                std::vector<GridAxis>* axes) {
-  if (!axes_json.is_object() || axes_json.empty()) {
-    strategy.Fail("axes", "must be an object of field path -> list of values, with at least one axis");
-    return strategy.status();
-  }
-  for (const auto& [path, values] : axes_json.items()) {
-    std::string where = "axes." + path;
-    if (path.empty() || !base.contains(PointerOf(path))) {
-      strategy.Fail(where, "\"" + path + "\" is not a field of the job spec");
-      return strategy.status();
-    }
-    if (!values.is_array() || values.empty()) {
-      strategy.Fail(where, "must be a non-empty list of values");
-      return strategy.status();
-    }
-    axes->push_back({path, std::vector<nlohmann::json>(values.begin(), values.end())});
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 nlohmann::json ApplyParams(const nlohmann::json& base, const nlohmann::json& params) {
   nlohmann::json spec = base;
   for (const auto& [path, value] : params.items()) {
-    auto& field = spec[PointerOf(path)];
+    auto& field = spec[JsonPointerOf(path)];
     if (value.is_object() && field.is_object()) {
       field.merge_patch(value);
     } else {
@@ -82,6 +62,41 @@ nlohmann::json ApplyParams(const nlohmann::json& base, const nlohmann::json& par
     }
   }
   return spec;
+}
+
+Result<std::vector<GridAxis>> ReadGridAxes(SpecReader strategy, const nlohmann::json& axes_json,
+                                           const nlohmann::json& base) {
+  std::vector<GridAxis> axes;
+  if (!axes_json.is_object() || axes_json.empty()) {
+    strategy.Fail("axes", "must be an object of field path -> list of values, with at least one axis");
+    return strategy.status();
+  }
+  for (const auto& [path, values] : axes_json.items()) {
+    std::string where = "axes." + path;
+    if (path.empty() || !base.contains(JsonPointerOf(path))) {
+      strategy.Fail(where, "\"" + path + "\" is not a field of the job spec");
+      return strategy.status();
+    }
+    if (!values.is_array() || values.empty()) {
+      strategy.Fail(where, "must be a non-empty list of values");
+      return strategy.status();
+    }
+    axes.push_back({path, std::vector<nlohmann::json>(values.begin(), values.end())});
+  }
+  return axes;
+}
+
+Result<JobPlan> PlanJob(const nlohmann::json& base, const nlohmann::json& params) {
+  JobPlan plan;
+  plan.params = params;
+  plan.spec = ApplyParams(base, params);
+  Status normalised = NormaliseFullPrecision(&plan.spec);
+  auto parsed = normalised.ok() ? JobSpec::FromJson(plan.spec) : Result<JobSpec>(normalised);
+  if (!parsed.ok()) return Status::InvalidArgument("point " + DescribePoint(params) + ": " + parsed.status().message());
+  plan.spec = parsed->ToJson();
+  // Record the point as it will run (bits 32 for full precision).
+  for (const auto& [path, value] : plan.params.items()) plan.params[path] = plan.spec[JsonPointerOf(path)];
+  return plan;
 }
 
 Result<SweepSpec> SweepSpec::FromJson(const nlohmann::json& json, const std::string& base_dir) {
@@ -101,15 +116,22 @@ Result<SweepSpec> SweepSpec::FromJson(const nlohmann::json& json, const std::str
   sweep.base = base->ToJson();
 
   SpecReader strategy = r.Child("strategy");
-  sweep.strategy = strategy.OneOf("kind", "grid", {"grid", "multi_precision"});
-  if (strategy.status().ok() && sweep.strategy != "grid") {
-    strategy.Fail("kind", "\"" + sweep.strategy + "\" is not available in this version (available: grid)");
-  }
+  sweep.strategy = strategy.OneOf("kind", "grid", {"grid", "multi_precision", "random", "successive_halving"});
   BITSWEEP_RETURN_IF_ERROR(strategy.status());
-  nlohmann::json axes_json = json.contains("strategy") ? json["strategy"].value("axes", nlohmann::json()) : nlohmann::json();
-  (void)strategy.Child("axes");
-  BITSWEEP_RETURN_IF_ERROR(ReadAxes(strategy, axes_json, sweep.base, &sweep.axes));
-  strategy.RejectUnknownKeys();
+  const nlohmann::json strategy_json =
+      json.contains("strategy") && json["strategy"].is_object() ? json["strategy"] : nlohmann::json::object();
+  if (sweep.strategy == "grid") {
+    (void)strategy.Child("axes");
+    BITSWEEP_ASSIGN_OR_RETURN(sweep.axes,
+                              ReadGridAxes(strategy, strategy_json.value("axes", nlohmann::json()), sweep.base));
+    strategy.RejectUnknownKeys();
+  } else if (sweep.strategy == "multi_precision") {
+    BITSWEEP_ASSIGN_OR_RETURN(sweep.multi_precision, ReadMultiPrecision(strategy));
+  } else if (sweep.strategy == "random") {
+    BITSWEEP_ASSIGN_OR_RETURN(sweep.random, ReadRandom(strategy, strategy_json, sweep.base));
+  } else {
+    BITSWEEP_ASSIGN_OR_RETURN(sweep.successive_halving, ReadSuccessiveHalving(strategy, strategy_json, sweep.base));
+  }
   r.RejectUnknownKeys();
   BITSWEEP_RETURN_IF_ERROR(r.status());
   return sweep;
@@ -123,44 +145,50 @@ Result<SweepSpec> SweepSpec::FromFile(const std::string& path) {
 }
 
 nlohmann::json SweepSpec::ToJson() const {
-  nlohmann::json axes_json = nlohmann::json::object();
-  for (const auto& axis : axes) axes_json[axis.path] = axis.values;
+  nlohmann::json strategy_json;
+  if (strategy == "grid") {
+    nlohmann::json axes_json = nlohmann::json::object();
+    for (const auto& axis : axes) axes_json[axis.path] = axis.values;
+    strategy_json = {{"kind", strategy}, {"axes", axes_json}};
+  } else if (strategy == "multi_precision") {
+    strategy_json = multi_precision.ToJson();
+  } else if (strategy == "random") {
+    strategy_json = random.ToJson();
+  } else {
+    strategy_json = successive_halving.ToJson();
+  }
   return {{"name", name},
           {"base", base},
-          {"strategy", {{"kind", strategy}, {"axes", axes_json}}},
+          {"strategy", strategy_json},
           {"max_attempts", max_attempts},
           {"priority", priority}};
 }
 
 Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep) {
+  auto plans = ExpandAxes(sweep.axes, sweep.base);
+  if (!plans.ok()) return plans.status().WithContext("strategy.axes");
+  return plans;
+}
+
+Result<std::vector<JobPlan>> ExpandAxes(const std::vector<GridAxis>& axes, const nlohmann::json& base) {
   size_t total = 1;
-  for (const auto& axis : sweep.axes) {
+  for (const auto& axis : axes) {
     total *= axis.values.size();
     if (total > kMaxJobsPerSweep) {
-      return Status::InvalidArgument("strategy.axes: the grid has more than " + std::to_string(kMaxJobsPerSweep) +
-                                     " points");
+      return Status::InvalidArgument("the grid has more than " + std::to_string(kMaxJobsPerSweep) + " points");
     }
   }
   std::vector<JobPlan> jobs;
   jobs.reserve(total);
   std::set<std::string> seen;
-  std::vector<size_t> index(sweep.axes.size(), 0);
+  std::vector<size_t> index(axes.size(), 0);
   for (size_t n = 0; n < total; ++n) {
-    JobPlan plan;
-    for (size_t a = 0; a < sweep.axes.size(); ++a) plan.params[sweep.axes[a].path] = sweep.axes[a].values[index[a]];
-    plan.spec = ApplyParams(sweep.base, plan.params);
-    Status normalised = NormaliseFullPrecision(&plan.spec);
-    auto parsed = normalised.ok() ? JobSpec::FromJson(plan.spec) : Result<JobSpec>(normalised);
-    if (!parsed.ok()) {
-      return Status::InvalidArgument("strategy.axes: grid point " + DescribePoint(plan.params) + ": " +
-                                     parsed.status().message());
-    }
-    plan.spec = parsed->ToJson();
-    // Record the point as it will run (bits 32 for full precision).
-    for (const auto& [path, value] : plan.params.items()) plan.params[path] = plan.spec[PointerOf(path)];
+    nlohmann::json params = nlohmann::json::object();
+    for (size_t a = 0; a < axes.size(); ++a) params[axes[a].path] = axes[a].values[index[a]];
+    BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base, params));
     if (seen.insert(plan.params.dump()).second) jobs.push_back(std::move(plan));
-    for (size_t a = sweep.axes.size(); a-- > 0;) {
-      if (++index[a] < sweep.axes[a].values.size()) break;
+    for (size_t a = axes.size(); a-- > 0;) {
+      if (++index[a] < axes[a].values.size()) break;
       index[a] = 0;
     }
   }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "common/strategy_spec.h"
 
 namespace bitsweep {
 
@@ -35,16 +36,20 @@ struct SweepSpec {
   std::string name;
   /// The canonical base job spec (every field, defaults filled in).
   nlohmann::json base;
-  /// grid (this version); multi_precision and others plug in later.
+  /// grid, multi_precision, random or successive_halving.
   std::string strategy = "grid";
-  /// Grid axes in the order they vary: the first slowest.
+  /// Grid axes in the order they vary: the first slowest (grid only).
   std::vector<GridAxis> axes;
+  /// The parameters of the other strategies (the one `strategy` names).
+  MultiPrecisionSpec multi_precision;
+  RandomSpec random;
+  SuccessiveHalvingSpec successive_halving;
   int max_attempts = 3;
   /// Higher runs first; equal priorities run in submission order.
   int priority = 0;
 
   /// Parses and validates a sweep spec. The jobs it expands to are checked
-  /// by ExpandGrid. Relative paths in the base job spec resolve against `base_dir`.
+  /// by ExpandGrid (grid) or by the strategy when it proposes them. Relative paths in the base job spec resolve against `base_dir`.
   static Result<SweepSpec> FromJson(const nlohmann::json& json, const std::string& base_dir = "");
   /// Reads a sweep spec file (relative paths resolve against its folder).
   static Result<SweepSpec> FromFile(const std::string& path);
@@ -63,5 +68,20 @@ Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep);
 
 /// `base` with every "a.b.c": value of `params` set (objects are merged).
 nlohmann::json ApplyParams(const nlohmann::json& base, const nlohmann::json& params);
+
+/// The job `params` make of `base`, validated as a job spec: method "none"
+/// forces bits 32, and `plan.params` records the values as they will run.
+/// An invalid point's error names it: "point {quant.g.bits=12}: ...".
+Result<JobPlan> PlanJob(const nlohmann::json& base, const nlohmann::json& params);
+
+/// The JSON pointer of a dotted field path ("quant.g.bits" -> /quant/g/bits).
+nlohmann::json::json_pointer JsonPointerOf(const std::string& dotted);
+
+/// The grid of `axes` (path -> list of values), as SweepSpec reads it.
+Result<std::vector<GridAxis>> ReadGridAxes(SpecReader strategy, const nlohmann::json& axes_json,
+                                           const nlohmann::json& base);
+
+/// Every point of a grid over `base`, in order, validated (see ExpandGrid).
+Result<std::vector<JobPlan>> ExpandAxes(const std::vector<GridAxis>& axes, const nlohmann::json& base);
 
 }  // namespace bitsweep

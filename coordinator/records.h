@@ -32,6 +32,9 @@ struct SweepRecord {
   int max_attempts = 3;
   int64_t created_ms = 0;
   int64_t finished_ms = 0;  // 0 while running
+  /// The strategy's saved state and its outcome (JSON; "" before any).
+  std::string strategy_state;
+  std::string strategy_outcome;
 };
 
 struct JobRecord {

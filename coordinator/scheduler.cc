@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -75,11 +76,31 @@ Status Scheduler::Recover() {
   next_job_id_ = max_ids.second + 1;
   BITSWEEP_ASSIGN_OR_RETURN(auto sweeps, store_->RunningSweeps());
   for (const auto& s : sweeps) {
-    auto spec = nlohmann::json::parse(s.spec_json, nullptr, false);
-    if (spec.is_discarded() || !spec.contains("base")) {
-      return Status::Corruption(store_->path() + ": sweep " + std::to_string(s.id) + " has an unreadable spec");
+    const std::string name = "sweep " + std::to_string(s.id);
+    auto spec_json = nlohmann::json::parse(s.spec_json, nullptr, false);
+    auto spec = spec_json.is_discarded() ? Result<SweepSpec>(Status::Corruption("not JSON"))
+                                         : SweepSpec::FromJson(spec_json);
+    if (!spec.ok()) {
+      return Status::Corruption(store_->path() + ": " + name + " has an unreadable spec: " + spec.status().message());
     }
-    sweeps_[s.id] = RunningSweep{spec["base"], s.priority, 0};
+    nlohmann::json state;
+    if (!s.strategy_state.empty()) {
+      state = nlohmann::json::parse(s.strategy_state, nullptr, false);
+      if (state.is_discarded()) return Status::Corruption(store_->path() + ": " + name + " has an unreadable strategy state");
+    }
+    auto strategy = CreateStrategy(spec.value(), state);
+    if (!strategy.ok()) {
+      return Status::Corruption(store_->path() + ": " + name + ": cannot restore its strategy: " +
+                                strategy.status().message());
+    }
+    BITSWEEP_ASSIGN_OR_RETURN(auto counts, store_->CountJobs(s.id));
+    RunningSweep& running = sweeps_[s.id];
+    running.base = spec->base;
+    running.priority = s.priority;
+    running.max_attempts = s.max_attempts;
+    running.strategy = std::move(strategy.value());
+    running.saved_state = s.strategy_state;
+    for (const auto& [state_name, n] : counts) running.next_ordinal += n;
   }
   BITSWEEP_ASSIGN_OR_RETURN(auto jobs, store_->ActiveJobs());
   for (auto& record : jobs) {
@@ -103,10 +124,11 @@ Status Scheduler::Recover() {
     }
     active_.emplace(id, std::move(job));
   }
-  // A sweep whose jobs all finished but which is still RUNNING (possible only
-  // if a crash hit between two transactions of an older version) is closed.
+  // A sweep whose jobs all finished and whose strategy wants nothing more,
+  // but which is still RUNNING (possible only if a crash hit between two
+  // transactions of an older version), is closed.
   for (auto it = sweeps_.begin(); it != sweeps_.end();) {
-    if (it->second.unfinished == 0) {
+    if (it->second.unfinished == 0 && it->second.strategy->Done()) {
       const int64_t id = it->first;
       BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->SetSweepState(id, SweepState::kDone, now); }));
       it = sweeps_.erase(it);
@@ -203,7 +225,7 @@ Status Scheduler::AwaitDurable(uint64_t ticket) {
 
 Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spec_json) {
   BITSWEEP_ASSIGN_OR_RETURN(SweepSpec spec, SweepSpec::FromJson(spec_json));
-  BITSWEEP_ASSIGN_OR_RETURN(std::vector<JobPlan> plans, ExpandGrid(spec));
+  BITSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(spec, nlohmann::json()));
 
   SweepRecord sweep;
   sweep.name = spec.name;
@@ -211,35 +233,98 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
   sweep.spec_json = spec.ToJson().dump();
   sweep.priority = spec.priority;
   sweep.max_attempts = spec.max_attempts;
-  std::vector<JobRecord> jobs;
-  jobs.reserve(plans.size());
-  for (size_t i = 0; i < plans.size(); ++i) {
-    jobs.push_back(JobFromPlan(plans[i], static_cast<int64_t>(i), spec.max_attempts));
-    plans[i] = JobPlan();  // the full spec is rebuilt from base + params when leased
-  }
+  int jobs_now = 0;
   uint64_t ticket = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     sweep.id = next_sweep_id_++;
     sweep.created_ms = clock_->NowMs();
-    for (auto& job : jobs) {
-      job.id = next_job_id_++;
-      job.sweep_id = sweep.id;
-    }
-    sweeps_[sweep.id] = RunningSweep{spec.base, spec.priority, static_cast<int>(jobs.size())};
-    for (const auto& record : jobs) {
-      ActiveJob job;
-      job.priority = spec.priority;
-      job.record = record;
-      queue_.insert({-job.priority, job.record.id});
-      active_.emplace(job.record.id, std::move(job));
-    }
+    RunningSweep& running = sweeps_[sweep.id];
+    running.base = spec.base;
+    running.priority = spec.priority;
+    running.max_attempts = spec.max_attempts;
+    running.strategy = std::move(strategy);
+    ticket = Enqueue([this, sweep]() mutable {
+      std::vector<JobRecord> none;
+      return store_->InsertSweep(&sweep, &none);
+    });
+    // A strategy without an in-flight bound (a grid) wants every job now;
+    // the others propose theirs as workers ask for work.
+    if (running.strategy->MaxInFlight() == INT_MAX) jobs_now = ProposeLocked(sweep.id, &running, INT_MAX);
+    SaveStrategyLocked(sweep.id, &running);
     Touch(sweep.id);
-    ticket = Enqueue([this, sweep, jobs = std::move(jobs)]() mutable { return store_->InsertSweep(&sweep, &jobs); });
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   NotifyWorkAvailable();
-  return std::make_pair(sweep.id, static_cast<int>(plans.size()));
+  return std::make_pair(sweep.id, jobs_now);
+}
+
+int Scheduler::ProposeLocked(int64_t sweep_id, RunningSweep* sweep, int max_new) {
+  auto plans = sweep->strategy->Propose(max_new);
+  if (!plans.ok()) {
+    // Strategies check every job they may propose at submit; this is a bug.
+    std::fprintf(stderr, "bitsweep coordinator: sweep %lld: the strategy failed to propose jobs: %s\n",
+                 static_cast<long long>(sweep_id), plans.status().ToString().c_str());
+    return 0;
+  }
+  if (plans->empty()) return 0;
+  std::vector<JobRecord> jobs;
+  jobs.reserve(plans->size());
+  for (auto& plan : plans.value()) {
+    JobRecord record = JobFromPlan(plan, sweep->next_ordinal++, sweep->max_attempts);
+    plan = JobPlan();  // the full spec is rebuilt from base + params when leased
+    record.id = next_job_id_++;
+    record.sweep_id = sweep_id;
+    ActiveJob job;
+    job.priority = sweep->priority;
+    job.record = record;
+    queue_.insert({-job.priority, record.id});
+    active_.emplace(record.id, std::move(job));
+    jobs.push_back(std::move(record));
+  }
+  sweep->unfinished += static_cast<int>(jobs.size());
+  const int added = static_cast<int>(jobs.size());
+  Enqueue([this, jobs = std::move(jobs)] { return store_->InsertJobs(jobs); });
+  SaveStrategyLocked(sweep_id, sweep);
+  Touch(sweep_id);
+  return added;
+}
+
+void Scheduler::SaveStrategyLocked(int64_t sweep_id, RunningSweep* sweep) {
+  std::string state = sweep->strategy->SaveState().dump();
+  if (state == sweep->saved_state) return;
+  sweep->saved_state = state;
+  Enqueue([this, sweep_id, state = std::move(state), outcome = sweep->strategy->Outcome().dump()] {
+    return store_->SaveStrategy(sweep_id, state, outcome);
+  });
+}
+
+int Scheduler::TopUpLocked(int wanted) {
+  std::vector<std::pair<int, int64_t>> order;  // (-priority, sweep id)
+  for (const auto& [id, sweep] : sweeps_) {
+    if (!sweep.strategy->Done() && sweep.unfinished < sweep.strategy->MaxInFlight()) {
+      order.emplace_back(-sweep.priority, id);
+    }
+  }
+  std::sort(order.begin(), order.end());
+  int added = 0;
+  for (const auto& [neg_priority, id] : order) {
+    if (added >= wanted) break;
+    RunningSweep& sweep = sweeps_.at(id);
+    const int room = std::min(wanted - added, sweep.strategy->MaxInFlight() - sweep.unfinished);
+    added += ProposeLocked(id, &sweep, room);
+  }
+  return added;
+}
+
+void Scheduler::WakeIfStrategiesMayPropose() {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake = strategy_wakeup_;
+    strategy_wakeup_ = false;
+  }
+  if (wake) NotifyWorkAvailable();
 }
 
 Result<int> Scheduler::CancelSweep(int64_t sweep_id) {
@@ -299,15 +384,21 @@ Result<int> Scheduler::CancelJob(int64_t job_id) {
       if (was_running) return store_->MarkAttemptEnded(updated, "cancelled", "cancelled by user", now);
       return store_->MarkQueuedCancelled(updated.id, now);
     });
-    Retire(job_id);
+    TrialResult result;
+    result.job_id = job_id;
+    result.params = nlohmann::json::parse(updated.params_json);
+    result.error = "cancelled by user";
+    Retire(job_id, result);
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
+  WakeIfStrategiesMayPropose();
   return 1;
 }
 
 Result<SweepView> Scheduler::WithCounts(SweepRecord sweep) {
   SweepView view;
   BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(sweep.id));
+  BITSWEEP_ASSIGN_OR_RETURN(view.slot_seconds, store_->SweepSlotSeconds(sweep.id));
   for (const auto& [state, n] : view.counts) view.total += n;
   view.sweep = std::move(sweep);
   return view;
@@ -430,41 +521,51 @@ Result<std::vector<LeaseGrant>> Scheduler::LeaseLocked(const std::string& worker
 
   std::vector<LeaseGrant> grants;
   bool others_checked = false, others_alive = false;
-  for (auto key = queue_.begin(); key != queue_.end() && static_cast<int>(grants.size()) < max_jobs;) {
-    ActiveJob& chosen = active_.at(key->second);
-    if (!chosen.record.avoid_worker.empty() && chosen.record.avoid_worker == worker_id) {
-      if (!others_checked) {
-        others_alive = OtherLiveWorker(worker_id, now);
-        others_checked = true;
+  auto lease_from_queue = [&] {
+    for (auto key = queue_.begin(); key != queue_.end() && static_cast<int>(grants.size()) < max_jobs;) {
+      ActiveJob& chosen = active_.at(key->second);
+      if (!chosen.record.avoid_worker.empty() && chosen.record.avoid_worker == worker_id) {
+        if (!others_checked) {
+          others_alive = OtherLiveWorker(worker_id, now);
+          others_checked = true;
+        }
+        if (others_alive) {  // leave it for another worker
+          ++key;
+          continue;
+        }
       }
-      if (others_alive) {  // leave it for another worker
-        ++key;
-        continue;
-      }
-    }
-    key = queue_.erase(key);
-    JobRecord& job = chosen.record;
-    job.state = JobState::kRunning;
-    job.attempts += 1;
-    job.epoch += 1;
-    job.worker_id = worker_id;
-    job.started_ms = now;
-    running_.insert(job.id);
-    worker->second.leases.insert(job.id);
-    chosen.lease_deadline_ms = now + options_.lease_ttl_ms;
-    chosen.step = 0;
-    chosen.total = 0;
-    Touch(job.sweep_id);
-    *ticket = Enqueue([this, job, now] { return store_->MarkLeased(job, now); });
+      key = queue_.erase(key);
+      JobRecord& job = chosen.record;
+      job.state = JobState::kRunning;
+      job.attempts += 1;
+      job.epoch += 1;
+      job.worker_id = worker_id;
+      job.started_ms = now;
+      running_.insert(job.id);
+      worker->second.leases.insert(job.id);
+      chosen.lease_deadline_ms = now + options_.lease_ttl_ms;
+      chosen.step = 0;
+      chosen.total = 0;
+      Touch(job.sweep_id);
+      *ticket = Enqueue([this, job, now] { return store_->MarkLeased(job, now); });
 
-    LeaseGrant grant;
-    grant.job_id = job.id;
-    grant.sweep_id = job.sweep_id;
-    grant.attempt = job.attempts;
-    grant.epoch = job.epoch;
-    grant.ttl_ms = options_.lease_ttl_ms;
-    grant.spec_json = ApplyParams(sweeps_.at(job.sweep_id).base, nlohmann::json::parse(job.params_json)).dump();
-    grants.push_back(std::move(grant));
+      LeaseGrant grant;
+      grant.job_id = job.id;
+      grant.sweep_id = job.sweep_id;
+      grant.attempt = job.attempts;
+      grant.epoch = job.epoch;
+      grant.ttl_ms = options_.lease_ttl_ms;
+      grant.spec_json = ApplyParams(sweeps_.at(job.sweep_id).base, nlohmann::json::parse(job.params_json)).dump();
+      grants.push_back(std::move(grant));
+    }
+  };
+  lease_from_queue();
+  // Slots still idle: whatever the sweeps' strategies propose now, leased
+  // at once (this is where a search speculates: only for idle slots).
+  const int idle = max_jobs - static_cast<int>(grants.size());
+  if (idle > 0 && TopUpLocked(idle) > 0) {
+    *ticket = gathering_ticket_;  // the proposals must be durable before anyone acts on them
+    lease_from_queue();
   }
   return grants;
 }
@@ -607,6 +708,7 @@ Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> Scheduler::Compl
   }
   if (ticket != 0) BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   BITSWEEP_RETURN_IF_ERROR(leases.status());
+  WakeIfStrategiesMayPropose();
   return std::make_pair(std::move(statuses), std::move(leases.value()));
 }
 
@@ -640,7 +742,13 @@ Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionR
   *ticket = Enqueue([this, updated, result = std::move(result), artifacts = std::move(artifacts), now] {
     return store_->MarkSucceeded(updated, result, artifacts, now);
   });
-  Retire(updated.id);
+  TrialResult trial;
+  trial.job_id = updated.id;
+  trial.params = nlohmann::json::parse(updated.params_json);
+  trial.succeeded = true;
+  trial.metrics = report.metrics;
+  trial.model_bytes = report.model_bytes;
+  Retire(updated.id, trial);
   return Status::Ok();
 }
 
@@ -655,6 +763,7 @@ Status Scheduler::Fail(const std::string& worker_id, int64_t job_id, int64_t epo
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   if (requeued) NotifyWorkAvailable();
+  WakeIfStrategiesMayPropose();
   return Status::Ok();
 }
 
@@ -686,11 +795,15 @@ uint64_t Scheduler::EndAttempt(ActiveJob* job, const std::string& outcome, const
     return ticket;
   }
   job->record = updated;
-  Retire(updated.id);
+  TrialResult trial;
+  trial.job_id = updated.id;
+  trial.params = nlohmann::json::parse(updated.params_json);
+  trial.error = updated.last_error;
+  Retire(updated.id, trial);
   return ticket;
 }
 
-void Scheduler::Retire(int64_t job_id) {
+void Scheduler::Retire(int64_t job_id, const TrialResult& result) {
   auto it = active_.find(job_id);
   if (it == active_.end()) return;
   const ActiveJob& job = it->second;
@@ -700,13 +813,24 @@ void Scheduler::Retire(int64_t job_id) {
   auto w = workers_.find(job.record.worker_id);
   if (w != workers_.end()) w->second.leases.erase(job_id);
   active_.erase(it);
-  auto sweep = sweeps_.find(sweep_id);
-  if (sweep != sweeps_.end() && --sweep->second.unfinished == 0) {
-    sweeps_.erase(sweep);
+  Touch(sweep_id);
+  auto found = sweeps_.find(sweep_id);
+  if (found == sweeps_.end()) return;
+  RunningSweep& sweep = found->second;
+  --sweep.unfinished;
+  sweep.strategy->Observe(result);
+  // Nothing left running and nothing asked for yet: ask now, so that the
+  // sweep never waits for an idle worker's poll to learn it is done.
+  if (sweep.unfinished == 0 && !sweep.strategy->Done()) {
+    ProposeLocked(sweep_id, &sweep, sweep.strategy->MaxInFlight());
+  }
+  SaveStrategyLocked(sweep_id, &sweep);
+  if (!sweep.strategy->Done()) strategy_wakeup_ = true;
+  if (sweep.unfinished == 0) {
+    sweeps_.erase(found);
     const int64_t now = clock_->NowMs();
     Enqueue([this, sweep_id, now] { return store_->SetSweepState(sweep_id, SweepState::kDone, now); });
   }
-  Touch(sweep_id);
 }
 
 Result<int> Scheduler::ExpireLeases() {
@@ -734,6 +858,7 @@ Result<int> Scheduler::ExpireLeases() {
   }
   if (ticket != 0) BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   if (requeued_any) NotifyWorkAvailable();
+  WakeIfStrategiesMayPropose();
   return expired;
 }
 

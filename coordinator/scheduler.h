@@ -44,6 +44,7 @@
 #include "coordinator/clock.h"
 #include "coordinator/records.h"
 #include "coordinator/store.h"
+#include "coordinator/strategy.h"
 
 namespace bitsweep::coordinator {
 
@@ -87,6 +88,8 @@ struct SweepView {
   SweepRecord sweep;
   std::map<JobState, int> counts;
   int total = 0;
+  /// Worker-slot seconds its finished attempts took.
+  double slot_seconds = 0.0;
 };
 
 /// A job with the progress of its running attempt.
@@ -125,8 +128,11 @@ class Scheduler {
 
   // ---- users ----
 
-  /// Validates, expands and stores a sweep. An invalid spec is refused with
-  /// INVALID_ARGUMENT naming the field, and nothing is written.
+  /// Validates and stores a sweep with the jobs its strategy wants at once
+  /// (a grid: all of them; adaptive strategies propose theirs when workers
+  /// ask for work). Returns the sweep id and that number of jobs. An
+  /// invalid spec is refused with INVALID_ARGUMENT naming the field, and
+  /// nothing is written.
   Result<std::pair<int64_t, int>> SubmitSweep(const nlohmann::json& spec);
   /// Cancels every unfinished job of a sweep; returns how many.
   Result<int> CancelSweep(int64_t sweep_id);
@@ -181,6 +187,11 @@ class Scheduler {
     nlohmann::json base;
     int priority = 0;
     int unfinished = 0;
+    int max_attempts = 3;
+    std::unique_ptr<Strategy> strategy;
+    int64_t next_ordinal = 0;
+    /// The strategy state last written, to skip writes that change nothing.
+    std::string saved_state;
   };
   struct WorkerState {
     WorkerRecord record;
@@ -212,9 +223,21 @@ class Scheduler {
   /// Ends the current attempt of a running job; requeues it or fails it.
   uint64_t EndAttempt(ActiveJob* job, const std::string& outcome, const std::string& error, bool retryable,
                       bool* requeued, bool released = false);
-  /// Removes a finished job from memory; finishes its sweep (and queues that
-  /// write) when it was the last.
-  void Retire(int64_t job_id);
+  /// Removes a finished job from memory and tells its sweep's strategy;
+  /// finishes the sweep (and queues that write) when nothing is left to run.
+  void Retire(int64_t job_id, const TrialResult& result);
+  /// Asks the sweep's strategy for up to `max_new` jobs and queues them and
+  /// the strategy's state into the transaction being gathered (mu_ held).
+  /// Returns how many it added.
+  int ProposeLocked(int64_t sweep_id, RunningSweep* sweep, int max_new);
+  /// Writes the strategy's state when it changed (mu_ held).
+  void SaveStrategyLocked(int64_t sweep_id, RunningSweep* sweep);
+  /// Lets strategies with room propose up to `wanted` jobs for an idle
+  /// worker, higher priority sweeps first (mu_ held). Returns how many.
+  int TopUpLocked(int wanted);
+  /// Whether a strategy may have work since the last call (then tells the
+  /// work-available listener).
+  void WakeIfStrategiesMayPropose();
   bool OtherLiveWorker(const std::string& worker_id, int64_t now) const;
   void Touch(int64_t sweep_id);
   void NotifyWorkAvailable();
@@ -237,6 +260,7 @@ class Scheduler {
   int64_t next_sweep_id_ = 1;
   int64_t next_job_id_ = 1;
   std::function<void()> on_work_available_;
+  bool strategy_wakeup_ = false;
 
   // Group commit.
   std::vector<Mutation> gathering_;

@@ -99,6 +99,13 @@ SELECT s.name AS sweep, j.sweep_id, j.id AS job, j.state,
 FROM jobs j JOIN sweeps s ON s.id = j.sweep_id
 WHERE j.state IN ('SUCCEEDED', 'FAILED');
 )sql",
+      // Version 3: adaptive strategies keep their state (what a restart
+      // needs) and their outcome (what people read: chosen bit-widths...)
+      // on the sweep, written with the change that moved them.
+      R"sql(
+ALTER TABLE sweeps ADD COLUMN strategy_state TEXT;
+ALTER TABLE sweeps ADD COLUMN strategy_outcome TEXT;
+)sql",
   };
   return migrations;
 }

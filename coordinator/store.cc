@@ -19,7 +19,8 @@ constexpr const char* kJobColumns =
     "model_bytes";
 
 constexpr const char* kSweepColumns =
-    "id, name, strategy, spec_json, state, priority, max_attempts, created_ms, finished_ms";
+    "id, name, strategy, spec_json, state, priority, max_attempts, created_ms, finished_ms, strategy_state, "
+    "strategy_outcome";
 
 std::string TextOrEmpty(const SQLite::Column& c) { return c.isNull() ? std::string() : c.getString(); }
 
@@ -66,6 +67,8 @@ SweepRecord ReadSweep(SQLite::Statement& q) {
   s.max_attempts = q.getColumn(6).getInt();
   s.created_ms = q.getColumn(7).getInt64();
   s.finished_ms = q.getColumn(8).getInt64();
+  s.strategy_state = TextOrEmpty(q.getColumn(9));
+  s.strategy_outcome = TextOrEmpty(q.getColumn(10));
   return s;
 }
 
@@ -221,7 +224,7 @@ Status Store::InTransaction(const std::function<Status()>& body) {
 }
 
 Status Store::InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs) {
-  return Guard("insert sweep", [&] {
+  Status inserted = Guard("insert sweep", [&] {
     SQLite::Statement s(*writer_,
                         "INSERT INTO sweeps (name, strategy, spec_json, state, priority, max_attempts, created_ms, id) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -234,11 +237,18 @@ Status Store::InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs) {
     s.bind(7, sweep->created_ms);
     s.bind(8, sweep->id);
     s.exec();
+  });
+  if (!inserted.ok()) return inserted;
+  return InsertJobs(*jobs);
+}
 
+Status Store::InsertJobs(const std::vector<JobRecord>& jobs) {
+  if (jobs.empty()) return Status::Ok();
+  return Guard("insert jobs", [&] {
     SQLite::Statement j(*writer_,
                         "INSERT INTO jobs (sweep_id, ordinal, params_json, task, method_g, bits_g, method_d, bits_d, "
                         "loss, dataset, seed, state, max_attempts, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    for (auto& job : *jobs) {
+    for (const auto& job : jobs) {
       j.bind(1, job.sweep_id);
       j.bind(2, job.ordinal);
       j.bind(3, job.params_json);
@@ -352,6 +362,29 @@ Status Store::MarkSweepQueuedCancelled(int64_t sweep_id, int64_t now_ms) {
     u.bind(2, sweep_id);
     u.exec();
   });
+}
+
+Status Store::SaveStrategy(int64_t sweep_id, const std::string& state_json, const std::string& outcome_json) {
+  return Guard("save strategy state", [&] {
+    SQLite::Statement u(*writer_, "UPDATE sweeps SET strategy_state = ?, strategy_outcome = ? WHERE id = ?");
+    u.bind(1, state_json);
+    u.bind(2, outcome_json);
+    u.bind(3, sweep_id);
+    u.exec();
+  });
+}
+
+Result<double> Store::SweepSlotSeconds(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  double seconds = 0.0;
+  BITSWEEP_RETURN_IF_ERROR(Guard("sum attempt time", [&] {
+    SQLite::Statement q(*reader_,
+                        "SELECT COALESCE(SUM(a.ended_ms - a.started_ms), 0) FROM attempts a JOIN jobs j "
+                        "ON j.id = a.job_id WHERE j.sweep_id = ? AND a.ended_ms IS NOT NULL");
+    q.bind(1, sweep_id);
+    if (q.executeStep()) seconds = static_cast<double>(q.getColumn(0).getInt64()) / 1000.0;
+  }));
+  return seconds;
 }
 
 Status Store::SetSweepState(int64_t sweep_id, SweepState state, int64_t now_ms) {

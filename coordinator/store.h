@@ -49,6 +49,10 @@ class Store {
 
   /// Inserts a sweep and its jobs (QUEUED) under the ids they carry.
   Status InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs);
+  /// Inserts jobs (QUEUED) a strategy proposed for a stored sweep.
+  Status InsertJobs(const std::vector<JobRecord>& jobs);
+  /// Stores a strategy's state and outcome on its sweep.
+  Status SaveStrategy(int64_t sweep_id, const std::string& state_json, const std::string& outcome_json);
   /// Job -> RUNNING under a new lease, with an attempts row.
   Status MarkLeased(const JobRecord& job, int64_t now_ms);
   /// Job -> SUCCEEDED with its result and metrics (the report's uploads are
@@ -92,6 +96,9 @@ class Store {
   /// Artifacts of one job, or of every job of a sweep (job_id 0).
   Result<std::vector<ArtifactRecord>> ListArtifacts(int64_t job_id, int64_t sweep_id);
   Result<std::vector<MetricValue>> JobMetrics(int64_t job_id);
+  /// Worker-slot time the sweep's finished attempts took, in seconds (a
+  /// slot is one GPU, or the CPU share a CPU worker runs a job on).
+  Result<double> SweepSlotSeconds(int64_t sweep_id);
   Result<std::string> JobResultJson(int64_t job_id);
 
  private:

@@ -56,6 +56,8 @@ void SweepToProto(const SweepView& view, v1::Sweep* out) {
   out->set_jobs_failed(Count(view, JobState::kFailed));
   out->set_jobs_cancelled(Count(view, JobState::kCancelled));
   out->set_spec_json(s.spec_json);
+  out->set_strategy_outcome_json(s.strategy_outcome);
+  out->set_slot_seconds(view.slot_seconds);
 }
 
 void JobToProto(const JobView& view, v1::Job* out) {

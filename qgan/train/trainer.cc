@@ -262,6 +262,8 @@ std::string CheckpointCompatibilityKey(const JobSpec& spec) {
   j["train"].erase("iterations");
   j["train"].erase("checkpoint_every");
   j["train"].erase("log_every");
+  j["train"].erase("resume_from_job");
+  j["train"].erase("upload_checkpoint");
   j.erase("runtime");
   j.erase("eval");
   return Fnv1a64Hex(j.dump());

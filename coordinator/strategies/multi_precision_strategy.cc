@@ -1,0 +1,356 @@
+#include "coordinator/strategies/multi_precision_strategy.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "coordinator/strategies/seed_stats.h"
+
+namespace bitsweep::coordinator {
+namespace {
+
+const char* TrialStatusName(int status) {
+  static const char* names[] = {"pending", "succeeded", "failed"};
+  return names[status];
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Strategy>> MultiPrecisionStrategy::Create(const SweepSpec& sweep,
+                                                                 const nlohmann::json& saved_state) {
+  std::unique_ptr<MultiPrecisionStrategy> s(new MultiPrecisionStrategy(sweep));
+  if (saved_state.is_object()) {
+    for (const auto& t : saved_state.value("trials", nlohmann::json::array())) {
+      Trial trial;
+      trial.config.g = {t["g"][0].get<std::string>(), t["g"][1].get<int>()};
+      trial.config.d = {t["d"][0].get<std::string>(), t["d"][1].get<int>()};
+      trial.seed = t["seed"].get<uint64_t>();
+      const std::string status = t.value("status", "pending");
+      trial.status = status == "succeeded" ? TrialStatus::kSucceeded
+                     : status == "failed"  ? TrialStatus::kFailed
+                                           : TrialStatus::kPending;
+      trial.job_id = t.value("job", int64_t{0});
+      trial.value = t.value("value", 0.0);
+      trial.error = t.value("error", "");
+      trial.model_bytes = t.value("model_bytes", int64_t{0});
+      s->trials_.push_back(std::move(trial));
+    }
+    return std::unique_ptr<Strategy>(std::move(s));
+  }
+  // A fresh search: every configuration it may run must be a valid job.
+  const auto& base = sweep.base;
+  if (base.value("task", "qgan") == "qgan") {
+    const auto metrics = base.contains("eval") ? base["eval"].value("metrics", nlohmann::json::array())
+                                               : nlohmann::json::array();
+    if (std::find(metrics.begin(), metrics.end(), s->spec_.requirement.metric) == metrics.end()) {
+      return Status::InvalidArgument("strategy.requirement.metric: \"" + s->spec_.requirement.metric +
+                                     "\" is not measured by the base job spec (add it to base.eval.metrics)");
+    }
+  }
+  std::vector<Config> configs = {s->Baseline()};
+  for (const auto& method : s->spec_.methods) {
+    for (int bits : s->spec_.bits) {
+      configs.push_back(Config{Net{method, bits}, Net{}});
+      configs.push_back(Config{Net{}, Net{method, bits}});
+    }
+  }
+  for (const auto& config : configs) {
+    for (uint64_t seed : s->spec_.seeds) {
+      auto plan = PlanJob(base, s->TrialParams(config, seed));
+      if (!plan.ok()) return plan.status().WithContext("strategy");
+    }
+  }
+  return std::unique_ptr<Strategy>(std::move(s));
+}
+
+nlohmann::json MultiPrecisionStrategy::TrialParams(const Config& config, uint64_t seed) const {
+  return {{"quant.g.method", config.g.method}, {"quant.g.bits", config.g.bits},
+          {"quant.d.method", config.d.method}, {"quant.d.bits", config.d.bits},
+          {"train.seed", seed}};
+}
+
+MultiPrecisionStrategy::Evaluation MultiPrecisionStrategy::Evaluate(const Config& config) const {
+  Evaluation e;
+  std::vector<double> values;
+  for (const auto& t : trials_) {
+    if (!(t.config == config)) continue;
+    ++e.proposed;
+    if (t.status == TrialStatus::kPending) continue;
+    ++e.finished;
+    if (t.status == TrialStatus::kFailed) {
+      if (e.failure.empty()) e.failure = "seed " + std::to_string(t.seed) + ": " + t.error;
+      continue;
+    }
+    ++e.succeeded;
+    values.push_back(t.value);
+    e.model_bytes = t.model_bytes;
+  }
+  if (!values.empty()) {
+    SeedStats stats = Summarise(values, spec_.aggregate, LowerIsBetter(spec_.requirement.metric));
+    e.value = stats.value;
+    e.std = stats.std;
+  }
+  return e;
+}
+
+bool MultiPrecisionStrategy::BaselineFailed() const {
+  Evaluation e = Evaluate(Baseline());
+  return e.complete(spec_.seeds.size()) && e.succeeded == 0;
+}
+
+std::optional<double> MultiPrecisionStrategy::Threshold() const {
+  if (!spec_.requirement.relative_to_baseline) return spec_.requirement.Threshold(0.0);
+  Evaluation e = Evaluate(Baseline());
+  // The baseline's failed seeds (if any) are left out of it: the bound is
+  // what full precision reaches when it trains at all.
+  if (!e.complete(spec_.seeds.size()) || e.succeeded == 0) return std::nullopt;
+  return spec_.requirement.Threshold(e.value);
+}
+
+MultiPrecisionStrategy::Verdict MultiPrecisionStrategy::Judge(const Config& config) const {
+  Evaluation e = Evaluate(config);
+  if (e.proposed == 0) return Verdict::kUntried;
+  if (!e.complete(spec_.seeds.size())) return Verdict::kBusy;
+  if (!e.failure.empty()) return Verdict::kFail;  // no threshold needed
+  auto threshold = Threshold();
+  if (!threshold) return Verdict::kBusy;
+  return spec_.requirement.Meets(e.value, *threshold) ? Verdict::kPass : Verdict::kFail;
+}
+
+MultiPrecisionStrategy::Search MultiPrecisionStrategy::RunSearch(std::vector<Config> candidates, int max_picks) const {
+  Search search;
+  search.candidates = std::move(candidates);
+  const int k = static_cast<int>(search.candidates.size());
+  std::vector<Verdict> verdicts;
+  for (const auto& c : search.candidates) verdicts.push_back(Judge(c));
+  // hi: the narrowest width known to meet the requirement; lo: the widest
+  // narrower one known to fail. Everything above hi is implied to pass,
+  // everything below lo to fail.
+  int hi = k;
+  for (int i = 0; i < k; ++i) {
+    if (verdicts[i] == Verdict::kPass) {
+      hi = i;
+      break;
+    }
+  }
+  int lo = -1;
+  for (int i = hi - 1; i >= 0; --i) {
+    if (verdicts[i] == Verdict::kFail) {
+      lo = i;
+      break;
+    }
+  }
+  if (hi - lo == 1) {
+    search.determined = true;
+    search.answer = hi < k ? hi : -1;
+    return search;
+  }
+  // Split the widest open gaps; a running candidate already splits its gap.
+  std::vector<int> bounds = {lo};
+  for (int i = lo + 1; i < hi; ++i) {
+    if (verdicts[i] == Verdict::kBusy) bounds.push_back(i);
+  }
+  bounds.push_back(hi);
+  while (static_cast<int>(search.picks.size()) < max_picks) {
+    int best = -1, best_width = 1;
+    for (size_t j = 0; j + 1 < bounds.size(); ++j) {
+      if (bounds[j + 1] - bounds[j] > best_width) {
+        best_width = bounds[j + 1] - bounds[j];
+        best = static_cast<int>(j);
+      }
+    }
+    if (best < 0) break;
+    const int mid = bounds[best] + best_width / 2;
+    search.picks.push_back(mid);
+    bounds.insert(bounds.begin() + best + 1, mid);
+  }
+  return search;
+}
+
+MultiPrecisionStrategy::Search MultiPrecisionStrategy::SearchG(const std::string& method, int max_picks) const {
+  std::vector<Config> candidates;
+  for (int bits : spec_.bits) candidates.push_back(Config{Net{method, bits}, Net{}});
+  return RunSearch(std::move(candidates), max_picks);
+}
+
+std::optional<MultiPrecisionStrategy::Search> MultiPrecisionStrategy::SearchD(const std::string& method,
+                                                                              int max_picks) const {
+  if (!spec_.search_d) return std::nullopt;
+  Search g = SearchG(method, 0);
+  if (!g.determined) return std::nullopt;
+  // No G width meets the requirement: D is searched with G at full precision.
+  const Net chosen_g = g.answer >= 0 ? g.candidates[g.answer].g : Net{};
+  std::vector<Config> candidates;
+  for (int bits : spec_.bits) candidates.push_back(Config{chosen_g, Net{method, bits}});
+  return RunSearch(std::move(candidates), max_picks);
+}
+
+Result<std::vector<JobPlan>> MultiPrecisionStrategy::Propose(int max_new) {
+  std::vector<JobPlan> plans;
+  if (max_new <= 0 || Done()) return plans;
+  const size_t seeds = spec_.seeds.size();
+  // Configurations to run, most needed first: any started but short of
+  // seeds, the baseline, then each method's next candidates in turn (its
+  // bisection point first, speculative splits after).
+  std::vector<Config> wanted;
+  for (const auto& t : trials_) {
+    Evaluation e = Evaluate(t.config);
+    if (e.proposed < static_cast<int>(seeds) &&
+        std::find(wanted.begin(), wanted.end(), t.config) == wanted.end()) {
+      wanted.push_back(t.config);
+    }
+  }
+  if (Evaluate(Baseline()).proposed == 0) wanted.push_back(Baseline());
+  const int max_picks = static_cast<int>((max_new + seeds - 1) / seeds);
+  std::vector<std::vector<Config>> per_method;
+  for (const auto& method : spec_.methods) {
+    Search g = SearchG(method, max_picks);
+    std::vector<Config> picks;
+    if (!g.determined) {
+      for (int i : g.picks) picks.push_back(g.candidates[i]);
+    } else if (auto d = SearchD(method, max_picks)) {
+      for (int i : d->picks) picks.push_back(d->candidates[i]);
+    }
+    per_method.push_back(std::move(picks));
+  }
+  for (size_t round = 0;; ++round) {
+    bool any = false;
+    for (const auto& picks : per_method) {
+      if (round < picks.size()) {
+        any = true;
+        if (std::find(wanted.begin(), wanted.end(), picks[round]) == wanted.end()) wanted.push_back(picks[round]);
+      }
+    }
+    if (!any) break;
+  }
+  for (const auto& config : wanted) {
+    for (uint64_t seed : spec_.seeds) {
+      if (static_cast<int>(plans.size()) >= max_new) return plans;
+      const bool proposed = std::any_of(trials_.begin(), trials_.end(), [&](const Trial& t) {
+        return t.config == config && t.seed == seed;
+      });
+      if (proposed) continue;
+      BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base_, TrialParams(config, seed)));
+      plans.push_back(std::move(plan));
+      Trial trial;
+      trial.config = config;
+      trial.seed = seed;
+      trials_.push_back(std::move(trial));
+    }
+  }
+  return plans;
+}
+
+void MultiPrecisionStrategy::Observe(const TrialResult& result) {
+  const auto& p = result.params;
+  Config config{Net{p.value("quant.g.method", "none"), p.value("quant.g.bits", 32)},
+                Net{p.value("quant.d.method", "none"), p.value("quant.d.bits", 32)}};
+  const uint64_t seed = p.value("train.seed", uint64_t{0});
+  for (auto& t : trials_) {
+    if (!(t.config == config) || t.seed != seed || t.status != TrialStatus::kPending) continue;
+    t.job_id = result.job_id;
+    t.model_bytes = result.model_bytes;
+    auto value = result.Metric(spec_.requirement.metric);
+    if (!result.succeeded) {
+      t.status = TrialStatus::kFailed;
+      t.error = result.error.empty() ? "job failed" : result.error;
+    } else if (!value || !std::isfinite(*value)) {
+      t.status = TrialStatus::kFailed;
+      t.error = spec_.requirement.metric + (value ? " is not finite" : " was not measured");
+    } else {
+      t.status = TrialStatus::kSucceeded;
+      t.value = *value;
+    }
+    return;
+  }
+}
+
+bool MultiPrecisionStrategy::Done() const {
+  if (spec_.requirement.relative_to_baseline && BaselineFailed()) return true;
+  for (const auto& method : spec_.methods) {
+    if (!SearchG(method, 0).determined) return false;
+    auto d = SearchD(method, 0);
+    if (d && !d->determined) return false;
+  }
+  return true;
+}
+
+nlohmann::json MultiPrecisionStrategy::SaveState() const {
+  nlohmann::json trials = nlohmann::json::array();
+  for (const auto& t : trials_) {
+    nlohmann::json j = {{"g", {t.config.g.method, t.config.g.bits}},
+                        {"d", {t.config.d.method, t.config.d.bits}},
+                        {"seed", t.seed},
+                        {"status", TrialStatusName(static_cast<int>(t.status))}};
+    if (t.job_id != 0) j["job"] = t.job_id;
+    if (t.status == TrialStatus::kSucceeded) j["value"] = t.value;
+    if (!t.error.empty()) j["error"] = t.error;
+    if (t.model_bytes != 0) j["model_bytes"] = t.model_bytes;
+    trials.push_back(std::move(j));
+  }
+  return {{"trials", trials}};
+}
+
+nlohmann::json MultiPrecisionStrategy::Outcome() const {
+  nlohmann::json out;
+  out["requirement"] = spec_.requirement.Describe();
+  out["metric"] = spec_.requirement.metric;
+  out["aggregate"] = AggregateName(spec_.aggregate);
+  out["seeds"] = spec_.seeds.size();
+  Evaluation base = Evaluate(Baseline());
+  if (base.succeeded > 0) out["baseline"] = {{"value", base.value}, {"std", base.std}, {"n", base.succeeded}};
+  auto threshold = Threshold();
+  out["threshold"] = threshold ? nlohmann::json(*threshold) : nlohmann::json();
+  if (spec_.requirement.relative_to_baseline && BaselineFailed()) {
+    out["error"] = "the full-precision baseline failed (" + base.failure + "): no bound to search against";
+  }
+
+  auto describe = [&](const Search& s, bool g) -> nlohmann::json {
+    if (!s.determined) return {{"status", "searching"}};
+    if (s.answer < 0) return {{"status", "none_meets"}, {"bits", 32}};
+    return {{"status", "found"}, {"bits", g ? s.candidates[s.answer].g.bits : s.candidates[s.answer].d.bits}};
+  };
+  nlohmann::json methods = nlohmann::json::object();
+  for (const auto& method : spec_.methods) {
+    nlohmann::json m;
+    m["g"] = describe(SearchG(method, 0), true);
+    if (auto d = SearchD(method, 0)) m["d"] = describe(*d, false);
+    methods[method] = m;
+  }
+  out["methods"] = methods;
+
+  // Every configuration tried, in the order first proposed.
+  nlohmann::json configs = nlohmann::json::array();
+  std::vector<Config> seen;
+  for (const auto& t : trials_) {
+    if (std::find(seen.begin(), seen.end(), t.config) != seen.end()) continue;
+    seen.push_back(t.config);
+    Evaluation e = Evaluate(t.config);
+    const Verdict v = t.config == Baseline() ? Verdict::kBusy : Judge(t.config);
+    nlohmann::json c = {{"g", {t.config.g.method, t.config.g.bits}},
+                        {"d", {t.config.d.method, t.config.d.bits}},
+                        {"jobs", e.proposed},
+                        {"finished", e.finished}};
+    if (e.succeeded > 0) {
+      c["value"] = e.value;
+      c["std"] = e.std;
+      c["n"] = e.succeeded;
+      c["model_bytes"] = e.model_bytes;
+    }
+    if (!e.failure.empty()) c["failure"] = e.failure;
+    c["verdict"] = t.config == Baseline() ? "baseline"
+                   : v == Verdict::kPass  ? "meets"
+                   : v == Verdict::kFail  ? "fails"
+                                          : "pending";
+    configs.push_back(std::move(c));
+  }
+  out["configs"] = configs;
+  const size_t grid_configs = 1 + spec_.methods.size() * spec_.bits.size() * (spec_.search_d ? 2 : 1);
+  out["jobs"] = trials_.size();
+  // The grid answering the same question by brute force: every candidate
+  // width of every search, every seed.
+  out["grid_jobs"] = grid_configs * spec_.seeds.size();
+  out["done"] = Done();
+  return out;
+}
+
+}  // namespace bitsweep::coordinator

@@ -1,0 +1,101 @@
+// QGAN's multi-precision search: the fewest bits that still meet a quality
+// requirement (DESIGN.md, "Search strategies", our reading of the paper).
+//
+//  1. The full-precision baseline, once per seed.
+//  2. Per method, with D at full precision: the fewest G bits whose quality
+//     (aggregated over seeds) meets the requirement.
+//  3. Per method, with G at that width: the fewest D bits that still meet it.
+//
+// Quality is taken to be monotone in bits: a width that meets the
+// requirement implies every wider one does, one that fails implies every
+// narrower one fails. So a search over the candidate widths is a bisection,
+// and a configuration whose verdict is implied is never run. With idle
+// capacity the bisection becomes a k-section: the widest unresolved gaps
+// are split at once, and the G searches of all methods start while the
+// baseline still runs (their verdicts wait for it).
+//
+// A configuration with a failed job (a run that diverged, or one whose
+// attempts ran out) fails the requirement, and the reason is recorded.
+//
+// State: the list of trials (configuration, seed, outcome). Every decision
+// is a function of it, so it is all a restart needs.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coordinator/strategy.h"
+
+namespace bitsweep::coordinator {
+
+class MultiPrecisionStrategy : public Strategy {
+ public:
+  static Result<std::unique_ptr<Strategy>> Create(const SweepSpec& sweep, const nlohmann::json& saved_state);
+
+  Result<std::vector<JobPlan>> Propose(int max_new) override;
+  void Observe(const TrialResult& result) override;
+  bool Done() const override;
+  int MaxInFlight() const override { return spec_.max_in_flight; }
+  nlohmann::json SaveState() const override;
+  nlohmann::json Outcome() const override;
+
+ private:
+  /// One network's quantization: method "none" with 32 bits is full precision.
+  struct Net {
+    std::string method = "none";
+    int bits = 32;
+    bool operator==(const Net& o) const { return method == o.method && bits == o.bits; }
+  };
+  struct Config {
+    Net g, d;
+    bool operator==(const Config& o) const { return g == o.g && d == o.d; }
+  };
+  enum class TrialStatus { kPending, kSucceeded, kFailed };
+  struct Trial {
+    Config config;
+    uint64_t seed = 0;
+    TrialStatus status = TrialStatus::kPending;
+    int64_t job_id = 0;
+    double value = 0.0;
+    std::string error;
+    int64_t model_bytes = 0;
+  };
+  /// What a configuration's trials say so far.
+  struct Evaluation {
+    int proposed = 0, finished = 0, succeeded = 0;
+    double value = 0.0, std = 0.0;
+    int64_t model_bytes = 0;
+    std::string failure;  // first failed seed's error
+    bool complete(size_t seeds) const { return finished == static_cast<int>(seeds); }
+  };
+  enum class Verdict { kUntried, kBusy, kPass, kFail };
+  /// The state of one bisection over the candidate widths.
+  struct Search {
+    std::vector<Config> candidates;  // ascending bits
+    bool determined = false;
+    int answer = -1;                 // index into candidates, -1: none meets
+    std::vector<int> picks;          // candidates to start now, best first
+  };
+
+  MultiPrecisionStrategy(const SweepSpec& sweep) : spec_(sweep.multi_precision), base_(sweep.base) {}
+
+  Config Baseline() const { return Config{}; }
+  Evaluation Evaluate(const Config& config) const;
+  /// The bound configurations must meet; none while the baseline runs.
+  std::optional<double> Threshold() const;
+  bool BaselineFailed() const;
+  Verdict Judge(const Config& config) const;
+  Search RunSearch(std::vector<Config> candidates, int max_picks) const;
+  Search SearchG(const std::string& method, int max_picks) const;
+  /// The D search of `method`, once its G search is determined.
+  std::optional<Search> SearchD(const std::string& method, int max_picks) const;
+  nlohmann::json TrialParams(const Config& config, uint64_t seed) const;
+
+  MultiPrecisionSpec spec_;
+  nlohmann::json base_;
+  std::vector<Trial> trials_;
+};
+
+}  // namespace bitsweep::coordinator

@@ -1,0 +1,71 @@
+// Strategy: how a sweep decides which jobs to run.
+//
+// A strategy proposes jobs, observes their results and says when it is done.
+// The scheduler calls it under its lock and stores its state (SaveState) in
+// the same transaction as the change that moved it: the jobs it proposed,
+// or the result it observed. So a coordinator killed at any instant restarts
+// with a strategy that has seen exactly the results in the store and has
+// proposed exactly the jobs in it: no job is run twice, no decision is lost.
+//
+// Jobs are proposed on demand: the scheduler asks when a worker slot is idle
+// (and the sweep has fewer than MaxInFlight jobs unfinished), so a strategy
+// that speculates does so only with capacity that would otherwise idle.
+//
+// Strategies are deterministic functions of what they observed: the same
+// results in the same order give the same proposals.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/metric_value.h"
+#include "common/status.h"
+#include "common/sweep_spec.h"
+
+namespace bitsweep::coordinator {
+
+/// What a finished job tells its strategy.
+struct TrialResult {
+  int64_t job_id = 0;
+  /// The params the job was proposed with.
+  nlohmann::json params;
+  /// SUCCEEDED; otherwise the job FAILED or was cancelled, see `error`.
+  bool succeeded = false;
+  std::vector<MetricValue> metrics;
+  std::string error;
+  int64_t model_bytes = 0;
+
+  /// The final value of `metric` (the one from the latest step), if measured.
+  std::optional<double> Metric(const std::string& metric) const;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+
+  /// Up to `max_new` further jobs, the most useful first; none when the
+  /// strategy waits for results or is done. An error fails the sweep's
+  /// submission (at submit) or is recorded on the sweep (later).
+  virtual Result<std::vector<JobPlan>> Propose(int max_new) = 0;
+  /// A job this strategy proposed finished (succeeded, failed or cancelled).
+  virtual void Observe(const TrialResult& result) = 0;
+  /// True when the strategy wants nothing more.
+  virtual bool Done() const = 0;
+  /// Most jobs of the sweep queued or running at once.
+  virtual int MaxInFlight() const = 0;
+  /// Everything needed to continue after a restart (see CreateStrategy).
+  virtual nlohmann::json SaveState() const = 0;
+  /// What the search found so far, for people: chosen bit-widths, ranks...
+  virtual nlohmann::json Outcome() const = 0;
+};
+
+/// The strategy of `sweep`, fresh (`saved_state` null) or as it was saved.
+/// A fresh strategy checks every job it could propose where it can, so an
+/// invalid sweep is refused at submit.
+Result<std::unique_ptr<Strategy>> CreateStrategy(const SweepSpec& sweep, const nlohmann::json& saved_state);
+
+}  // namespace bitsweep::coordinator
