@@ -42,7 +42,7 @@ Requirement ReadRequirement(SpecReader r) {
   return req;
 }
 
-std::vector<RandomAxis> ReadSpace(SpecReader r, const std::string& key, const nlohmann::json& space_json,
+std::vector<RandomAxis> ReadSpace(SpecReader& r, const std::string& key, const nlohmann::json& space_json,
                                   const nlohmann::json& base) {
   std::vector<RandomAxis> space;
   (void)r.Child(key);
