@@ -9,6 +9,7 @@
 #include "cli/interrupt.h"
 #include "cli/results_printer.h"
 #include "cli/search_data.h"
+#include "cli/search_plot.h"
 #include "cli/service_commands.h"
 #include "cli/sweep_watch.h"
 #include "common/sweep_spec.h"
@@ -116,6 +117,16 @@ int RunResultsCommand(const ResultsCommandOptions& options) {
   Status s = options.summary ? PrintSearchSummary(c.sweeps.get(), options.sweep_id, stdout)
                              : PrintResults(c.sweeps.get(), options.sweep_id, view, stdout);
   return s.ok() ? kExitOk : ReportError("results", s);
+}
+
+int RunPlotCommand(const PlotCommandOptions& options) {
+  Connection c = Connect(Address(options.coordinator));
+  auto data = FetchSearch(c.sweeps.get(), options.sweep_id);
+  if (!data.ok()) return ReportError("plot", data.status());
+  Status s = PlotSearch(data->info, GroupBySeed(data->runs), options.out);
+  if (!s.ok()) return ReportError("plot", s);
+  std::printf("%s\n", options.out.c_str());
+  return kExitOk;
 }
 
 int RunCancelCommand(const CancelCommandOptions& options) {

@@ -124,6 +124,13 @@ int main(int argc, char** argv) {
                         "The search's summary: chosen bit-widths, every configuration with mean and std over "
                         "seeds, jobs and worker-hours spent, Pareto front");
 
+  PlotCommandOptions plot;
+  auto* plot_cmd = app.add_subcommand("plot", "Draw a search as a PNG: quality against bits per method, and the "
+                                              "Pareto front of packed generator size against quality");
+  plot_cmd->add_option("sweep,--sweep", plot.sweep_id, "Sweep id")->required();
+  plot_cmd->add_option("-o,--out", plot.out, "PNG file to write")->required();
+  plot_cmd->add_option("--coordinator", plot.coordinator, coordinator_help);
+
   CancelCommandOptions cancel;
   auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a sweep (or one job) ");
   cancel_cmd->add_option("sweep", cancel.sweep_id, "Sweep id");
@@ -169,6 +176,7 @@ int main(int argc, char** argv) {
   if (watch_cmd->parsed()) return RunWatchCommand(watch);
   if (results_cmd->parsed()) return RunResultsCommand(results);
   if (cancel_cmd->parsed()) return RunCancelCommand(cancel);
+  if (plot_cmd->parsed()) return RunPlotCommand(plot);
   if (workers_cmd->parsed()) return RunWorkersCommand(workers);
   if (artifacts_list->parsed()) return RunArtifactsCommand(artifacts);
   if (artifacts_get->parsed()) return RunArtifactsCommand(artifact_get);

@@ -80,6 +80,14 @@ struct ResultsCommandOptions {
 };
 int RunResultsCommand(const ResultsCommandOptions& options);
 
+struct PlotCommandOptions {
+  std::string coordinator;
+  int64_t sweep_id = 0;
+  /// The PNG file to write.
+  std::string out;
+};
+int RunPlotCommand(const PlotCommandOptions& options);
+
 struct CancelCommandOptions {
   std::string coordinator;
   int64_t sweep_id = 0;

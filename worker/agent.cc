@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -71,6 +72,7 @@ class Agent::Impl {
     args.SetMaxSendMessageSize(kMaxMessageBytes);
     channel_ = grpc::CreateCustomChannel(options_.coordinator, grpc::InsecureChannelCredentials(), args);
     stub_ = v1::WorkerService::NewStub(channel_);
+    sweeps_stub_ = v1::SweepService::NewStub(channel_);
   }
 
   Status Run(const std::atomic<bool>& stop) {
@@ -118,6 +120,21 @@ class Agent::Impl {
   int64_t Jittered(int64_t ms) {
     std::lock_guard<std::mutex> lock(rng_mu_);
     return std::uniform_int_distribution<int64_t>(ms / 2, ms)(rng_);
+  }
+
+  // An artifact of another job (a checkpoint to continue from), in chunks.
+  Result<std::string> FetchArtifact(int64_t job_id, const std::string& name) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, std::max<int64_t>(options_.rpc_timeout_ms, 300000));
+    v1::GetArtifactRequest request;
+    request.set_job_id(job_id);
+    request.set_name(name);
+    auto reader = sweeps_stub_->GetArtifact(&ctx, request);
+    std::string content;
+    v1::ArtifactChunk chunk;
+    while (reader->Read(&chunk)) content += chunk.data();
+    BITSWEEP_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish(), "GetArtifact"));
+    return content;
   }
 
   void SetDeadline(grpc::ClientContext* ctx, int64_t ms) {
@@ -388,6 +405,7 @@ class Agent::Impl {
       context.threads = ThreadsPerJob();
       context.cache_dir = options_.cache_dir;
       context.cancel = &active->cancel;
+      context.fetch_artifact = [this](int64_t job_id, const std::string& name) { return FetchArtifact(job_id, name); };
       context.on_progress = [active](const TaskProgress& p) {
         std::lock_guard<std::mutex> lock(active->mu);
         active->progress.step = p.step;
@@ -533,6 +551,7 @@ class Agent::Impl {
   const std::atomic<bool>* stop_ = nullptr;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WorkerService::Stub> stub_;
+  std::unique_ptr<v1::SweepService::Stub> sweeps_stub_;
   std::mutex register_mu_;
   std::mutex id_mu_;
   std::string worker_id_;

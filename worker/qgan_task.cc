@@ -1,5 +1,6 @@
 #include "worker/qgan_task.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -28,7 +29,42 @@ int CudaDeviceCount() {
   }
 }
 
+namespace {
+
+// A job that continues an earlier one (successive halving's next rung)
+// starts from that job's final checkpoint, fetched from the coordinator,
+// unless a previous attempt here already left a checkpoint of its own,
+// which is further along.
+Status FetchStartingCheckpoint(const JobSpec& spec, const TaskContext& context) {
+  const int64_t from = spec.train.resume_from_job;
+  if (from == 0) return Status::Ok();
+  const std::filesystem::path checkpoint = std::filesystem::path(context.work_dir) / "checkpoint.pt";
+  if (std::filesystem::exists(checkpoint)) return Status::Ok();
+  if (!context.fetch_artifact) {
+    return Status::FailedPrecondition("train.resume_from_job: " + std::to_string(from) +
+                                      " needs a coordinator to fetch the checkpoint from");
+  }
+  auto content = context.fetch_artifact(from, "checkpoint.pt");
+  if (!content.ok()) {
+    return content.status().WithContext("train.resume_from_job: checkpoint of job " + std::to_string(from));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(context.work_dir, ec);
+  const std::filesystem::path partial = checkpoint.string() + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(content->data(), static_cast<std::streamsize>(content->size()));
+    if (!out) return Status::IoError(partial.string() + ": cannot write the fetched checkpoint");
+  }
+  std::filesystem::rename(partial, checkpoint, ec);
+  if (ec) return Status::IoError(checkpoint.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<TaskOutcome> RunQganTask(const JobSpec& job_spec, const TaskContext& context) {
+  BITSWEEP_RETURN_IF_ERROR(FetchStartingCheckpoint(job_spec, context));
   JobSpec spec = job_spec;
   if (!context.device.empty()) spec.runtime.device = context.device;
   if (context.threads > 0) spec.runtime.threads = context.threads;
@@ -53,7 +89,9 @@ Result<TaskOutcome> RunQganTask(const JobSpec& job_spec, const TaskContext& cont
   for (const auto& m : report.result["metrics"]) outcome.metrics.push_back(MetricValue::FromJson(m));
   outcome.wall_seconds = report.result.value("wall_seconds", 0.0);
   outcome.model_bytes = report.result["model_bytes"].value("generator_packed", int64_t{0});
-  for (const char* name : {"samples.png", "generator.bsg"}) {
+  std::vector<std::string> uploads = {"samples.png", "generator.bsg"};
+  if (spec.train.upload_checkpoint) uploads.push_back("checkpoint.pt");
+  for (const auto& name : uploads) {
     BITSWEEP_ASSIGN_OR_RETURN(std::string content, ReadWholeFile(context.work_dir + "/" + name));
     outcome.artifacts.push_back({name, std::move(content)});
   }

@@ -36,6 +36,9 @@ struct TaskContext {
   /// Set when the job must stop (cancelled, lease lost, worker stopping).
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const TaskProgress&)> on_progress;
+  /// Fetches an artifact another job uploaded (a checkpoint to continue
+  /// from); unset where there is no coordinator to ask.
+  std::function<Result<std::string>(int64_t job_id, const std::string& name)> fetch_artifact;
 };
 
 struct TaskArtifact {
