@@ -41,13 +41,19 @@ int RunSubmitCommand(const SubmitCommandOptions& options) {
   v1::SubmitSweepResponse response;
   Status s = FromGrpcStatus(c.sweeps->SubmitSweep(CallContext(120).get(), request, &response), "SubmitSweep");
   if (!s.ok()) return ReportError("submit", s);
-  std::printf("sweep %lld submitted: %d jobs\n", static_cast<long long>(response.sweep_id()), response.job_count());
+  if (spec->strategy == "grid") {
+    std::printf("sweep %lld submitted: %d jobs\n", static_cast<long long>(response.sweep_id()), response.job_count());
+  } else {
+    std::printf("sweep %lld submitted: %s search (jobs are created as workers ask for work)\n",
+                static_cast<long long>(response.sweep_id()), spec->strategy.c_str());
+  }
   std::fflush(stdout);
   if (!options.watch) return kExitOk;
   auto last = FollowSweep(c.sweeps.get(), response.sweep_id(), &InterruptFlag());
   if (!last.ok()) return ReportError("submit --watch", last.status());
   std::printf("%s\n", SweepSummary(last.value()).c_str());
-  return last->jobs_failed() > 0 ? kExitFailure : kExitOk;
+  // A search counts failed (diverged) runs as results; a grid's are failures.
+  return spec->strategy == "grid" && last->jobs_failed() > 0 ? kExitFailure : kExitOk;
 }
 
 int RunStatusCommand(const StatusCommandOptions& options) {

@@ -13,72 +13,11 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/e2e_fixture.h"
 #include "tests/test_util.h"
 
 namespace bitsweep {
 namespace {
-
-using testing::ChildProcess;
-using testing::TempDir;
-
-const std::string kBinary = BITSWEEP_BINARY;
-
-std::string Shell(const std::string& command, int* exit_code) {
-  std::string output;
-  *exit_code = testing::RunCommand(command, &output);
-  return output;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::stringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) lines.push_back(line);
-  }
-  return lines;
-}
-
-std::vector<std::string> Split(const std::string& line) {
-  std::vector<std::string> cells;
-  std::stringstream in(line);
-  std::string cell;
-  while (std::getline(in, cell, ',')) cells.push_back(cell);
-  if (!line.empty() && line.back() == ',') cells.push_back("");
-  return cells;
-}
-
-class ServiceE2ETest : public ::testing::Test {
- protected:
-  // Starts a coordinator on a free port and returns its address.
-  std::string StartCoordinator(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {kBinary, "coordinator", "--listen", "127.0.0.1:0", "--db", dir_.File("store.db")};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    coordinator_ = std::make_unique<ChildProcess>(argv, dir_.File("coordinator.log"));
-    const std::string port = coordinator_->WaitForLog("listening on port ([0-9]+)", 30);
-    EXPECT_FALSE(port.empty()) << coordinator_->Log();
-    return "127.0.0.1:" + port;
-  }
-
-  std::unique_ptr<ChildProcess> StartWorker(const std::string& address, int n) {
-    const std::string name = "worker" + std::to_string(n);
-    auto worker = std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBinary, "worker", "--coordinator", address, "--threads", "1", "--work-dir",
-                                 dir_.File(name), "--cache-dir", dir_.File("cache")},
-        dir_.File(name + ".log"));
-    EXPECT_FALSE(worker->WaitForLog("(registered)", 30).empty()) << worker->Log();
-    return worker;
-  }
-
-  std::string WriteSweep(const nlohmann::json& sweep) {
-    const std::string path = dir_.File("sweep.json");
-    testing::WriteFile(path, sweep.dump(2));
-    return path;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<ChildProcess> coordinator_;
-};
 
 TEST_F(ServiceE2ETest, GridOfRealQganJobsOnTwoWorkers) {
   int rc = 0;

@@ -1,0 +1,84 @@
+// What the end-to-end tests share: the `bitsweep` binary under test, shell
+// helpers, and a fixture that starts coordinators and workers as real
+// processes on loopback, in a temporary folder.
+#pragma once
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+
+namespace bitsweep {
+
+using testing::ChildProcess;
+using testing::TempDir;
+
+inline const std::string kBinary = BITSWEEP_BINARY;
+
+inline std::string Shell(const std::string& command, int* exit_code) {
+  std::string output;
+  *exit_code = testing::RunCommand(command, &output);
+  return output;
+}
+
+inline std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+inline std::vector<std::string> Split(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream in(line);
+  std::string cell;
+  while (std::getline(in, cell, ',')) cells.push_back(cell);
+  if (!line.empty() && line.back() == ',') cells.push_back("");
+  return cells;
+}
+
+class ServiceE2ETest : public ::testing::Test {
+ protected:
+  // Starts a coordinator on `listen` (default: a free port) and returns its
+  // address. Each start logs to its own file.
+  std::string StartCoordinator(const std::vector<std::string>& extra = {}, const std::string& listen = "127.0.0.1:0") {
+    std::vector<std::string> argv = {kBinary, "coordinator", "--listen", listen, "--db", dir_.File("store.db")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const std::string log = coordinator_starts_++ == 0 ? "coordinator.log"
+                                                       : "coordinator-" + std::to_string(coordinator_starts_) + ".log";
+    coordinator_ = std::make_unique<ChildProcess>(argv, dir_.File(log));
+    const std::string port = coordinator_->WaitForLog("listening on port ([0-9]+)", 30);
+    EXPECT_FALSE(port.empty()) << coordinator_->Log();
+    return "127.0.0.1:" + port;
+  }
+
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& address, int n) {
+    const std::string name = "worker" + std::to_string(n);
+    auto worker = std::make_unique<ChildProcess>(
+        std::vector<std::string>{kBinary, "worker", "--coordinator", address, "--threads", "1", "--work-dir",
+                                 dir_.File(name), "--cache-dir", dir_.File("cache")},
+        dir_.File(name + ".log"));
+    EXPECT_FALSE(worker->WaitForLog("(registered)", 30).empty()) << worker->Log();
+    return worker;
+  }
+
+  std::string WriteSweep(const nlohmann::json& sweep) {
+    const std::string path = dir_.File("sweep.json");
+    testing::WriteFile(path, sweep.dump(2));
+    return path;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> coordinator_;
+  int coordinator_starts_ = 0;
+};
+
+}  // namespace bitsweep

@@ -1,0 +1,160 @@
+// Adaptive searches end to end: real coordinator and worker processes over
+// loopback. The multi-precision search must reach the same answer when its
+// coordinator is killed (SIGKILL) at random points and restarted on the same
+// file; successive halving must continue real training from the checkpoints
+// the previous rung uploaded.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <random>
+#include <thread>
+
+#include "tests/e2e/e2e_fixture.h"
+
+namespace bitsweep {
+namespace {
+
+class SearchE2ETest : public ServiceE2ETest {
+ protected:
+  // One value from the store, read the way users read it.
+  std::string Query(const std::string& sql) {
+    int rc = 0;
+    std::string out = Shell("sqlite3 -readonly " + dir_.File("store.db") + " \"" + sql + "\"", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  // Waits until the sweep is no longer RUNNING (reading the file, so that it
+  // works while the coordinator is down); false on timeout.
+  bool WaitDone(int sweep, double seconds) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      if (Query("SELECT state FROM sweeps WHERE id = " + std::to_string(sweep)) == "DONE") return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  }
+};
+
+nlohmann::json MultiPrecisionSweep() {
+  return {{"name", "mp-e2e"},
+          {"base",
+           {{"task", "synthetic"},
+            {"synthetic",
+             {{"seconds", 0.3}, {"fid_full_precision", 20.0}, {"sensitivity_g", 0.2}, {"sensitivity_d", 0.05}}}}},
+          {"strategy",
+           {{"kind", "multi_precision"},
+            {"methods", {"em", "minmax", "tanh"}},
+            {"bits", {1, 2, 3, 4, 6, 8}},
+            {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.10}}},
+            {"seeds", {1, 2}},
+            {"max_in_flight", 4}}}};
+}
+
+TEST_F(SearchE2ETest, MultiPrecisionGetsTheSameAnswerWhenItsCoordinatorIsKilledAtRandomPoints) {
+  const std::vector<std::string> fast = {"--lease-ttl", "3", "--heartbeat", "0.5"};
+  std::string address = StartCoordinator(fast);
+  const std::string port = address.substr(address.rfind(':') + 1);
+  auto w1 = StartWorker(address, 1);
+  auto w2 = StartWorker(address, 2);
+  const std::string spec = WriteSweep(MultiPrecisionSweep());
+  int rc = 0;
+  std::string out = Shell(kBinary + " submit --spec " + spec + " --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("multi_precision search"), std::string::npos) << out;
+
+  // Kill the coordinator at random moments of the search (seeded), restart
+  // it on the same file and port; the workers find it again by themselves.
+  std::mt19937 rng(2024);
+  std::uniform_int_distribution<int> wait_ms(300, 1500);
+  int kills = 0;
+  while (kills < 6 && Query("SELECT state FROM sweeps WHERE id = 1") == "RUNNING") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms(rng)));
+    coordinator_->Signal(SIGKILL);
+    coordinator_->Wait();
+    ++kills;
+    StartCoordinator(fast, "127.0.0.1:" + port);
+  }
+  EXPECT_GE(kills, 3) << "the search ended before the coordinator was killed enough times";
+  ASSERT_TRUE(WaitDone(1, 240)) << coordinator_->Log() << w1->Log() << w2->Log();
+
+  // The same search again, undisturbed: the reference answer.
+  out = Shell(kBinary + " submit --spec " + spec + " --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  ASSERT_TRUE(WaitDone(2, 240)) << coordinator_->Log();
+
+  auto outcome = [&](int sweep) {
+    return nlohmann::json::parse(Query("SELECT strategy_outcome FROM sweeps WHERE id = " + std::to_string(sweep)));
+  };
+  const auto killed = outcome(1), calm = outcome(2);
+  EXPECT_EQ(killed["methods"], calm["methods"]) << killed.dump(1) << "\n" << calm.dump(1);
+  for (const auto& [method, chosen] : killed["methods"].items()) {
+    EXPECT_EQ(chosen["g"]["status"], "found") << method;
+  }
+  // Every job ran to one result; no configuration ran twice for a seed.
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE sweep_id = 1 AND state != 'SUCCEEDED'"), "0");
+  EXPECT_EQ(Query("SELECT COUNT(*) - COUNT(DISTINCT params_json) FROM jobs WHERE sweep_id = 1"), "0");
+  EXPECT_LT(std::stoi(Query("SELECT COUNT(*) FROM jobs WHERE sweep_id = 1")), killed["grid_jobs"].get<int>());
+
+  // The summary and the plot users read.
+  out = Shell(kBinary + " results --sweep 1 --summary --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("chosen bit-widths"), std::string::npos) << out;
+  EXPECT_NE(out.find("fid <= 1.1 x baseline"), std::string::npos) << out;
+  EXPECT_NE(out.find("Pareto front"), std::string::npos) << out;
+  const std::string png = dir_.File("search.png");
+  out = Shell(kBinary + " plot --sweep 1 -o " + png + " --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(testing::ReadFile(png).substr(1, 3), "PNG");
+}
+
+TEST_F(SearchE2ETest, SuccessiveHalvingContinuesRealTrainingFromTheUploadedCheckpoint) {
+  int rc = 0;
+  const std::string classifier = dir_.File("classifier.pt");
+  std::string out = Shell(kBinary + " evaluator train --dataset fashion-mnist --epochs 1 --limit 1000 --threads 1 --out " +
+                              classifier,
+                          &rc);
+  ASSERT_EQ(rc, 0) << out;
+  nlohmann::json base = testing::TinyJobJson(/*iterations=*/10, /*limit=*/512);
+  base["eval"] = {{"evaluator", {{"kind", "classifier"}, {"path", classifier}}},
+                  {"metrics", {"fid"}},
+                  {"num_samples", 128}};
+  const std::string spec = WriteSweep({{"name", "sh-e2e"},
+                                       {"base", base},
+                                       {"strategy",
+                                        {{"kind", "successive_halving"},
+                                         {"axes", {{"quant.g.method", {"em", "minmax"}}, {"quant.g.bits", {2}}}},
+                                         {"metric", "fid"},
+                                         {"min_iterations", 6},
+                                         {"max_iterations", 12},
+                                         {"eta", 2}}}});
+  const std::string address = StartCoordinator();
+  auto w1 = StartWorker(address, 1);
+  auto w2 = StartWorker(address, 2);
+  out = Shell(kBinary + " submit --watch --spec " + spec + " --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out << w1->Log() << w2->Log();
+
+  // Two configurations at 6 iterations, the better one on to 12.
+  ASSERT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE sweep_id = 1"), "3");
+  const std::string last = Query("SELECT id FROM jobs WHERE json_extract(params_json, '$.\\\"train.iterations\\\"') = 12");
+  ASSERT_FALSE(last.empty());
+  const std::string parent =
+      Query("SELECT json_extract(params_json, '$.\\\"train.resume_from_job\\\"') FROM jobs WHERE id = " + last);
+  // The parent uploaded its checkpoint; the continuation started from its
+  // step 6 (not from scratch) and trained on to 12.
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + parent), "1");
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + last), "0");
+  const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + last));
+  EXPECT_EQ(result["resumed_from_step"], 6) << result.dump();
+  EXPECT_EQ(result["steps"], 12) << result.dump();
+
+  out = Shell(kBinary + " results 1 --summary --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("best:"), std::string::npos) << out;
+  EXPECT_NE(out.find("after 12 iterations"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace bitsweep
