@@ -99,6 +99,54 @@ TEST(SweepSpecTest, CanonicalFormRoundTrips) {
   EXPECT_EQ(again->ToJson(), sweep->ToJson());
 }
 
+TEST(SweepSpecTest, SearchStrategiesRoundTripWithDefaultsFilledIn) {
+  const nlohmann::json base = {{"task", "synthetic"}};
+  for (const nlohmann::json& strategy : {
+           nlohmann::json{{"kind", "multi_precision"},
+                          {"methods", {"em", "tanh"}},
+                          {"bits", {4, 1, 2, 2}},
+                          {"requirement", {{"metric", "is"}, {"at_least", 7.5}}}},
+           nlohmann::json{{"kind", "random"},
+                          {"space", {{"quant.g.bits", {1, 2}}, {"train.lr_g", {{"log_uniform", {1e-4, 1e-3}}}}}},
+                          {"trials", 5}},
+           nlohmann::json{{"kind", "successive_halving"},
+                          {"space", {{"model.ngf", {{"int_uniform", {16, 64}}}}}},
+                          {"configurations", 9},
+                          {"min_iterations", 50},
+                          {"max_iterations", 400},
+                          {"eta", 2}},
+       }) {
+    auto sweep = SweepSpec::FromJson({{"name", "s"}, {"base", base}, {"strategy", strategy}});
+    ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
+    auto again = SweepSpec::FromJson(sweep->ToJson());
+    ASSERT_TRUE(again.ok()) << again.status().ToString() << "\n" << sweep->ToJson().dump();
+    EXPECT_EQ(again->ToJson(), sweep->ToJson());
+  }
+  auto mp = SweepSpec::FromJson({{"name", "s"},
+                                 {"base", base},
+                                 {"strategy",
+                                  {{"kind", "multi_precision"},
+                                   {"methods", {"em"}},
+                                   {"bits", {4, 1, 2, 2}},
+                                   {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.1}}}}}});
+  ASSERT_TRUE(mp.ok());
+  EXPECT_EQ(mp->multi_precision.bits, (std::vector<int>{1, 2, 4}));  // sorted, once each
+  EXPECT_EQ(mp->multi_precision.seeds, (std::vector<uint64_t>{1}));
+  EXPECT_EQ(mp->multi_precision.requirement.Describe(), "fid <= 1.1 x baseline");
+  EXPECT_TRUE(mp->multi_precision.requirement.Meets(22.0, 22.0));
+  EXPECT_FALSE(mp->multi_precision.requirement.Meets(22.1, 22.0));
+  auto sh = SweepSpec::FromJson({{"name", "s"},
+                                 {"base", base},
+                                 {"strategy",
+                                  {{"kind", "successive_halving"},
+                                   {"axes", {{"quant.g.bits", {1, 2}}}},
+                                   {"min_iterations", 100},
+                                   {"max_iterations", 1000},
+                                   {"eta", 3}}}});
+  ASSERT_TRUE(sh.ok());
+  EXPECT_EQ(sh->successive_halving.Budgets(), (std::vector<int64_t>{100, 300, 900, 1000}));
+}
+
 TEST(SweepSpecTest, SyntheticSectionOnlyWithSyntheticTask) {
   nlohmann::json job = {{"task", "qgan"}, {"synthetic", {{"seconds", 1}}}};
   auto spec = JobSpec::FromJson(job);
