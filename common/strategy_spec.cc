@@ -14,6 +14,12 @@ namespace {
 
 bool IsWhole(double x) { return std::floor(x) == x; }
 
+// Whole numbers a double holds exactly.
+constexpr double kMaxWhole = 9007199254740992.0;  // 2^53
+
+// The longest training a job spec accepts (train.iterations).
+constexpr int64_t kMaxIterations = int64_t{1} << 40;
+
 std::string FormatBound(double x) {
   char text[32];
   std::snprintf(text, sizeof text, "%.4g", x);
@@ -85,8 +91,9 @@ std::vector<RandomAxis> ReadSpace(SpecReader& r, const std::string& key, const n
         r.Fail(where + "." + kind, "needs low > 0");
         return space;
       }
-      if (axis.kind == RandomAxis::Kind::kIntUniform && !(IsWhole(axis.low) && IsWhole(axis.high))) {
-        r.Fail(where + "." + kind, "needs whole numbers");
+      if (axis.kind == RandomAxis::Kind::kIntUniform &&
+          !(IsWhole(axis.low) && IsWhole(axis.high) && std::fabs(axis.low) <= kMaxWhole && std::fabs(axis.high) <= kMaxWhole)) {
+        r.Fail(where + "." + kind, "needs whole numbers within +-2^53");
         return space;
       }
     } else {
@@ -246,8 +253,8 @@ Result<SuccessiveHalvingSpec> ReadSuccessiveHalving(SpecReader r, const nlohmann
     spec.seed = static_cast<uint64_t>(r.Int("seed", 1, 0, INT64_MAX));
   }
   spec.metric = r.OneOf("metric", "fid", {"fid", "is", "kid"});
-  spec.min_iterations = r.Int("min_iterations", spec.min_iterations, 1, INT64_MAX / 1024);
-  spec.max_iterations = r.Int("max_iterations", spec.max_iterations, 1, INT64_MAX / 1024);
+  spec.min_iterations = r.Int("min_iterations", spec.min_iterations, 1, kMaxIterations);
+  spec.max_iterations = r.Int("max_iterations", spec.max_iterations, 1, kMaxIterations);
   spec.eta = static_cast<int>(r.Int("eta", spec.eta, 2, 100));
   spec.max_in_flight = static_cast<int>(r.Int("max_in_flight", spec.max_in_flight, 1, 100000));
   if (r.status().ok() && spec.max_iterations < spec.min_iterations) {

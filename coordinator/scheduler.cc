@@ -83,24 +83,30 @@ Status Scheduler::Recover() {
     if (!spec.ok()) {
       return Status::Corruption(store_->path() + ": " + name + " has an unreadable spec: " + spec.status().message());
     }
+    BITSWEEP_ASSIGN_OR_RETURN(auto counts, store_->CountJobs(s.id));
+    int total_jobs = 0;
+    for (const auto& [state_name, n] : counts) total_jobs += n;
     nlohmann::json state;
     if (!s.strategy_state.empty()) {
       state = nlohmann::json::parse(s.strategy_state, nullptr, false);
       if (state.is_discarded()) return Status::Corruption(store_->path() + ": " + name + " has an unreadable strategy state");
+    } else if (spec->strategy == "grid") {
+      // A grid sweep from a store older than strategy states (version 2):
+      // all its jobs were inserted at submit.
+      state = {{"proposed", total_jobs}, {"total", total_jobs}};
     }
     auto strategy = CreateStrategy(spec.value(), state);
     if (!strategy.ok()) {
       return Status::Corruption(store_->path() + ": " + name + ": cannot restore its strategy: " +
                                 strategy.status().message());
     }
-    BITSWEEP_ASSIGN_OR_RETURN(auto counts, store_->CountJobs(s.id));
     RunningSweep& running = sweeps_[s.id];
     running.base = spec->base;
     running.priority = s.priority;
     running.max_attempts = s.max_attempts;
     running.strategy = std::move(strategy.value());
     running.saved_state = s.strategy_state;
-    for (const auto& [state_name, n] : counts) running.next_ordinal += n;
+    running.next_ordinal = total_jobs;
   }
   BITSWEEP_ASSIGN_OR_RETURN(auto jobs, store_->ActiveJobs());
   for (auto& record : jobs) {
@@ -128,7 +134,7 @@ Status Scheduler::Recover() {
   // but which is still RUNNING (possible only if a crash hit between two
   // transactions of an older version), is closed.
   for (auto it = sweeps_.begin(); it != sweeps_.end();) {
-    if (it->second.unfinished == 0 && it->second.strategy->Done()) {
+    if (it->second.unfinished == 0 && !it->second.Wanting()) {
       const int64_t id = it->first;
       BITSWEEP_RETURN_IF_ERROR(store_->InTransaction([&] { return store_->SetSweepState(id, SweepState::kDone, now); }));
       it = sweeps_.erase(it);
@@ -262,12 +268,19 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
 int Scheduler::ProposeLocked(int64_t sweep_id, RunningSweep* sweep, int max_new) {
   auto plans = sweep->strategy->Propose(max_new);
   if (!plans.ok()) {
-    // Strategies check every job they may propose at submit; this is a bug.
-    std::fprintf(stderr, "bitsweep coordinator: sweep %lld: the strategy failed to propose jobs: %s\n",
-                 static_cast<long long>(sweep_id), plans.status().ToString().c_str());
+    // Strategies check at submit every job they may propose, so this should
+    // not happen; if it does, the sweep says why and ends (rather than wait
+    // for jobs that will never come).
+    sweep->error = "the strategy could not propose jobs: " + plans.status().ToString();
+    std::fprintf(stderr, "bitsweep coordinator: sweep %lld: %s\n", static_cast<long long>(sweep_id),
+                 sweep->error.c_str());
+    SaveStrategyLocked(sweep_id, sweep);
     return 0;
   }
-  if (plans->empty()) return 0;
+  if (plans->empty()) {
+    SaveStrategyLocked(sweep_id, sweep);  // e.g. random's skipped draws
+    return 0;
+  }
   std::vector<JobRecord> jobs;
   jobs.reserve(plans->size());
   for (auto& plan : plans.value()) {
@@ -292,17 +305,30 @@ int Scheduler::ProposeLocked(int64_t sweep_id, RunningSweep* sweep, int max_new)
 
 void Scheduler::SaveStrategyLocked(int64_t sweep_id, RunningSweep* sweep) {
   std::string state = sweep->strategy->SaveState().dump();
-  if (state == sweep->saved_state) return;
+  if (state == sweep->saved_state && sweep->error == sweep->saved_error) return;
   sweep->saved_state = state;
-  Enqueue([this, sweep_id, state = std::move(state), outcome = sweep->strategy->Outcome().dump()] {
+  sweep->saved_error = sweep->error;
+  nlohmann::json outcome = sweep->strategy->Outcome();
+  if (!sweep->error.empty()) outcome["error"] = sweep->error;
+  Enqueue([this, sweep_id, state = std::move(state), outcome = outcome.dump()] {
     return store_->SaveStrategy(sweep_id, state, outcome);
   });
 }
 
-int Scheduler::TopUpLocked(int wanted) {
+bool Scheduler::MaybeFinishLocked(int64_t sweep_id) {
+  auto found = sweeps_.find(sweep_id);
+  if (found == sweeps_.end() || found->second.unfinished > 0 || found->second.Wanting()) return false;
+  sweeps_.erase(found);
+  const int64_t now = clock_->NowMs();
+  Enqueue([this, sweep_id, now] { return store_->SetSweepState(sweep_id, SweepState::kDone, now); });
+  Touch(sweep_id);
+  return true;
+}
+
+int Scheduler::TopUpLocked(int wanted, int above) {
   std::vector<std::pair<int, int64_t>> order;  // (-priority, sweep id)
   for (const auto& [id, sweep] : sweeps_) {
-    if (!sweep.strategy->Done() && sweep.unfinished < sweep.strategy->MaxInFlight()) {
+    if (sweep.priority > above && sweep.unfinished < sweep.strategy->MaxInFlight() && sweep.Wanting()) {
       order.emplace_back(-sweep.priority, id);
     }
   }
@@ -313,6 +339,7 @@ int Scheduler::TopUpLocked(int wanted) {
     RunningSweep& sweep = sweeps_.at(id);
     const int room = std::min(wanted - added, sweep.strategy->MaxInFlight() - sweep.unfinished);
     added += ProposeLocked(id, &sweep, room);
+    MaybeFinishLocked(id);  // a strategy that failed to propose, with nothing running
   }
   return added;
 }
@@ -388,6 +415,7 @@ Result<int> Scheduler::CancelJob(int64_t job_id) {
     result.job_id = job_id;
     result.params = nlohmann::json::parse(updated.params_json);
     result.error = "cancelled by user";
+    result.cancelled = true;
     Retire(job_id, result);
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
@@ -559,11 +587,15 @@ Result<std::vector<LeaseGrant>> Scheduler::LeaseLocked(const std::string& worker
       grants.push_back(std::move(grant));
     }
   };
+  // Searches of higher priority than anything queued propose first (their
+  // jobs then lead the queue); then the queue; then, for slots still idle,
+  // whatever the other searches propose (this is where a search
+  // speculates: only with slots that would idle).
+  const int queued_priority = queue_.empty() ? INT_MIN : -queue_.begin()->first;
+  if (TopUpLocked(max_jobs, queued_priority) > 0) *ticket = gathering_ticket_;
   lease_from_queue();
-  // Slots still idle: whatever the sweeps' strategies propose now, leased
-  // at once (this is where a search speculates: only for idle slots).
   const int idle = max_jobs - static_cast<int>(grants.size());
-  if (idle > 0 && TopUpLocked(idle) > 0) {
+  if (idle > 0 && TopUpLocked(idle, INT_MIN) > 0) {
     *ticket = gathering_ticket_;  // the proposals must be durable before anyone acts on them
     lease_from_queue();
   }
@@ -821,16 +853,17 @@ void Scheduler::Retire(int64_t job_id, const TrialResult& result) {
   sweep.strategy->Observe(result);
   // Nothing left running and nothing asked for yet: ask now, so that the
   // sweep never waits for an idle worker's poll to learn it is done.
-  if (sweep.unfinished == 0 && !sweep.strategy->Done()) {
+  if (sweep.unfinished == 0 && sweep.Wanting()) {
     ProposeLocked(sweep_id, &sweep, sweep.strategy->MaxInFlight());
+    if (sweep.unfinished == 0 && sweep.Wanting()) {
+      // Not done, yet nothing to run: a strategy bug. Say so and end the
+      // sweep rather than leave it RUNNING with nothing to do.
+      sweep.error = "the strategy proposed no job though it is not done";
+    }
   }
   SaveStrategyLocked(sweep_id, &sweep);
-  if (!sweep.strategy->Done()) strategy_wakeup_ = true;
-  if (sweep.unfinished == 0) {
-    sweeps_.erase(found);
-    const int64_t now = clock_->NowMs();
-    Enqueue([this, sweep_id, now] { return store_->SetSweepState(sweep_id, SweepState::kDone, now); });
-  }
+  if (sweep.Wanting()) strategy_wakeup_ = true;
+  MaybeFinishLocked(sweep_id);
 }
 
 Result<int> Scheduler::ExpireLeases() {

@@ -192,6 +192,12 @@ class Scheduler {
     int64_t next_ordinal = 0;
     /// The strategy state last written, to skip writes that change nothing.
     std::string saved_state;
+    std::string saved_error;
+    /// Why the strategy cannot go on (it failed to propose); shown in the
+    /// outcome, and the sweep ends when its running jobs have.
+    std::string error;
+    /// Whether the strategy wants more jobs.
+    bool Wanting() const { return error.empty() && !strategy->Done(); }
   };
   struct WorkerState {
     WorkerRecord record;
@@ -233,8 +239,12 @@ class Scheduler {
   /// Writes the strategy's state when it changed (mu_ held).
   void SaveStrategyLocked(int64_t sweep_id, RunningSweep* sweep);
   /// Lets strategies with room propose up to `wanted` jobs for an idle
-  /// worker, higher priority sweeps first (mu_ held). Returns how many.
-  int TopUpLocked(int wanted);
+  /// worker, higher priority sweeps first, only sweeps of priority above
+  /// `above` (mu_ held). Returns how many.
+  int TopUpLocked(int wanted, int above);
+  /// Ends the sweep (and queues that write) when nothing of it runs and its
+  /// strategy wants nothing more; returns whether it did (mu_ held).
+  bool MaybeFinishLocked(int64_t sweep_id);
   /// Whether a strategy may have work since the last call (then tells the
   /// work-available listener).
   void WakeIfStrategiesMayPropose();

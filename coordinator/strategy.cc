@@ -17,10 +17,16 @@ std::optional<double> TrialResult::Metric(const std::string& metric) const {
 }
 
 Result<std::unique_ptr<Strategy>> CreateStrategy(const SweepSpec& sweep, const nlohmann::json& saved_state) {
-  if (sweep.strategy == "grid") return GridStrategy::Create(sweep, saved_state);
-  if (sweep.strategy == "multi_precision") return MultiPrecisionStrategy::Create(sweep, saved_state);
-  if (sweep.strategy == "random") return RandomStrategy::Create(sweep, saved_state);
-  if (sweep.strategy == "successive_halving") return SuccessiveHalvingStrategy::Create(sweep, saved_state);
+  try {
+    if (sweep.strategy == "grid") return GridStrategy::Create(sweep, saved_state);
+    if (sweep.strategy == "multi_precision") return MultiPrecisionStrategy::Create(sweep, saved_state);
+    if (sweep.strategy == "random") return RandomStrategy::Create(sweep, saved_state);
+    if (sweep.strategy == "successive_halving") return SuccessiveHalvingStrategy::Create(sweep, saved_state);
+  } catch (const nlohmann::json::exception& e) {
+    // Only a saved state can be malformed (a fresh strategy reads a
+    // validated spec): a damaged or hand-edited store.
+    return Status::Corruption(std::string("strategy state: ") + e.what());
+  }
   return Status::InvalidArgument("strategy.kind: \"" + sweep.strategy + "\" is not a strategy");
 }
 

@@ -35,6 +35,9 @@ struct TrialResult {
   nlohmann::json params;
   /// SUCCEEDED; otherwise the job FAILED or was cancelled, see `error`.
   bool succeeded = false;
+  /// Cancelled by a user: it says nothing about the configuration (a
+  /// search runs it again; cancel the sweep to stop the search).
+  bool cancelled = false;
   std::vector<MetricValue> metrics;
   std::string error;
   int64_t model_bytes = 0;

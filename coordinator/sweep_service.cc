@@ -253,6 +253,9 @@ grpc::Status SweepServiceImpl::GetArtifact(grpc::ServerContext*, const v1::GetAr
       chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
       if (in.gcount() > 0 && !writer->Write(chunk)) return grpc::Status::CANCELLED;
     }
+    // Stopped by a read error rather than the end of the file: the reader
+    // must not take what it got for the whole artifact.
+    if (in.bad() || !in.eof()) return ToGrpcStatus(Status::IoError(a.path + ": read error in the artifact file"));
     return grpc::Status::OK;
   }
   return ToGrpcStatus(Status::NotFound("job " + std::to_string(request->job_id()) + " has no artifact \"" +

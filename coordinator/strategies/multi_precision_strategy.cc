@@ -21,9 +21,9 @@ Result<std::unique_ptr<Strategy>> MultiPrecisionStrategy::Create(const SweepSpec
   if (saved_state.is_object()) {
     for (const auto& t : saved_state.value("trials", nlohmann::json::array())) {
       Trial trial;
-      trial.config.g = {t["g"][0].get<std::string>(), t["g"][1].get<int>()};
-      trial.config.d = {t["d"][0].get<std::string>(), t["d"][1].get<int>()};
-      trial.seed = t["seed"].get<uint64_t>();
+      trial.config.g = {t.at("g").at(0).get<std::string>(), t.at("g").at(1).get<int>()};
+      trial.config.d = {t.at("d").at(0).get<std::string>(), t.at("d").at(1).get<int>()};
+      trial.seed = t.at("seed").get<uint64_t>();
       const std::string status = t.value("status", "pending");
       trial.status = status == "succeeded" ? TrialStatus::kSucceeded
                      : status == "failed"  ? TrialStatus::kFailed
@@ -222,21 +222,25 @@ Result<std::vector<JobPlan>> MultiPrecisionStrategy::Propose(int max_new) {
     }
     if (!any) break;
   }
+  // All or nothing: trials are recorded only once every plan was made.
+  std::vector<Trial> added;
+  auto proposed = [&](const Config& config, uint64_t seed) {
+    auto same = [&](const Trial& t) { return t.config == config && t.seed == seed; };
+    return std::any_of(trials_.begin(), trials_.end(), same) || std::any_of(added.begin(), added.end(), same);
+  };
   for (const auto& config : wanted) {
     for (uint64_t seed : spec_.seeds) {
-      if (static_cast<int>(plans.size()) >= max_new) return plans;
-      const bool proposed = std::any_of(trials_.begin(), trials_.end(), [&](const Trial& t) {
-        return t.config == config && t.seed == seed;
-      });
-      if (proposed) continue;
+      if (static_cast<int>(plans.size()) >= max_new) break;
+      if (proposed(config, seed)) continue;
       BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base_, TrialParams(config, seed)));
       plans.push_back(std::move(plan));
       Trial trial;
       trial.config = config;
       trial.seed = seed;
-      trials_.push_back(std::move(trial));
+      added.push_back(std::move(trial));
     }
   }
+  trials_.insert(trials_.end(), added.begin(), added.end());
   return plans;
 }
 
@@ -245,8 +249,15 @@ void MultiPrecisionStrategy::Observe(const TrialResult& result) {
   Config config{Net{p.value("quant.g.method", "none"), p.value("quant.g.bits", 32)},
                 Net{p.value("quant.d.method", "none"), p.value("quant.d.bits", 32)}};
   const uint64_t seed = p.value("train.seed", uint64_t{0});
-  for (auto& t : trials_) {
+  for (auto it = trials_.begin(); it != trials_.end(); ++it) {
+    Trial& t = *it;
     if (!(t.config == config) || t.seed != seed || t.status != TrialStatus::kPending) continue;
+    if (result.cancelled) {
+      // Not a verdict on the configuration: forget the trial, so that it is
+      // proposed again (cancelling a width must not fail the ones below it).
+      trials_.erase(it);
+      return;
+    }
     t.job_id = result.job_id;
     t.model_bytes = result.model_bytes;
     auto value = result.Metric(spec_.requirement.metric);

@@ -20,6 +20,27 @@ nlohmann::json ConfigPart(nlohmann::json params) {
 Result<std::unique_ptr<Strategy>> SuccessiveHalvingStrategy::Create(const SweepSpec& sweep,
                                                                     const nlohmann::json& saved_state) {
   std::unique_ptr<SuccessiveHalvingStrategy> s(new SuccessiveHalvingStrategy(sweep));
+  if (saved_state.is_object()) {
+    for (const auto& c : saved_state.at("configs")) s->configs_.push_back(c);
+    for (const auto& t : saved_state.value("trials", nlohmann::json::array())) {
+      Trial trial;
+      trial.config = t.at("config").get<int>();
+      trial.rung = t.at("rung").get<int>();
+      if (trial.config < 0 || trial.config >= static_cast<int>(s->configs_.size()) || trial.rung < 0 ||
+          trial.rung >= static_cast<int>(s->budgets_.size())) {
+        return Status::Corruption("strategy state: trial " + t.dump() + " names no configuration or rung");
+      }
+      const std::string status = t.value("status", "pending");
+      trial.status = status == "succeeded" ? TrialStatus::kSucceeded
+                     : status == "failed"  ? TrialStatus::kFailed
+                                           : TrialStatus::kPending;
+      trial.job_id = t.value("job", int64_t{0});
+      trial.value = t.value("value", 0.0);
+      trial.error = t.value("error", "");
+      s->trials_.push_back(std::move(trial));
+    }
+    return std::unique_ptr<Strategy>(std::move(s));
+  }
   const auto& spec = s->spec_;
   if (!spec.axes.is_null()) {
     SpecReader reader(nlohmann::json{{"axes", spec.axes}}, "strategy");
@@ -43,20 +64,14 @@ Result<std::unique_ptr<Strategy>> SuccessiveHalvingStrategy::Create(const SweepS
       }
     }
   }
-  if (saved_state.is_object()) {
-    for (const auto& t : saved_state.value("trials", nlohmann::json::array())) {
-      Trial trial;
-      trial.config = t["config"];
-      trial.rung = t["rung"];
-      const std::string status = t.value("status", "pending");
-      trial.status = status == "succeeded" ? TrialStatus::kSucceeded
-                     : status == "failed"  ? TrialStatus::kFailed
-                                           : TrialStatus::kPending;
-      trial.job_id = t.value("job", int64_t{0});
-      trial.value = t.value("value", 0.0);
-      trial.error = t.value("error", "");
-      s->trials_.push_back(std::move(trial));
-    }
+  // Every rung's budget must make a valid job.
+  for (int64_t budget : s->budgets_) {
+    nlohmann::json params = s->configs_.front();
+    params["train.iterations"] = budget;
+    params["train.upload_checkpoint"] = true;
+    params["train.resume_from_job"] = 1;
+    auto plan = PlanJob(sweep.base, params);
+    if (!plan.ok()) return plan.status().WithContext("strategy");
   }
   return std::unique_ptr<Strategy>(std::move(s));
 }
@@ -68,49 +83,40 @@ const SuccessiveHalvingStrategy::Trial* SuccessiveHalvingStrategy::Find(int conf
   return nullptr;
 }
 
-std::vector<int> SuccessiveHalvingStrategy::Participants(int rung) const {
+SuccessiveHalvingStrategy::Progress SuccessiveHalvingStrategy::Walk() const {
+  Progress p;
   std::vector<int> all(configs_.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
-  if (rung == 0) return all;
-  if (!RungFinished(rung - 1)) return {};
-  const std::vector<int> previous = Participants(rung - 1);
-  std::vector<const Trial*> ranked;
-  for (int c : previous) {
-    const Trial* t = Find(c, rung - 1);
-    if (t != nullptr && t->status == TrialStatus::kSucceeded) ranked.push_back(t);
-  }
+  p.participants.push_back(all);
   const bool lower = LowerIsBetter(spec_.metric);
-  std::stable_sort(ranked.begin(), ranked.end(), [&](const Trial* a, const Trial* b) {
-    return lower ? a->value < b->value : a->value > b->value;
-  });
-  const size_t keep = std::min(ranked.size(), std::max<size_t>(1, previous.size() / spec_.eta));
-  std::vector<int> next;
-  for (size_t i = 0; i < keep; ++i) next.push_back(ranked[i]->config);
-  return next;
-}
-
-bool SuccessiveHalvingStrategy::RungFinished(int rung) const {
-  const std::vector<int> participants = Participants(rung);
-  if (participants.empty()) return rung > 0 && RungFinished(rung - 1);
-  for (int c : participants) {
-    const Trial* t = Find(c, rung);
-    if (t == nullptr || t->status == TrialStatus::kPending) return false;
+  for (p.current = 0; p.current < static_cast<int>(budgets_.size()); ++p.current) {
+    const std::vector<int>& here = p.participants.back();
+    std::vector<const Trial*> ranked;
+    for (int c : here) {
+      const Trial* t = Find(c, p.current);
+      if (t == nullptr || t->status == TrialStatus::kPending) return p;  // this rung is still running
+      if (t->status == TrialStatus::kSucceeded) ranked.push_back(t);
+    }
+    if (p.current + 1 == static_cast<int>(budgets_.size())) continue;
+    std::stable_sort(ranked.begin(), ranked.end(), [&](const Trial* a, const Trial* b) {
+      return lower ? a->value < b->value : a->value > b->value;
+    });
+    const size_t keep = std::min(ranked.size(), std::max<size_t>(1, here.size() / spec_.eta));
+    std::vector<int> next;
+    for (size_t i = 0; i < keep; ++i) next.push_back(ranked[i]->config);
+    p.participants.push_back(std::move(next));
   }
-  return true;
-}
-
-int SuccessiveHalvingStrategy::CurrentRung() const {
-  int rung = 0;
-  while (rung < static_cast<int>(budgets_.size()) && RungFinished(rung)) ++rung;
-  return rung;
+  return p;
 }
 
 Result<std::vector<JobPlan>> SuccessiveHalvingStrategy::Propose(int max_new) {
   std::vector<JobPlan> plans;
-  const int rung = CurrentRung();
+  const Progress progress = Walk();
+  const int rung = progress.current;
   if (rung >= static_cast<int>(budgets_.size())) return plans;
   const bool last = rung + 1 == static_cast<int>(budgets_.size());
-  for (int c : Participants(rung)) {
+  std::vector<Trial> added;  // recorded only once every plan was made
+  for (int c : progress.participants[rung]) {
     if (static_cast<int>(plans.size()) >= max_new) break;
     if (Find(c, rung) != nullptr) continue;
     nlohmann::json params = configs_[c];
@@ -120,21 +126,27 @@ Result<std::vector<JobPlan>> SuccessiveHalvingStrategy::Propose(int max_new) {
     params["train.resume_from_job"] = rung == 0 ? int64_t{0} : Find(c, rung - 1)->job_id;
     BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base_, params));
     plans.push_back(std::move(plan));
-    trials_.push_back(Trial{c, rung, TrialStatus::kPending, 0, 0.0, ""});
+    added.push_back(Trial{c, rung, TrialStatus::kPending, 0, 0.0, ""});
   }
+  trials_.insert(trials_.end(), added.begin(), added.end());
   return plans;
 }
 
 void SuccessiveHalvingStrategy::Observe(const TrialResult& result) {
   const nlohmann::json config = ConfigPart(result.params);
   const int64_t iterations = result.params.value("train.iterations", int64_t{0});
-  for (auto& t : trials_) {
+  for (auto it = trials_.begin(); it != trials_.end(); ++it) {
+    Trial& t = *it;
     if (t.status != TrialStatus::kPending || budgets_[t.rung] != iterations || configs_[t.config] != config) continue;
+    if (result.cancelled) {  // no verdict: run it again
+      trials_.erase(it);
+      return;
+    }
     t.job_id = result.job_id;
     auto value = result.Metric(spec_.metric);
     if (!result.succeeded || !value || !std::isfinite(*value)) {
       t.status = TrialStatus::kFailed;
-      t.error = !result.succeeded ? result.error : spec_.metric + " was not measured";
+      t.error = !result.succeeded ? result.error : spec_.metric + (value ? " is not finite" : " was not measured");
     } else {
       t.status = TrialStatus::kSucceeded;
       t.value = *value;
@@ -144,8 +156,8 @@ void SuccessiveHalvingStrategy::Observe(const TrialResult& result) {
 }
 
 bool SuccessiveHalvingStrategy::Done() const {
-  const int rung = CurrentRung();
-  return rung >= static_cast<int>(budgets_.size()) || (rung > 0 && Participants(rung).empty());
+  const Progress p = Walk();
+  return p.current >= static_cast<int>(budgets_.size()) || p.participants[p.current].empty();
 }
 
 nlohmann::json SuccessiveHalvingStrategy::SaveState() const {
@@ -160,7 +172,7 @@ nlohmann::json SuccessiveHalvingStrategy::SaveState() const {
     if (!t.error.empty()) j["error"] = t.error;
     trials.push_back(std::move(j));
   }
-  return {{"trials", trials}};
+  return {{"configs", configs_}, {"trials", trials}};
 }
 
 nlohmann::json SuccessiveHalvingStrategy::Outcome() const {

@@ -5,9 +5,8 @@
 // the checkpoint its previous rung uploaded (train.resume_from_job), so
 // each rung pays only for the iterations it adds.
 //
-// State: the trials (configuration, rung, job, value). The configurations
-// themselves are recomputed from the spec (a grid, or random draws, which
-// are reproducible).
+// State: the configurations (their params, as drawn at submit) and the
+// trials (configuration, rung, job, value).
 #pragma once
 
 #include <memory>
@@ -43,13 +42,16 @@ class SuccessiveHalvingStrategy : public Strategy {
   explicit SuccessiveHalvingStrategy(const SweepSpec& sweep)
       : spec_(sweep.successive_halving), base_(sweep.base), budgets_(spec_.Budgets()) {}
 
+  /// Where the halving stands: the configurations of every rung reached,
+  /// and the first rung not finished (budgets_.size() when all are).
+  struct Progress {
+    std::vector<std::vector<int>> participants;
+    int current = 0;
+  };
   const Trial* Find(int config, int rung) const;
-  /// The configurations that run in `rung`, given the rungs before it
-  /// (empty when the rung before is not finished yet).
-  std::vector<int> Participants(int rung) const;
-  bool RungFinished(int rung) const;
-  /// The first rung not finished (budgets_.size() when all are).
-  int CurrentRung() const;
+  /// One pass over the rungs, from the first (each rung's participants are
+  /// the best 1/eta of the finished rung before it).
+  Progress Walk() const;
 
   SuccessiveHalvingSpec spec_;
   nlohmann::json base_;

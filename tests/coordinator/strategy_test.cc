@@ -427,3 +427,85 @@ TEST_F(StrategyTest, InvalidSearchesAreRefusedAtSubmitAndNothingIsStored) {
 
 }  // namespace
 }  // namespace bitsweep::coordinator
+
+namespace bitsweep::coordinator {
+namespace {
+
+TEST_F(StrategyTest, CancellingOneJobOfASearchRunsItAgainAndKeepsTheAnswer) {
+  int grid_jobs = 0;
+  const auto expected = BruteForce(1.10, "fid", &grid_jobs);
+  std::mt19937 rng(4);
+  const int64_t sweep = Submit(MultiPrecisionSweep(2));
+  const std::string w = Register("canceller");
+  auto leases = scheduler_->TryLeaseMany(w, 1);
+  ASSERT_TRUE(leases.ok());
+  ASSERT_EQ(leases->size(), 1u);
+  const std::string params = store_->GetJob(leases->front().job_id)->params_json;
+  ASSERT_TRUE(scheduler_->CancelJob(leases->front().job_id).ok());
+  RunToEnd(sweep, 2, &rng);
+  EXPECT_EQ(Chosen(sweep), expected);
+  const auto jobs = store_->ListJobs(sweep).value();
+  int runs = 0;
+  for (const auto& j : jobs) runs += j.params_json == params && j.state == JobState::kSucceeded;
+  EXPECT_EQ(runs, 1) << "the cancelled configuration ran again, once: " << params;
+}
+
+TEST_F(StrategyTest, AHigherPrioritySearchGoesBeforeAQueuedGrid) {
+  const int64_t grid = Submit({{"name", "grid"},
+                               {"base", SyntheticBase()},
+                               {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", {1, 2, 3, 4, 5}}}}}},
+                               {"priority", 0}});
+  nlohmann::json search = MultiPrecisionSweep(2);
+  search["priority"] = 5;
+  const int64_t mp = Submit(search);
+  const std::string w = Register("w");
+  auto lease = scheduler_->TryLeaseMany(w, 1);
+  ASSERT_TRUE(lease.ok());
+  ASSERT_EQ(lease->size(), 1u);
+  EXPECT_EQ(lease->front().sweep_id, mp);
+  EXPECT_NE(lease->front().sweep_id, grid);
+}
+
+TEST_F(StrategyTest, GridSweepsFromAnOlderStoreAreNotProposedAgain) {
+  // A version-2 store (no strategy state) with a grid sweep not started.
+  scheduler_.reset();
+  store_.reset();
+  const std::string path = dir_.File("old.db");
+  {
+    auto old = Store::OpenAtVersion(path, 2);
+    ASSERT_TRUE(old.ok()) << old.status().ToString();
+    SweepRecord sweep;
+    sweep.id = 1;
+    sweep.name = "old";
+    sweep.strategy = "grid";
+    nlohmann::json spec = {{"name", "old"},
+                           {"base", SyntheticBase()},
+                           {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", {1, 2, 3}}}}}}};
+    sweep.spec_json = SweepSpec::FromJson(spec)->ToJson().dump();
+    std::vector<JobRecord> jobs(3);
+    for (int i = 0; i < 3; ++i) {
+      jobs[i].id = i + 1;
+      jobs[i].sweep_id = 1;
+      jobs[i].ordinal = i;
+      jobs[i].params_json = nlohmann::json{{"train.seed", i + 1}}.dump();
+      jobs[i].task = "synthetic";
+      jobs[i].method_g = jobs[i].method_d = "none";
+      jobs[i].loss = "bce";
+      jobs[i].dataset = "fashion-mnist";
+    }
+    ASSERT_TRUE((*old)->InTransaction([&] { return (*old)->InsertSweep(&sweep, &jobs); }).ok());
+  }
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(store.value());
+  auto scheduler = Scheduler::Create(Scheduler::Options{}, store_.get(), &clock_);
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
+  scheduler_ = std::move(scheduler.value());
+  std::mt19937 rng(1);
+  RunToEnd(1, 2, &rng);
+  EXPECT_EQ(scheduler_->GetSweep(1)->total, 3);
+  EXPECT_EQ(store_->GetSweep(1)->state, SweepState::kDone);
+}
+
+}  // namespace
+}  // namespace bitsweep::coordinator
