@@ -28,7 +28,7 @@ const MetricStats& Stats(const ConfigSummary& c, const std::string& metric) {
 
 std::string FormatTick(double v) {
   char text[32];
-  if (std::fabs(v) >= 1000 || (std::fabs(v) < 0.01 && v != 0.0)) {
+  if (std::fabs(v) >= 1e6 || (std::fabs(v) < 0.01 && v != 0.0)) {
     std::snprintf(text, sizeof text, "%.3g", v);
   } else {
     std::snprintf(text, sizeof text, "%g", std::round(v * 1000.0) / 1000.0);

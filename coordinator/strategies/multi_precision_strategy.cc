@@ -348,9 +348,12 @@ nlohmann::json MultiPrecisionStrategy::Outcome() const {
       c["model_bytes"] = e.model_bytes;
     }
     if (!e.failure.empty()) c["failure"] = e.failure;
+    // A speculative configuration still short of seeds when the search
+    // ended was not needed for the answer.
     c["verdict"] = t.config == Baseline() ? "baseline"
                    : v == Verdict::kPass  ? "meets"
                    : v == Verdict::kFail  ? "fails"
+                   : Done()               ? "not needed"
                                           : "pending";
     configs.push_back(std::move(c));
   }
