@@ -6,15 +6,6 @@
 #include "coordinator/strategies/seed_stats.h"
 
 namespace bitsweep::coordinator {
-namespace {
-
-const char* TrialStatusName(int status) {
-  static const char* names[] = {"pending", "succeeded", "failed"};
-  return names[status];
-}
-
-}  // namespace
-
 Result<std::unique_ptr<Strategy>> MultiPrecisionStrategy::Create(const SweepSpec& sweep,
                                                                  const nlohmann::json& saved_state) {
   std::unique_ptr<MultiPrecisionStrategy> s(new MultiPrecisionStrategy(sweep));
@@ -24,10 +15,7 @@ Result<std::unique_ptr<Strategy>> MultiPrecisionStrategy::Create(const SweepSpec
       trial.config.g = {t.at("g").at(0).get<std::string>(), t.at("g").at(1).get<int>()};
       trial.config.d = {t.at("d").at(0).get<std::string>(), t.at("d").at(1).get<int>()};
       trial.seed = t.at("seed").get<uint64_t>();
-      const std::string status = t.value("status", "pending");
-      trial.status = status == "succeeded" ? TrialStatus::kSucceeded
-                     : status == "failed"  ? TrialStatus::kFailed
-                                           : TrialStatus::kPending;
+      trial.status = ParseTrialStatus(t.value("status", "pending"));
       trial.job_id = t.value("job", int64_t{0});
       trial.value = t.value("value", 0.0);
       trial.error = t.value("error", "");
@@ -291,7 +279,7 @@ nlohmann::json MultiPrecisionStrategy::SaveState() const {
     nlohmann::json j = {{"g", {t.config.g.method, t.config.g.bits}},
                         {"d", {t.config.d.method, t.config.d.bits}},
                         {"seed", t.seed},
-                        {"status", TrialStatusName(static_cast<int>(t.status))}};
+                        {"status", TrialStatusName(t.status)}};
     if (t.job_id != 0) j["job"] = t.job_id;
     if (t.status == TrialStatus::kSucceeded) j["value"] = t.value;
     if (!t.error.empty()) j["error"] = t.error;

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/strategies/trial_status.h"
 #include "coordinator/strategy.h"
 
 namespace bitsweep::coordinator {
@@ -52,7 +53,6 @@ class MultiPrecisionStrategy : public Strategy {
     Net g, d;
     bool operator==(const Config& o) const { return g == o.g && d == o.d; }
   };
-  enum class TrialStatus { kPending, kSucceeded, kFailed };
   struct Trial {
     Config config;
     uint64_t seed = 0;

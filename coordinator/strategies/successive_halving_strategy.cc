@@ -30,10 +30,7 @@ Result<std::unique_ptr<Strategy>> SuccessiveHalvingStrategy::Create(const SweepS
           trial.rung >= static_cast<int>(s->budgets_.size())) {
         return Status::Corruption("strategy state: trial " + t.dump() + " names no configuration or rung");
       }
-      const std::string status = t.value("status", "pending");
-      trial.status = status == "succeeded" ? TrialStatus::kSucceeded
-                     : status == "failed"  ? TrialStatus::kFailed
-                                           : TrialStatus::kPending;
+      trial.status = ParseTrialStatus(t.value("status", "pending"));
       trial.job_id = t.value("job", int64_t{0});
       trial.value = t.value("value", 0.0);
       trial.error = t.value("error", "");
@@ -164,9 +161,7 @@ nlohmann::json SuccessiveHalvingStrategy::SaveState() const {
   nlohmann::json trials = nlohmann::json::array();
   for (const auto& t : trials_) {
     nlohmann::json j = {{"config", t.config}, {"rung", t.rung},
-                        {"status", t.status == TrialStatus::kPending     ? "pending"
-                                   : t.status == TrialStatus::kSucceeded ? "succeeded"
-                                                                         : "failed"}};
+                        {"status", TrialStatusName(t.status)}};
     if (t.job_id != 0) j["job"] = t.job_id;
     if (t.status == TrialStatus::kSucceeded) j["value"] = t.value;
     if (!t.error.empty()) j["error"] = t.error;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/strategies/trial_status.h"
 #include "coordinator/strategy.h"
 
 namespace bitsweep::coordinator {
@@ -29,7 +30,6 @@ class SuccessiveHalvingStrategy : public Strategy {
   nlohmann::json Outcome() const override;
 
  private:
-  enum class TrialStatus { kPending, kSucceeded, kFailed };
   struct Trial {
     int config = 0;
     int rung = 0;
