@@ -20,8 +20,11 @@ PACKAGES+=(libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-de
 PACKAGES+=(fonts-dejavu-core)
 # Real data for the demo and the tests.
 PACKAGES+=(dataset-fashion-mnist)
-# Tests and benchmarks.
+# Tests and benchmarks: GoogleTest; clang with libFuzzer for the fuzz targets;
+# openssl to make test certificates; docker-compose (it validates compose
+# files without an engine) and PyYAML for the deployment-file checks.
 PACKAGES+=(libgtest-dev libgmock-dev libbenchmark-dev)
+PACKAGES+=(clang libclang-rt-14-dev openssl docker-compose python3-yaml)
 
 if [[ "${1:-}" == "--bench" ]]; then
   # The PyTorch reference the training benchmark compares against.
