@@ -9,7 +9,9 @@ container, like Docker), addresses to a free loopback port. Then a small
 synthetic sweep is submitted with `bitsweep submit --watch`, every job must
 be SUCCEEDED in the store the coordinator's BITSWEEP_DB names, and the
 coordinator service's healthcheck command must pass while it runs and fail
-once it is stopped. Workers and coordinator must stop cleanly on SIGTERM.
+once it is stopped. Workers and coordinator must stop cleanly on SIGTERM,
+and the coordinator must accept deploy/docker/sweep-example.json, the
+sweep docs/deployment.md submits (it is cancelled at once, nothing runs).
 
 The same again with docker-compose.tls.yml on top, with test certificates
 and a token made with openssl: the TLS flags, secrets and variables of the
@@ -177,7 +179,7 @@ def make_tls_files(folder):
     return mounted
 
 
-def run_sweep(failures, binary, root, files, tls):
+def run_sweep(failures, binary, root, files, tls, example_spec=None):
     label = " + ".join(files)
     os.makedirs(root)
     config = d.compose_config(files)
@@ -216,6 +218,7 @@ def run_sweep(failures, binary, root, files, tls):
         return r.returncode, r.stdout.strip()
 
     processes = []
+    client_env = base_env()
     try:
         box, coord_env, coordinator = start("coordinator", 1)
         processes.append(coordinator)
@@ -235,7 +238,6 @@ def run_sweep(failures, binary, root, files, tls):
         with open(spec, "w") as f:
             json.dump(SWEEP, f)
         client = [binary, "submit", "--spec", spec, "--watch", "--coordinator", "127.0.0.1:%d" % port]
-        client_env = base_env()
         if tls:
             # A user on the host: the CA and the token, no client certificate.
             client_env["BITSWEEP_TLS_CA"] = os.path.join(secrets_dir, "bitsweep_ca")
@@ -266,14 +268,28 @@ def run_sweep(failures, binary, root, files, tls):
             failures.check(len(states) == 4 and set(states) == {"SUCCEEDED"},
                            "%s: jobs are %s, expected 4 SUCCEEDED" % (label, states))
     finally:
-        # Workers first, as `docker-compose stop` would leave the coordinator
-        # for last; all with SIGTERM.
-        for p in reversed(processes):
+        # Workers first, as `docker-compose stop` leaves the coordinator for
+        # last; all with SIGTERM, as `docker stop` sends.
+        workers = [p for p in processes if p.name.startswith("worker")]
+        for p in workers:
             code = p.stop()
-            allowed = (130,) if p.name.startswith("worker") else (0, 130)
-            failures.check(code in allowed, "%s: %s exited with %s on SIGTERM (expected %s); log:\n%s" %
-                           (label, p.name, code, " or ".join(map(str, allowed)), p.text()))
+            failures.check(code == 130, "%s: %s exited with %s on SIGTERM (expected 130); log:\n%s" %
+                           (label, p.name, code, p.text()))
+        if processes and example_spec and coordinator.proc.poll() is None:
+            # The sweep the docs submit is one the coordinator accepts (with
+            # no workers left, nothing of it runs; it is cancelled at once).
+            r = subprocess.run([binary, "submit", "--spec", example_spec, "--coordinator", "127.0.0.1:%d" % port],
+                               env=client_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True, timeout=30)
+            failures.check(r.returncode == 0, "%s: the coordinator refuses %s:\n%s" %
+                           (label, d.rel(example_spec), r.stdout))
+            r = subprocess.run([binary, "cancel", "2", "--coordinator", "127.0.0.1:%d" % port], env=client_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30)
+            failures.check(r.returncode == 0, "%s: bitsweep cancel 2:\n%s" % (label, r.stdout))
         if processes:
+            code = coordinator.stop()
+            failures.check(code in (0, 130), "%s: the coordinator exited with %s on SIGTERM; log:\n%s" %
+                           (label, code, coordinator.text()))
             code, out = healthy(coord_env)
             failures.check(code != 0, "%s: the healthcheck passes with the coordinator stopped: %s" % (label, out))
 
@@ -286,7 +302,8 @@ def main():
     ok = False
     try:
         started = time.time()
-        run_sweep(failures, binary, os.path.join(root, "plain"), [d.COMPOSE_FILE], tls=False)
+        run_sweep(failures, binary, os.path.join(root, "plain"), [d.COMPOSE_FILE], tls=False,
+                  example_spec=d.path(d.COMPOSE_DIR, "sweep-example.json"))
         print("plain: %.1f s" % (time.time() - started))
         started = time.time()
         run_sweep(failures, binary, os.path.join(root, "tls"), [d.COMPOSE_FILE, d.COMPOSE_TLS_FILE], tls=True)
