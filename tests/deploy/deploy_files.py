@@ -83,7 +83,7 @@ def command_options(sub):
     text = out.stdout
     options = None
     # An unknown subcommand makes CLI11 complain (or print the top-level help).
-    if out.returncode == 0 and re.search(r"^Usage: .*\b%s\b" % re.escape(sub), text, re.M):
+    if out.returncode == 0 and re.search(r"^Usage: \S+ %s\b" % re.escape(sub), text, re.M):
         flags, envs = set(), set()
         for line in text.splitlines():
             m = re.match(r"^\s+(-[^\s]+)(.*)$", line)
