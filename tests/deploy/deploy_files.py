@@ -96,6 +96,14 @@ def command_options(sub):
     return options
 
 
+def prefetch_options(subs):
+    """Runs the `--help`s at once: each start of the binary loads LibTorch
+    (about a second)."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(len(subs)) as pool:
+        list(pool.map(command_options, subs))
+
+
 def check_invocation(failures, argv, where):
     """argv is a bitsweep command line as a deployment file writes it
     (argv[0] is `bitsweep` or a path to it). Every flag must be one the

@@ -107,6 +107,7 @@ def check_slurm(failures):
 def main():
     d.init(sys.argv[2], sys.argv[1])
     failures = d.Failures()
+    d.prefetch_options(["coordinator", "worker", "health"])
     # The contract the files are written against must be there at all;
     # otherwise every check below would pass vacuously.
     for sub, env in (("coordinator", "BITSWEEP_DB"), ("worker", "BITSWEEP_COORDINATOR"),
