@@ -12,11 +12,27 @@ std::string DefaultCoordinatorAddress() {
   return env != nullptr && *env != '\0' ? env : "localhost:50051";
 }
 
+ClientSecurity& GlobalClientSecurity() {
+  static ClientSecurity security;
+  return security;
+}
+
+Status LoadClientSecurity() {
+  ClientSecurity& security = GlobalClientSecurity();
+  if (!security.token_file.empty()) {
+    BITSWEEP_ASSIGN_OR_RETURN(security.token, ReadSecretFile(security.token_file, "--token-file"));
+  }
+  return MakeChannelCredentials(security.tls).status();
+}
+
 Connection Connect(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
   Connection c;
-  c.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  // LoadClientSecurity has checked the files; plain text otherwise.
+  auto credentials = MakeChannelCredentials(GlobalClientSecurity().tls);
+  c.channel = grpc::CreateCustomChannel(
+      address, credentials.ok() ? credentials.value() : grpc::InsecureChannelCredentials(), args);
   c.sweeps = v1::SweepService::NewStub(c.channel);
   return c;
 }
@@ -25,7 +41,13 @@ std::unique_ptr<grpc::ClientContext> CallContext(double seconds) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0)));
+  Authorize(ctx.get());
   return ctx;
+}
+
+void Authorize(grpc::ClientContext* ctx) {
+  const std::string& token = GlobalClientSecurity().token;
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
 }
 
 Table ResultsTable(const v1::QueryResultsResponse& results) {

@@ -9,6 +9,7 @@
 
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
 #include "cli/table.h"
+#include "proto/transport_security.h"
 
 namespace bitsweep::cli {
 
@@ -16,14 +17,30 @@ namespace bitsweep::cli {
 /// given: $BITSWEEP_COORDINATOR, else localhost:50051.
 std::string DefaultCoordinatorAddress();
 
+/// How client commands reach the coordinator: TLS files and the user token
+/// (from --tls-ca/--tls-cert/--tls-key/--token-file or their environment
+/// variables). Filled once by main before a command runs.
+struct ClientSecurity {
+  ClientTlsFiles tls;
+  std::string token_file;
+  /// Read from token_file by LoadClientSecurity.
+  std::string token;
+};
+ClientSecurity& GlobalClientSecurity();
+/// Reads the token file and checks the TLS files; errors name the flag.
+Status LoadClientSecurity();
+
 struct Connection {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::SweepService::Stub> sweeps;
 };
 Connection Connect(const std::string& address);
 
-/// A client context whose call must finish within `seconds`.
+/// A client context whose call must finish within `seconds`, carrying the
+/// token when there is one.
 std::unique_ptr<grpc::ClientContext> CallContext(double seconds = 30.0);
+/// Adds the token (when there is one) to a context made elsewhere.
+void Authorize(grpc::ClientContext* ctx);
 
 /// The results table as `bitsweep results` prints it.
 Table ResultsTable(const v1::QueryResultsResponse& results);

@@ -4,7 +4,28 @@
 
 #include "cli/commands.h"
 #ifdef BITSWEEP_WITH_SERVICE
+#include "cli/client.h"
 #include "cli/service_commands.h"
+#endif
+
+#ifdef BITSWEEP_WITH_SERVICE
+namespace {
+// What every command that calls a coordinator takes: its address and how to
+// reach it securely (also from the environment, for containers).
+void AddClientOptions(CLI::App* command, std::string* coordinator) {
+  using bitsweep::cli::GlobalClientSecurity;
+  auto& security = GlobalClientSecurity();
+  command->add_option("--coordinator", *coordinator, "Coordinator host:port (default: localhost:50051)")
+      ->envname("BITSWEEP_COORDINATOR");
+  command->add_option("--tls-ca", security.tls.ca, "PEM CA that signed the coordinator's certificate (turns TLS on)")
+      ->envname("BITSWEEP_TLS_CA");
+  command->add_option("--tls-cert", security.tls.cert, "Client PEM certificate, when the coordinator asks for one")
+      ->envname("BITSWEEP_TLS_CERT");
+  command->add_option("--tls-key", security.tls.key, "PEM private key of --tls-cert")->envname("BITSWEEP_TLS_KEY");
+  command->add_option("--token-file", security.token_file, "File holding the coordinator's shared token")
+      ->envname("BITSWEEP_TOKEN_FILE");
+}
+}  // namespace
 #endif
 
 int main(int argc, char** argv) {
@@ -62,23 +83,58 @@ int main(int argc, char** argv) {
 
   CoordinatorCommandOptions coord;
   auto* coord_cmd = app.add_subcommand("coordinator", "Run the coordinator: schedules sweeps, keeps the results store");
-  coord_cmd->add_option("--listen", coord.listen, "host:port to listen on");
-  coord_cmd->add_option("--db", coord.db_path, "SQLite results store (created when absent)");
-  coord_cmd->add_option("--artifacts", coord.artifacts_dir, "Artifact folder (default: artifacts/ beside the store)");
+  coord_cmd->add_option("--listen", coord.listen, "host:port to listen on")->envname("BITSWEEP_LISTEN");
+  coord_cmd->add_option("--db", coord.db_path, "SQLite results store (created when absent)")->envname("BITSWEEP_DB");
+  coord_cmd->add_option("--artifacts", coord.artifacts_dir, "Artifact folder (default: artifacts/ beside the store)")
+      ->envname("BITSWEEP_ARTIFACTS");
   coord_cmd->add_option("--lease-ttl", coord.lease_ttl_seconds, "Seconds a lease lives without a heartbeat")
-      ->check(CLI::Range(1.0, 86400.0));
+      ->check(CLI::Range(1.0, 86400.0))
+      ->envname("BITSWEEP_LEASE_TTL");
   coord_cmd->add_option("--heartbeat", coord.heartbeat_seconds, "Seconds between worker heartbeats")
-      ->check(CLI::Range(0.05, 3600.0));
+      ->check(CLI::Range(0.05, 3600.0))
+      ->envname("BITSWEEP_HEARTBEAT");
+  coord_cmd->add_option("--tls-cert", coord.tls_cert, "PEM certificate to serve TLS with (TLS is off without it)")
+      ->envname("BITSWEEP_TLS_CERT");
+  coord_cmd->add_option("--tls-key", coord.tls_key, "PEM private key of --tls-cert")->envname("BITSWEEP_TLS_KEY");
+  coord_cmd->add_option("--tls-client-ca", coord.tls_client_ca,
+                        "PEM CA that signs worker certificates: workers must present one (mutual TLS)")
+      ->envname("BITSWEEP_TLS_CLIENT_CA");
+  coord_cmd->add_option("--token-file", coord.token_file,
+                        "File holding the shared token users (and workers, without mutual TLS) must send")
+      ->envname("BITSWEEP_TOKEN_FILE");
+  coord_cmd->add_option("--max-request-mb", coord.max_request_mb,
+                        "Largest request accepted, in MiB (results carry their artifacts)")
+      ->check(CLI::Range(1, 2047))
+      ->envname("BITSWEEP_MAX_REQUEST_MB");
+  coord_cmd->add_option("--query-timeout", coord.query_timeout_seconds,
+                        "Seconds one `bitsweep query` may run before it is stopped")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->envname("BITSWEEP_QUERY_TIMEOUT");
+  coord_cmd->add_option("--query-max-rows", coord.query_max_rows, "Most rows one `bitsweep query` answers")
+      ->check(CLI::Range(1, 10000000))
+      ->envname("BITSWEEP_QUERY_MAX_ROWS");
 
   WorkerCommandOptions work;
   auto* worker_cmd = app.add_subcommand("worker", "Run a worker: lease jobs from a coordinator and run them");
-  worker_cmd->add_option("--coordinator", work.coordinator, coordinator_help);
+  worker_cmd->add_option("--coordinator", work.coordinator, coordinator_help)->envname("BITSWEEP_COORDINATOR");
   worker_cmd->add_option("--slots", work.slots, "Jobs at once (default: one per GPU, or 1 on CPU)")
-      ->check(CLI::Range(0, 1024));
-  worker_cmd->add_option("--device", work.device, "auto, cpu or cuda");
-  worker_cmd->add_option("--threads", work.threads, "Threads per job (0 = cores / slots)")->check(CLI::Range(0, 1024));
-  worker_cmd->add_option("--work-dir", work.work_dir, "Folder for job checkpoints and outputs");
-  worker_cmd->add_option("--cache-dir", work.cache_dir, "Reference-feature cache (default: ~/.cache/bitsweep)");
+      ->check(CLI::Range(0, 1024))
+      ->envname("BITSWEEP_SLOTS");
+  worker_cmd->add_option("--device", work.device, "auto, cpu or cuda")->envname("BITSWEEP_DEVICE");
+  worker_cmd->add_option("--threads", work.threads, "Threads per job (0 = cores / slots)")
+      ->check(CLI::Range(0, 1024))
+      ->envname("BITSWEEP_THREADS");
+  worker_cmd->add_option("--work-dir", work.work_dir, "Folder for job checkpoints and outputs")
+      ->envname("BITSWEEP_WORK_DIR");
+  worker_cmd->add_option("--cache-dir", work.cache_dir, "Reference-feature cache (default: ~/.cache/bitsweep)")
+      ->envname("BITSWEEP_CACHE_DIR");
+  worker_cmd->add_option("--tls-ca", work.tls_ca, "PEM CA that signed the coordinator's certificate (turns TLS on)")
+      ->envname("BITSWEEP_TLS_CA");
+  worker_cmd->add_option("--tls-cert", work.tls_cert, "This worker's PEM certificate (mutual TLS)")
+      ->envname("BITSWEEP_TLS_CERT");
+  worker_cmd->add_option("--tls-key", work.tls_key, "PEM private key of --tls-cert")->envname("BITSWEEP_TLS_KEY");
+  worker_cmd->add_option("--token-file", work.token_file, "File holding the coordinator's shared token")
+      ->envname("BITSWEEP_TOKEN_FILE");
   worker_cmd->add_flag("--keep-work", work.keep_work, "Keep job folders after their results are uploaded");
 
   LocalCommandOptions local;
@@ -95,26 +151,43 @@ int main(int argc, char** argv) {
   local_cmd->add_flag("--quiet", local.quiet, "No progress display");
   local_cmd->add_flag("--pareto", local.pareto, "Also print the Pareto front of model size against FID");
 
+  HealthCommandOptions health;
+  auto* health_cmd = app.add_subcommand(
+      "health", "Standard gRPC health check of a coordinator: exit 0 when SERVING (up, store writable)");
+  AddClientOptions(health_cmd, &health.coordinator);
+  health_cmd->add_option("--timeout", health.timeout_seconds, "Seconds to wait for the answer")
+      ->check(CLI::Range(0.1, 600.0));
+
+  QueryCommandOptions query;
+  auto* query_cmd = app.add_subcommand(
+      "query", "Read-only SQL over the results store (tables: results, jobs, sweeps, metrics, artifacts)");
+  query_cmd->add_option("sql", query.sql, "One SELECT statement, e.g. \"SELECT method_g, AVG(fid) FROM results GROUP BY 1\"")
+      ->required();
+  query_cmd->add_option("--format", query.format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
+  query_cmd->add_option("--max-rows", query.max_rows, "Most rows to return (0 = the coordinator's limit)")
+      ->check(CLI::Range(0, 10000000));
+  AddClientOptions(query_cmd, &query.coordinator);
+
   SubmitCommandOptions submit;
   auto* submit_cmd = app.add_subcommand("submit", "Submit a sweep spec to a coordinator");
   submit_cmd->add_option("--spec", submit.spec_path, "Sweep spec (JSON)")->required()->check(CLI::ExistingFile);
-  submit_cmd->add_option("--coordinator", submit.coordinator, coordinator_help);
+  AddClientOptions(submit_cmd, &submit.coordinator);
   submit_cmd->add_flag("--watch", submit.watch, "Follow the sweep until it finishes");
 
   StatusCommandOptions status;
   auto* status_cmd = app.add_subcommand("status", "List sweeps, or show one sweep and its jobs");
   status_cmd->add_option("sweep", status.sweep_id, "Sweep id (omit to list all sweeps)");
-  status_cmd->add_option("--coordinator", status.coordinator, coordinator_help);
+  AddClientOptions(status_cmd, &status.coordinator);
 
   WatchCommandOptions watch;
   auto* watch_cmd = app.add_subcommand("watch", "Follow a sweep live: progress bars and ETA");
   watch_cmd->add_option("sweep", watch.sweep_id, "Sweep id")->required();
-  watch_cmd->add_option("--coordinator", watch.coordinator, coordinator_help);
+  AddClientOptions(watch_cmd, &watch.coordinator);
 
   ResultsCommandOptions results;
   auto* results_cmd = app.add_subcommand("results", "The results table: one row per finished job");
   results_cmd->add_option("sweep,--sweep", results.sweep_id, "Sweep id (omit for all sweeps)");
-  results_cmd->add_option("--coordinator", results.coordinator, coordinator_help);
+  AddClientOptions(results_cmd, &results.coordinator);
   results_cmd->add_option("--format", results.format, "table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   results_cmd->add_option("--sort", results.sort, "Column to sort by (-column for descending), e.g. fid or -is");
@@ -129,17 +202,17 @@ int main(int argc, char** argv) {
                                               "Pareto front of packed generator size against quality");
   plot_cmd->add_option("sweep,--sweep", plot.sweep_id, "Sweep id")->required();
   plot_cmd->add_option("-o,--out", plot.out, "PNG file to write")->required();
-  plot_cmd->add_option("--coordinator", plot.coordinator, coordinator_help);
+  AddClientOptions(plot_cmd, &plot.coordinator);
 
   CancelCommandOptions cancel;
   auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a sweep (or one job) ");
   cancel_cmd->add_option("sweep", cancel.sweep_id, "Sweep id");
   cancel_cmd->add_option("--job", cancel.job_id, "Cancel only this job");
-  cancel_cmd->add_option("--coordinator", cancel.coordinator, coordinator_help);
+  AddClientOptions(cancel_cmd, &cancel.coordinator);
 
   WorkersCommandOptions workers;
   auto* workers_cmd = app.add_subcommand("workers", "List the workers a coordinator knows");
-  workers_cmd->add_option("--coordinator", workers.coordinator, coordinator_help);
+  AddClientOptions(workers_cmd, &workers.coordinator);
 
   ArtifactsCommandOptions artifacts;
   auto* artifacts_cmd = app.add_subcommand("artifacts", "Sample grids and packed generators of finished jobs");
@@ -147,14 +220,14 @@ int main(int argc, char** argv) {
   auto* artifacts_list = artifacts_cmd->add_subcommand("list", "List the artifacts of a job or a sweep");
   artifacts_list->add_option("--job", artifacts.job_id, "Job id");
   artifacts_list->add_option("--sweep", artifacts.sweep_id, "Sweep id");
-  artifacts_list->add_option("--coordinator", artifacts.coordinator, coordinator_help);
+  AddClientOptions(artifacts_list, &artifacts.coordinator);
   ArtifactsCommandOptions artifact_get;
   artifact_get.action = "get";
   auto* artifacts_get = artifacts_cmd->add_subcommand("get", "Download one artifact");
   artifacts_get->add_option("--job", artifact_get.job_id, "Job id")->required();
   artifacts_get->add_option("name", artifact_get.name, "Artifact name (samples.png, generator.bsg)")->required();
   artifacts_get->add_option("-o,--out", artifact_get.out_path, "Where to save it (default: its name)");
-  artifacts_get->add_option("--coordinator", artifact_get.coordinator, coordinator_help);
+  AddClientOptions(artifacts_get, &artifact_get.coordinator);
 #endif
 
   try {
@@ -171,6 +244,10 @@ int main(int argc, char** argv) {
   if (coord_cmd->parsed()) return RunCoordinatorCommand(coord);
   if (worker_cmd->parsed()) return RunWorkerCommand(work);
   if (local_cmd->parsed()) return RunLocalCommand(local);
+  // The rest are clients of a coordinator.
+  if (bitsweep::Status security = LoadClientSecurity(); !security.ok()) return ReportError("connect", security);
+  if (health_cmd->parsed()) return RunHealthCommand(health);
+  if (query_cmd->parsed()) return RunQueryCommand(query);
   if (submit_cmd->parsed()) return RunSubmitCommand(submit);
   if (status_cmd->parsed()) return RunStatusCommand(status);
   if (watch_cmd->parsed()) return RunWatchCommand(watch);

@@ -1,6 +1,7 @@
 // Long-running subcommands: coordinator, worker, and local (both in one
 // process, the default way to run a sweep on one machine).
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -55,8 +56,20 @@ void WaitForInterrupt() {
 
 int RunCoordinatorCommand(const CoordinatorCommandOptions& options) {
   (void)InterruptFlag();
+  // Past a file-size limit a write should fail like on a full disk (the
+  // store then refuses work), not kill the coordinator.
+  std::signal(SIGXFSZ, SIG_IGN);
   coordinator::CoordinatorServer::Options server_options;
   server_options.listen = options.listen;
+  server_options.tls = {options.tls_cert, options.tls_key, options.tls_client_ca};
+  if (!options.token_file.empty()) {
+    auto token = ReadSecretFile(options.token_file, "--token-file");
+    if (!token.ok()) return ReportError("coordinator", token.status());
+    server_options.token = token.value();
+  }
+  server_options.max_request_bytes = options.max_request_mb << 20;
+  server_options.query_limits.timeout_ms = static_cast<int64_t>(options.query_timeout_seconds * 1000);
+  server_options.query_limits.max_rows = options.query_max_rows;
   server_options.db_path = options.db_path;
   server_options.artifacts_dir = options.artifacts_dir;
   server_options.scheduler.lease_ttl_ms = static_cast<int64_t>(options.lease_ttl_seconds * 1000);
@@ -67,8 +80,10 @@ int RunCoordinatorCommand(const CoordinatorCommandOptions& options) {
   }
   auto server = coordinator::CoordinatorServer::Start(server_options);
   if (!server.ok()) return ReportError("coordinator", server.status());
-  std::fprintf(stderr, "bitsweep coordinator: listening on port %d, store %s\n", server.value()->port(),
-               fs::absolute(options.db_path).string().c_str());
+  std::fprintf(stderr, "bitsweep coordinator: listening on port %d (%s%s%s), store %s\n", server.value()->port(),
+               options.tls_cert.empty() ? "plain text" : "TLS",
+               options.tls_client_ca.empty() ? "" : ", workers need client certificates",
+               options.token_file.empty() ? "" : ", token required", fs::absolute(options.db_path).string().c_str());
   WaitForInterrupt();
   std::fprintf(stderr, "bitsweep coordinator: shutting down\n");
   server.value()->Shutdown();
@@ -86,6 +101,12 @@ int RunWorkerCommand(const WorkerCommandOptions& options) {
   agent_options.work_dir = options.work_dir;
   agent_options.cache_dir = options.cache_dir;
   agent_options.keep_work = options.keep_work;
+  agent_options.tls = {options.tls_ca, options.tls_cert, options.tls_key};
+  if (!options.token_file.empty()) {
+    auto token = ReadSecretFile(options.token_file, "--token-file");
+    if (!token.ok()) return ReportError("worker", token.status());
+    agent_options.token = token.value();
+  }
   agent_options.runners = AllRunners();
   worker::Agent agent(agent_options);
   Status s = agent.Run(interrupted);

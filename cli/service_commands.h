@@ -15,6 +15,15 @@ struct CoordinatorCommandOptions {
   std::string artifacts_dir;
   double lease_ttl_seconds = 30.0;
   double heartbeat_seconds = 5.0;
+  std::string tls_cert;
+  std::string tls_key;
+  /// CA of worker certificates: set = mutual TLS for workers.
+  std::string tls_client_ca;
+  /// The shared token users (and workers without mutual TLS) send.
+  std::string token_file;
+  int max_request_mb = 256;
+  double query_timeout_seconds = 10.0;
+  int query_max_rows = 100000;
 };
 int RunCoordinatorCommand(const CoordinatorCommandOptions& options);
 
@@ -28,6 +37,10 @@ struct WorkerCommandOptions {
   std::string work_dir = "bitsweep-work";
   std::string cache_dir;
   bool keep_work = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string token_file;
 };
 int RunWorkerCommand(const WorkerCommandOptions& options);
 
@@ -45,6 +58,22 @@ struct LocalCommandOptions {
   bool pareto = false;
 };
 int RunLocalCommand(const LocalCommandOptions& options);
+
+struct HealthCommandOptions {
+  std::string coordinator;
+  double timeout_seconds = 5.0;
+};
+/// Exit 0 when the coordinator says SERVING.
+int RunHealthCommand(const HealthCommandOptions& options);
+
+struct QueryCommandOptions {
+  std::string coordinator;
+  std::string sql;
+  /// table, csv or json.
+  std::string format = "table";
+  int max_rows = 0;
+};
+int RunQueryCommand(const QueryCommandOptions& options);
 
 struct SubmitCommandOptions {
   std::string coordinator;

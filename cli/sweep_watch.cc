@@ -116,6 +116,7 @@ std::string DescribeParams(const std::string& params_json) {
 Result<v1::Sweep> FollowSweep(v1::SweepService::Stub* stub, int64_t sweep_id, const std::atomic<bool>* stop,
                               bool quiet) {
   grpc::ClientContext ctx;  // no deadline: a watch lasts as long as the sweep
+  Authorize(&ctx);
   v1::WatchSweepRequest request;
   request.set_sweep_id(sweep_id);
   auto reader = stub->WatchSweep(&ctx, request);

@@ -129,6 +129,7 @@ SyntheticSpec ReadSynthetic(SpecReader r) {
   s.sensitivity_d = r.Number("sensitivity_d", s.sensitivity_d, 0.0, 1e3);
   s.noise = r.Number("noise", s.noise, 0.0, 10.0);
   s.failure_rate = r.Number("failure_rate", s.failure_rate, 0.0, 1.0);
+  s.crash = r.Bool("crash", s.crash);
   r.RejectUnknownKeys();
   return s;
 }
@@ -223,6 +224,9 @@ nlohmann::json JobSpec::ToJson() const {
                       {"sensitivity_d", synthetic.sensitivity_d},
                       {"noise", synthetic.noise},
                       {"failure_rate", synthetic.failure_rate}};
+    // Only when set, so that the canonical form (and the hashes seeded by it)
+    // of every other synthetic job stays as it was.
+    if (synthetic.crash) j["synthetic"]["crash"] = true;
   }
   if (eval.enabled) {
     j["eval"] = {{"evaluator", {{"kind", eval.evaluator.kind}, {"path", eval.evaluator.path}}},

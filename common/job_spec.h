@@ -130,6 +130,9 @@ struct SyntheticSpec {
   /// Probability that an attempt fails (retryable), decided by hash of the
   /// spec and the attempt number, so it is reproducible.
   double failure_rate = 0.0;
+  /// Abort the whole worker process when the job starts: a poison job that
+  /// kills whoever runs it, for fault tests.
+  bool crash = false;
 };
 
 struct JobSpec {

@@ -26,6 +26,8 @@ enum class StatusCode {
   kResourceExhausted,
   kDeadlineExceeded,
   kInternal,
+  kUnauthenticated,
+  kPermissionDenied,
 };
 
 /// Upper-case name of a code, e.g. "INVALID_ARGUMENT".
@@ -49,6 +51,8 @@ class Status {
   static Status ResourceExhausted(std::string msg) { return {StatusCode::kResourceExhausted, std::move(msg)}; }
   static Status DeadlineExceeded(std::string msg) { return {StatusCode::kDeadlineExceeded, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
+  static Status Unauthenticated(std::string msg) { return {StatusCode::kUnauthenticated, std::move(msg)}; }
+  static Status PermissionDenied(std::string msg) { return {StatusCode::kPermissionDenied, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

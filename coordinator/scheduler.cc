@@ -192,6 +192,7 @@ Status Scheduler::AwaitDurable(uint64_t ticket) {
       committed = Status::Internal(std::string("store write failed: ") + e.what());
     }
     lock.lock();
+    store_error_ = committed.ok() ? std::string() : committed.message();
     if (!committed.ok()) {
       // Memory ran ahead of a transaction that did not happen. The writes
       // gathered meanwhile were decided on that memory too: drop them, fail
@@ -225,6 +226,11 @@ Status Scheduler::AwaitDurable(uint64_t ticket) {
     failed_commits_.erase(failed_commits_.begin());
   }
   return status;
+}
+
+std::string Scheduler::StoreError() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_error_;
 }
 
 // ---------------------------------------------------------------- users

@@ -173,6 +173,9 @@ class Scheduler {
   Result<int> ExpireLeases();
 
   Store* store() { return store_; }
+  /// Why the last store commit failed (disk full, read-only, I/O error), or
+  /// "" once one succeeds. While it fails every state change is refused.
+  std::string StoreError() const;
 
  private:
   // What the scheduler keeps in memory about a queued or running job.
@@ -258,7 +261,7 @@ class Scheduler {
   Store* const store_;
   Clock* const clock_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable changed_;
   std::unordered_map<int64_t, ActiveJob> active_;
   std::set<QueueKey> queue_;
@@ -279,6 +282,7 @@ class Scheduler {
   bool committing_ = false;
   std::condition_variable durable_cv_;
   std::map<uint64_t, Status> failed_commits_;
+  std::string store_error_;
 };
 
 }  // namespace bitsweep::coordinator

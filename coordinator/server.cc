@@ -1,5 +1,6 @@
 #include "coordinator/server.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -12,8 +13,9 @@
 
 namespace bitsweep::coordinator {
 namespace {
-// Artifacts (sample grids, packed generators) travel inside CompleteJobs.
-constexpr int kMaxMessageBytes = 256 << 20;
+// Answers can be as large as the largest request (an artifact download is
+// chunked; a results table of a huge sweep is not).
+constexpr int kMaxSendBytes = 256 << 20;
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
 constexpr int kTicksPerLeaseCheck = 5;
 }  // namespace
@@ -30,8 +32,13 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Options opti
   BITSWEEP_ASSIGN_OR_RETURN(server->store_, Store::Open(db.string()));
   BITSWEEP_ASSIGN_OR_RETURN(server->scheduler_,
                             Scheduler::Create(options.scheduler, server->store_.get(), &server->clock_));
-  server->worker_service_ = std::make_unique<WorkerServiceImpl>(server->scheduler_.get());
-  server->sweep_service_ = std::make_unique<SweepServiceImpl>(server->scheduler_.get());
+  BITSWEEP_ASSIGN_OR_RETURN(auto credentials, MakeServerCredentials(options.tls));
+  AccessControl::Options access;
+  access.token = options.token;
+  access.require_worker_certificate = !options.tls.client_ca.empty();
+  server->worker_service_ = std::make_unique<WorkerServiceImpl>(server->scheduler_.get(), AccessControl(access));
+  server->sweep_service_ =
+      std::make_unique<SweepServiceImpl>(server->scheduler_.get(), AccessControl(access), options.query_limits);
   WorkerServiceImpl* workers = server->worker_service_.get();
   server->scheduler_->SetWorkAvailableListener([workers] { workers->DispatchWaiting(); });
 
@@ -39,9 +46,11 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Options opti
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
+  // Larger requests are refused with RESOURCE_EXHAUSTED before any handler
+  // sees them.
+  builder.SetMaxReceiveMessageSize(options.max_request_bytes);
+  builder.SetMaxSendMessageSize(kMaxSendBytes);
   builder.RegisterService(server->worker_service_.get());
   builder.RegisterService(server->sweep_service_.get());
   server->server_ = builder.BuildAndStart();
@@ -57,8 +66,26 @@ void CoordinatorServer::Tick() {
   while (!stopping_) {
     std::this_thread::sleep_for(kTickInterval);
     worker_service_->ExpireWaits();
-    if (++ticks % kTicksPerLeaseCheck == 0) (void)scheduler_->ExpireLeases();
+    if (++ticks % kTicksPerLeaseCheck == 0) {
+      (void)scheduler_->ExpireLeases();
+      ReportStoreHealth();
+    }
   }
+}
+
+void CoordinatorServer::ReportStoreHealth() {
+  std::string error = scheduler_->StoreError();
+  if (error == store_error_) return;
+  if (!error.empty()) {
+    std::fprintf(stderr,
+                 "bitsweep coordinator: the results store cannot be written (%s); refusing work and results "
+                 "until it can (workers keep their results and retry)\n",
+                 error.c_str());
+  } else {
+    std::fprintf(stderr, "bitsweep coordinator: the results store is writable again; serving\n");
+  }
+  server_->GetHealthCheckService()->SetServingStatus(error.empty());
+  store_error_ = std::move(error);
 }
 
 void CoordinatorServer::Shutdown() {

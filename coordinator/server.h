@@ -10,6 +10,8 @@
 
 #include "common/status.h"
 #include "coordinator/scheduler.h"
+#include "coordinator/sql_query.h"
+#include "proto/transport_security.h"
 
 namespace grpc {
 class Server;
@@ -31,6 +33,15 @@ class CoordinatorServer {
     std::string artifacts_dir;
     /// Lease TTL, heartbeat interval, worker timeout.
     Scheduler::Options scheduler;
+    /// TLS (plain text when no certificate is set); mutual TLS for workers
+    /// when tls.client_ca is set.
+    ServerTlsFiles tls;
+    /// The shared token users (and, without mutual TLS, workers) must send.
+    std::string token;
+    /// The largest request accepted (results carry their artifacts).
+    int max_request_bytes = 256 << 20;
+    /// Time, row and size limits of the read-only query path.
+    QueryLimits query_limits;
   };
 
   /// Opens the store (migrating it), recovers the queue and starts serving.
@@ -46,6 +57,8 @@ class CoordinatorServer {
  private:
   CoordinatorServer() = default;
   void Tick();
+  // Health follows the store: NOT_SERVING while its commits fail.
+  void ReportStoreHealth();
 
   SystemClock clock_;
   std::unique_ptr<Store> store_;
@@ -55,6 +68,7 @@ class CoordinatorServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::string store_error_;  // ticker thread only
   std::thread ticker_;
 };
 

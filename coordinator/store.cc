@@ -1,6 +1,7 @@
 #include "coordinator/store.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 
 #include <optional>
 
@@ -156,6 +157,13 @@ Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, int targ
     store->writer_->exec("PRAGMA wal_autocheckpoint = 4000");
   });
   if (!opened.ok()) return opened;
+  // SQLite quietly opens a file it may not write read-only, and the first
+  // commit would fail much later, with results already computed. Refuse now.
+  if (sqlite3_db_readonly(store->writer_->getHandle(), "main") == 1) {
+    return Status::FailedPrecondition(path +
+                                      ": the results store is read-only (file or folder permissions, or a read-only "
+                                      "mount); the coordinator needs to write it to record results");
+  }
 
   auto version = store->SchemaVersion();
   if (!version.ok()) return version.status();

@@ -4,6 +4,7 @@
 #include <map>
 #include <thread>
 
+#include "coordinator/sql_query.h"
 #include "proto/grpc_status.h"
 
 namespace bitsweep::coordinator {
@@ -78,8 +79,9 @@ void JobToProto(const JobView& view, v1::Job* out) {
   out->set_finished_unix_ms(j.finished_ms);
 }
 
-grpc::Status SweepServiceImpl::SubmitSweep(grpc::ServerContext*, const v1::SubmitSweepRequest* request,
+grpc::Status SweepServiceImpl::SubmitSweep(grpc::ServerContext* ctx, const v1::SubmitSweepRequest* request,
                                            v1::SubmitSweepResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   nlohmann::json spec = nlohmann::json::parse(request->spec_json(), nullptr, /*allow_exceptions=*/false);
   if (spec.is_discarded()) return ToGrpcStatus(Status::InvalidArgument("spec_json: not valid JSON"));
   auto submitted = scheduler_->SubmitSweep(spec);
@@ -89,14 +91,16 @@ grpc::Status SweepServiceImpl::SubmitSweep(grpc::ServerContext*, const v1::Submi
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext*, const v1::GetSweepRequest* request, v1::Sweep* response) {
+grpc::Status SweepServiceImpl::GetSweep(grpc::ServerContext* ctx, const v1::GetSweepRequest* request, v1::Sweep* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   auto view = scheduler_->GetSweep(request->sweep_id());
   if (view.ok()) SweepToProto(view.value(), response);
   return ToGrpcStatus(view.status());
 }
 
-grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest*,
+grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* ctx, const v1::ListSweepsRequest*,
                                           v1::ListSweepsResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   auto views = scheduler_->ListSweeps();
   if (views.ok()) {
     for (const auto& v : views.value()) SweepToProto(v, response->add_sweeps());
@@ -104,8 +108,9 @@ grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext*, const v1::ListSw
   return ToGrpcStatus(views.status());
 }
 
-grpc::Status SweepServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* request,
+grpc::Status SweepServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJobsRequest* request,
                                         v1::ListJobsResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   auto jobs = scheduler_->ListJobs(request->sweep_id());
   if (jobs.ok()) {
     for (const auto& j : jobs.value()) JobToProto(j, response->add_jobs());
@@ -113,22 +118,25 @@ grpc::Status SweepServiceImpl::ListJobs(grpc::ServerContext*, const v1::ListJobs
   return ToGrpcStatus(jobs.status());
 }
 
-grpc::Status SweepServiceImpl::CancelSweep(grpc::ServerContext*, const v1::CancelSweepRequest* request,
+grpc::Status SweepServiceImpl::CancelSweep(grpc::ServerContext* ctx, const v1::CancelSweepRequest* request,
                                            v1::CancelResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   auto n = scheduler_->CancelSweep(request->sweep_id());
   if (n.ok()) response->set_jobs_cancelled(n.value());
   return ToGrpcStatus(n.status());
 }
 
-grpc::Status SweepServiceImpl::CancelJob(grpc::ServerContext*, const v1::CancelJobRequest* request,
+grpc::Status SweepServiceImpl::CancelJob(grpc::ServerContext* ctx, const v1::CancelJobRequest* request,
                                          v1::CancelResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   auto n = scheduler_->CancelJob(request->job_id());
   if (n.ok()) response->set_jobs_cancelled(n.value());
   return ToGrpcStatus(n.status());
 }
 
-grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext*, const v1::QueryResultsRequest* request,
+grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext* ctx, const v1::QueryResultsRequest* request,
                                             v1::QueryResultsResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   if (request->sweep_id() != 0) {
     auto sweep = scheduler_->store()->GetSweep(request->sweep_id());
     if (!sweep.ok()) return ToGrpcStatus(sweep.status());
@@ -163,6 +171,7 @@ grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext*, const v1::Quer
 
 grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::WatchSweepRequest* request,
                                           grpc::ServerWriter<v1::SweepEvent>* writer) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   const int64_t sweep_id = request->sweep_id();
   uint64_t version = 0;
   // What the client has seen of each job: (state, step, attempts).
@@ -198,8 +207,9 @@ grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::Wa
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*,
+grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext* ctx, const v1::ListWorkersRequest*,
                                            v1::ListWorkersResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   auto workers = scheduler_->ListWorkers();
   if (!workers.ok()) return ToGrpcStatus(workers.status());
   for (const auto& w : workers.value()) {
@@ -217,8 +227,9 @@ grpc::Status SweepServiceImpl::ListWorkers(grpc::ServerContext*, const v1::ListW
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::ListArtifacts(grpc::ServerContext*, const v1::ListArtifactsRequest* request,
+grpc::Status SweepServiceImpl::ListArtifacts(grpc::ServerContext* ctx, const v1::ListArtifactsRequest* request,
                                              v1::ListArtifactsResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   if (request->job_id() != 0) {
     auto job = scheduler_->store()->GetJob(request->job_id());
     if (!job.ok()) return ToGrpcStatus(job.status());
@@ -238,8 +249,9 @@ grpc::Status SweepServiceImpl::ListArtifacts(grpc::ServerContext*, const v1::Lis
   return grpc::Status::OK;
 }
 
-grpc::Status SweepServiceImpl::GetArtifact(grpc::ServerContext*, const v1::GetArtifactRequest* request,
+grpc::Status SweepServiceImpl::GetArtifact(grpc::ServerContext* ctx, const v1::GetArtifactRequest* request,
                                            grpc::ServerWriter<v1::ArtifactChunk>* writer) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
   auto artifacts = scheduler_->store()->ListArtifacts(request->job_id(), 0);
   if (!artifacts.ok()) return ToGrpcStatus(artifacts.status());
   for (const auto& a : artifacts.value()) {
@@ -260,6 +272,31 @@ grpc::Status SweepServiceImpl::GetArtifact(grpc::ServerContext*, const v1::GetAr
   }
   return ToGrpcStatus(Status::NotFound("job " + std::to_string(request->job_id()) + " has no artifact \"" +
                                        request->name() + "\""));
+}
+
+grpc::Status SweepServiceImpl::Query(grpc::ServerContext* ctx, const v1::QueryRequest* request,
+                                     v1::QueryResponse* response) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
+  QueryLimits limits = query_limits_;
+  if (request->max_rows() > 0) limits.max_rows = std::min(limits.max_rows, request->max_rows());
+  auto table = RunReadOnlyQuery(scheduler_->store()->path(), request->sql(), limits);
+  if (!table.ok()) return ToGrpcStatus(table.status());
+  for (const auto& column : table->columns) response->add_columns(column);
+  for (const auto& row : table->rows) {
+    auto* out = response->add_rows();
+    for (const auto& cell : row) {
+      auto* value = out->add_values();
+      switch (cell.kind) {
+        case QueryCell::Kind::kNull: value->set_is_null(true); break;
+        case QueryCell::Kind::kInteger: value->set_integer(cell.integer); break;
+        case QueryCell::Kind::kReal: value->set_real(cell.real); break;
+        case QueryCell::Kind::kText: value->set_text(cell.text); break;
+        case QueryCell::Kind::kBlob: value->set_blob_bytes(cell.integer); break;
+      }
+    }
+  }
+  response->set_truncated(table->truncated);
+  return grpc::Status::OK;
 }
 
 }  // namespace bitsweep::coordinator

@@ -4,13 +4,16 @@
 #pragma once
 
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "coordinator/access_control.h"
 #include "coordinator/scheduler.h"
+#include "coordinator/sql_query.h"
 
 namespace bitsweep::coordinator {
 
 class SweepServiceImpl final : public v1::SweepService::Service {
  public:
-  explicit SweepServiceImpl(Scheduler* scheduler) : scheduler_(scheduler) {}
+  SweepServiceImpl(Scheduler* scheduler, AccessControl access, QueryLimits query_limits)
+      : scheduler_(scheduler), access_(std::move(access)), query_limits_(query_limits) {}
 
   grpc::Status SubmitSweep(grpc::ServerContext*, const v1::SubmitSweepRequest*, v1::SubmitSweepResponse*) override;
   grpc::Status GetSweep(grpc::ServerContext*, const v1::GetSweepRequest*, v1::Sweep*) override;
@@ -26,12 +29,15 @@ class SweepServiceImpl final : public v1::SweepService::Service {
                              v1::ListArtifactsResponse*) override;
   grpc::Status GetArtifact(grpc::ServerContext*, const v1::GetArtifactRequest*,
                            grpc::ServerWriter<v1::ArtifactChunk>*) override;
+  grpc::Status Query(grpc::ServerContext*, const v1::QueryRequest*, v1::QueryResponse*) override;
 
   /// Ends open watches (server shutdown).
   void Stop() { stopping_ = true; }
 
  private:
   Scheduler* const scheduler_;
+  const AccessControl access_;
+  const QueryLimits query_limits_;
   std::atomic<bool> stopping_{false};
 };
 

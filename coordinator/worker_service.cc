@@ -30,11 +30,13 @@ void LeaseToProto(const LeaseGrant& grant, v1::Lease* out) {
   out->set_ttl_ms(grant.ttl_ms);
 }
 
-WorkerServiceImpl::WorkerServiceImpl(Scheduler* scheduler) : scheduler_(scheduler) {}
+WorkerServiceImpl::WorkerServiceImpl(Scheduler* scheduler, AccessControl access)
+    : scheduler_(scheduler), access_(std::move(access)) {}
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::Register(grpc::CallbackServerContext* ctx,
                                                       const v1::RegisterRequest* request,
                                                       v1::RegisterResponse* response) {
+  if (Status denied = access_.CheckWorker(*ctx); !denied.ok()) return Answer(ctx, denied);
   WorkerRecord record;
   record.id = request->worker_id();
   record.host = request->host();
@@ -53,6 +55,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Register(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* WorkerServiceImpl::LeaseJobs(grpc::CallbackServerContext* ctx,
                                                        const v1::LeaseJobsRequest* request,
                                                        v1::LeaseJobsResponse* response) {
+  if (Status denied = access_.CheckWorker(*ctx); !denied.ok()) return Answer(ctx, denied);
   const int max_jobs = std::clamp(request->max_jobs(), 1, kMaxJobsPerLease);
   // First without this service's lock, so that concurrent polls share group
   // commits instead of queueing behind each other's.
@@ -144,6 +147,7 @@ void WorkerServiceImpl::ExpireWaits() {
 grpc::ServerUnaryReactor* WorkerServiceImpl::Heartbeat(grpc::CallbackServerContext* ctx,
                                                        const v1::HeartbeatRequest* request,
                                                        v1::HeartbeatResponse* response) {
+  if (Status denied = access_.CheckWorker(*ctx); !denied.ok()) return Answer(ctx, denied);
   std::vector<LeaseReport> reports;
   reports.reserve(static_cast<size_t>(request->leases_size()));
   for (const auto& l : request->leases()) {
@@ -174,6 +178,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Heartbeat(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJobs(grpc::CallbackServerContext* ctx,
                                                           const v1::CompleteJobsRequest* request,
                                                           v1::CompleteJobsResponse* response) {
+  if (Status denied = access_.CheckWorker(*ctx); !denied.ok()) return Answer(ctx, denied);
   std::vector<CompletionReport> reports;
   reports.reserve(static_cast<size_t>(request->jobs_size()));
   for (const auto& job : request->jobs()) {
@@ -204,6 +209,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJobs(grpc::CallbackServerCo
 
 grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext* ctx,
                                                      const v1::FailJobRequest* request, v1::FailJobResponse*) {
+  if (Status denied = access_.CheckWorker(*ctx); !denied.ok()) return Answer(ctx, denied);
   return Answer(ctx, scheduler_->Fail(request->worker_id(), request->job_id(), request->epoch(), request->error(),
                                       request->retryable(), request->released()));
 }

@@ -14,13 +14,14 @@
 #include <string>
 
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "coordinator/access_control.h"
 #include "coordinator/scheduler.h"
 
 namespace bitsweep::coordinator {
 
 class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
  public:
-  explicit WorkerServiceImpl(Scheduler* scheduler);
+  WorkerServiceImpl(Scheduler* scheduler, AccessControl access);
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* ctx, const v1::RegisterRequest* request,
                                      v1::RegisterResponse* response) override;
@@ -53,6 +54,7 @@ class WorkerServiceImpl final : public v1::WorkerService::CallbackService {
   };
 
   Scheduler* const scheduler_;
+  const AccessControl access_;
   std::mutex mu_;
   std::deque<Waiter> waiters_;
   bool stop_parking_ = false;

@@ -18,6 +18,8 @@ grpc::Status ToGrpcStatus(const Status& status) {
     case StatusCode::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
     case StatusCode::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
     case StatusCode::kDeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
+    case StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
+    case StatusCode::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;
     case StatusCode::kIoError:
     case StatusCode::kCorruption:
     case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
@@ -40,6 +42,8 @@ Status FromGrpcStatus(const grpc::Status& status, const char* method) {
     case grpc::StatusCode::UNAVAILABLE: return Status::Unavailable(msg);
     case grpc::StatusCode::RESOURCE_EXHAUSTED: return Status::ResourceExhausted(msg);
     case grpc::StatusCode::DEADLINE_EXCEEDED: return Status::DeadlineExceeded(msg);
+    case grpc::StatusCode::UNAUTHENTICATED: return Status::Unauthenticated(msg);
+    case grpc::StatusCode::PERMISSION_DENIED: return Status::PermissionDenied(msg);
     default: return Status::Internal(msg);
   }
 }

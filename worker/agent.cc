@@ -21,6 +21,7 @@
 #include "common/version.h"
 #include "proto/convert.h"
 #include "proto/grpc_status.h"
+#include "proto/transport_security.h"
 
 namespace bitsweep::worker {
 namespace {
@@ -70,13 +71,17 @@ class Agent::Impl {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(kMaxMessageBytes);
     args.SetMaxSendMessageSize(kMaxMessageBytes);
-    channel_ = grpc::CreateCustomChannel(options_.coordinator, grpc::InsecureChannelCredentials(), args);
+    auto credentials = MakeChannelCredentials(options_.tls);
+    credentials_error_ = credentials.status();
+    channel_ = grpc::CreateCustomChannel(
+        options_.coordinator, credentials.ok() ? credentials.value() : grpc::InsecureChannelCredentials(), args);
     stub_ = v1::WorkerService::NewStub(channel_);
     sweeps_stub_ = v1::SweepService::NewStub(channel_);
   }
 
   Status Run(const std::atomic<bool>& stop) {
     stop_ = &stop;
+    BITSWEEP_RETURN_IF_ERROR(credentials_error_);
     BITSWEEP_RETURN_IF_ERROR(Register());
     std::vector<std::thread> slots;
     for (size_t i = 0; i < options_.devices.size(); ++i) {
@@ -137,8 +142,11 @@ class Agent::Impl {
     return content;
   }
 
+  // Every call goes through here: its deadline, and the token when the
+  // coordinator wants one.
   void SetDeadline(grpc::ClientContext* ctx, int64_t ms) {
     ctx->set_deadline(std::chrono::system_clock::now() + milliseconds(ms));
+    if (!options_.token.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.token);
   }
 
   // Registers (again). `stale_id` is the id the caller saw refused: when
@@ -559,7 +567,8 @@ class Agent::Impl {
   std::mutex leases_mu_;
   std::unordered_map<int64_t, std::shared_ptr<ActiveLease>> leases_;
   std::mutex polls_mu_;
-  std::set<grpc::ClientContext*> polls_;  // LeaseJobs calls in flight
+  std::set<grpc::ClientContext*> polls_;
+  Status credentials_error_;  // LeaseJobs calls in flight
   // The exchange between slots and the coordinator.
   std::mutex exchange_mu_;
   std::condition_variable exchange_cv_;  // wakes the exchange thread

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "proto/transport_security.h"
 #include "worker/task.h"
 
 namespace bitsweep::worker {
@@ -23,6 +24,11 @@ namespace bitsweep::worker {
 struct AgentOptions {
   /// host:port of the coordinator.
   std::string coordinator = "localhost:50051";
+  /// TLS to the coordinator (and this worker's certificate for mutual TLS);
+  /// plain text when tls.ca is empty.
+  ClientTlsFiles tls;
+  /// The coordinator's shared token, when it wants one from workers.
+  std::string token;
   /// Devices, one slot each ("cpu", "cuda:0", ...). Empty = one "cpu" slot.
   std::vector<std::string> devices;
   /// Intra-op threads per job (0 = the cores divided among the slots).

@@ -1,5 +1,8 @@
 #include "worker/synthetic_task.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -48,6 +51,11 @@ double SyntheticFid(const JobSpec& spec) {
 Result<TaskOutcome> RunSyntheticTask(const JobSpec& spec, const TaskContext& context) {
   const auto start = Clock::now();
   const auto& s = spec.synthetic;
+  if (s.crash) {
+    std::fprintf(stderr, "synthetic job %lld: crash requested; aborting the worker process\n",
+                 static_cast<long long>(context.job_id));
+    std::abort();
+  }
   // Noise and failures are seeded by the spec itself (hashing it costs more
   // than a zero-length job, so only when needed).
   const uint64_t spec_hash = s.failure_rate > 0.0 || s.noise > 0.0 ? Fnv1a64(spec.ToJson().dump()) : 0;

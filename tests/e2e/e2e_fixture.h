@@ -3,9 +3,11 @@
 // processes on loopback, in a temporary folder.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -60,14 +62,23 @@ class ServiceE2ETest : public ::testing::Test {
     return "127.0.0.1:" + port;
   }
 
-  std::unique_ptr<ChildProcess> StartWorker(const std::string& address, int n) {
+  std::unique_ptr<ChildProcess> StartWorker(const std::string& address, int n,
+                                            const std::vector<std::string>& extra = {}) {
     const std::string name = "worker" + std::to_string(n);
-    auto worker = std::make_unique<ChildProcess>(
-        std::vector<std::string>{kBinary, "worker", "--coordinator", address, "--threads", "1", "--work-dir",
-                                 dir_.File(name), "--cache-dir", dir_.File("cache")},
-        dir_.File(name + ".log"));
+    std::vector<std::string> argv = {kBinary,      "worker",         "--coordinator",         address,
+                                     "--threads",  "1",              "--work-dir",            dir_.File(name),
+                                     "--cache-dir", dir_.File("cache")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto worker = std::make_unique<ChildProcess>(argv, dir_.File(name + "-" + std::to_string(++worker_starts_) + ".log"));
     EXPECT_FALSE(worker->WaitForLog("(registered)", 30).empty()) << worker->Log();
     return worker;
+  }
+
+  // True while `pid` runs (a zombie, exited but not waited for, is not).
+  static bool Running(int pid) {
+    const std::string stat = testing::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+    const size_t paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
   }
 
   std::string WriteSweep(const nlohmann::json& sweep) {
@@ -76,9 +87,30 @@ class ServiceE2ETest : public ::testing::Test {
     return path;
   }
 
+  // One value from the store, read the way users read it (works while the
+  // coordinator is down).
+  std::string Query(const std::string& sql) {
+    int rc = 0;
+    std::string out = Shell("sqlite3 -readonly " + dir_.File("store.db") + " \"" + sql + "\"", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  // Waits until the sweep is no longer RUNNING; false on timeout.
+  bool WaitDone(int sweep, double seconds) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      if (Query("SELECT state FROM sweeps WHERE id = " + std::to_string(sweep)) == "DONE") return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  }
+
   TempDir dir_;
   std::unique_ptr<ChildProcess> coordinator_;
   int coordinator_starts_ = 0;
+  int worker_starts_ = 0;
 };
 
 }  // namespace bitsweep

@@ -15,28 +15,7 @@
 namespace bitsweep {
 namespace {
 
-class SearchE2ETest : public ServiceE2ETest {
- protected:
-  // One value from the store, read the way users read it.
-  std::string Query(const std::string& sql) {
-    int rc = 0;
-    std::string out = Shell("sqlite3 -readonly " + dir_.File("store.db") + " \"" + sql + "\"", &rc);
-    EXPECT_EQ(rc, 0) << out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
-
-  // Waits until the sweep is no longer RUNNING (reading the file, so that it
-  // works while the coordinator is down); false on timeout.
-  bool WaitDone(int sweep, double seconds) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < end) {
-      if (Query("SELECT state FROM sweeps WHERE id = " + std::to_string(sweep)) == "DONE") return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return false;
-  }
-};
+using SearchE2ETest = ServiceE2ETest;
 
 nlohmann::json MultiPrecisionSweep() {
   return {{"name", "mp-e2e"},
