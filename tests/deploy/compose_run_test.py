@@ -236,9 +236,13 @@ def run_sweep(failures, binary, root, port, files, tls, example_spec=None, check
         processes.append(coordinator)
         deadline = time.time() + 30
         # Each start of the binary loads LibTorch (a second or two of CPU):
-        # wait for the port to open before asking for its health.
+        # wait for the port to open before asking for its health, and start
+        # the workers meanwhile (compose would wait for "healthy" first; the
+        # workers retry until the coordinator answers either way).
         while time.time() < deadline and coordinator.proc.poll() is None and not port_open(port):
             time.sleep(0.05)
+        workers = [start("worker", i)[2] for i in range(1, WORKERS + 1)]
+        processes += workers
         code, out = healthy(coord_env)
         while code != 0 and time.time() < deadline and coordinator.proc.poll() is None:
             time.sleep(0.2)
@@ -247,8 +251,6 @@ def run_sweep(failures, binary, root, port, files, tls, example_spec=None, check
                               (label, health_argv[1:], out, coordinator.text())):
             return
 
-        workers = [start("worker", i)[2] for i in range(1, WORKERS + 1)]
-        processes += workers
         # A worker the coordinator refuses (TLS, token) retries for ever:
         # name it here rather than wait for the sweep to time out.
         deadline = time.time() + 30
