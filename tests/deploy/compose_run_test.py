@@ -169,7 +169,8 @@ def make_tls_files(folder):
 
     ca("server-ca")
     ca("worker-ca")
-    # The names docker-compose.tls.yml asks for: coordinator, localhost.
+    # "coordinator" is what docker-compose.tls.yml asks for; here the
+    # processes dial 127.0.0.1 in its place, and users localhost.
     leaf("coordinator", "server-ca", "subjectAltName=DNS:coordinator,DNS:localhost,IP:127.0.0.1\n"
                                      "extendedKeyUsage=serverAuth\n")
     leaf("worker", "worker-ca", "extendedKeyUsage=clientAuth\n")
