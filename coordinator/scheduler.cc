@@ -245,6 +245,17 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
   sweep.spec_json = spec.ToJson().dump();
   sweep.priority = spec.priority;
   sweep.max_attempts = spec.max_attempts;
+  // A strategy without an in-flight bound (a grid) wants every job now; the
+  // others propose theirs as workers ask for work. The grid's jobs are
+  // planned here, before the lock: for 100,000 jobs that takes seconds that
+  // heartbeats and leases must not wait behind. (The strategy is not shared
+  // yet, so calling it unlocked is safe.)
+  std::optional<Result<std::vector<JobPlan>>> planned;
+  std::vector<JobRecord> planned_jobs;
+  if (strategy->MaxInFlight() == INT_MAX) {
+    planned = strategy->Propose(INT_MAX);
+    if (planned->ok()) planned_jobs = JobsFromPlans(&planned->value(), 0, spec.max_attempts);
+  }
   int jobs_now = 0;
   uint64_t ticket = 0;
   {
@@ -260,9 +271,10 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
       std::vector<JobRecord> none;
       return store_->InsertSweep(&sweep, &none);
     });
-    // A strategy without an in-flight bound (a grid) wants every job now;
-    // the others propose theirs as workers ask for work.
-    if (running.strategy->MaxInFlight() == INT_MAX) jobs_now = ProposeLocked(sweep.id, &running, INT_MAX);
+    if (planned.has_value()) {
+      jobs_now = planned->ok() ? AddJobsLocked(sweep.id, &running, std::move(planned_jobs))
+                               : RecordProposalErrorLocked(sweep.id, &running, planned->status());
+    }
     SaveStrategyLocked(sweep.id, &running);
     Touch(sweep.id);
   }
@@ -273,25 +285,38 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
 
 int Scheduler::ProposeLocked(int64_t sweep_id, RunningSweep* sweep, int max_new) {
   auto plans = sweep->strategy->Propose(max_new);
-  if (!plans.ok()) {
-    // Strategies check at submit every job they may propose, so this should
-    // not happen; if it does, the sweep says why and ends (rather than wait
-    // for jobs that will never come).
-    sweep->error = "the strategy could not propose jobs: " + plans.status().ToString();
-    std::fprintf(stderr, "bitsweep coordinator: sweep %lld: %s\n", static_cast<long long>(sweep_id),
-                 sweep->error.c_str());
-    SaveStrategyLocked(sweep_id, sweep);
-    return 0;
+  if (!plans.ok()) return RecordProposalErrorLocked(sweep_id, sweep, plans.status());
+  return AddJobsLocked(sweep_id, sweep, JobsFromPlans(&plans.value(), sweep->next_ordinal, sweep->max_attempts));
+}
+
+int Scheduler::RecordProposalErrorLocked(int64_t sweep_id, RunningSweep* sweep, const Status& error) {
+  // Strategies check at submit every job they may propose, so this should
+  // not happen; if it does, the sweep says why and ends (rather than wait
+  // for jobs that will never come).
+  sweep->error = "the strategy could not propose jobs: " + error.ToString();
+  std::fprintf(stderr, "bitsweep coordinator: sweep %lld: %s\n", static_cast<long long>(sweep_id),
+               sweep->error.c_str());
+  SaveStrategyLocked(sweep_id, sweep);
+  return 0;
+}
+
+std::vector<JobRecord> Scheduler::JobsFromPlans(std::vector<JobPlan>* plans, int64_t first_ordinal,
+                                                int max_attempts) {
+  std::vector<JobRecord> jobs;
+  jobs.reserve(plans->size());
+  for (auto& plan : *plans) {
+    jobs.push_back(JobFromPlan(plan, first_ordinal++, max_attempts));
+    plan = JobPlan();  // the full spec is rebuilt from base + params when leased
   }
-  if (plans->empty()) {
+  return jobs;
+}
+
+int Scheduler::AddJobsLocked(int64_t sweep_id, RunningSweep* sweep, std::vector<JobRecord> jobs) {
+  if (jobs.empty()) {
     SaveStrategyLocked(sweep_id, sweep);  // e.g. random's skipped draws
     return 0;
   }
-  std::vector<JobRecord> jobs;
-  jobs.reserve(plans->size());
-  for (auto& plan : plans.value()) {
-    JobRecord record = JobFromPlan(plan, sweep->next_ordinal++, sweep->max_attempts);
-    plan = JobPlan();  // the full spec is rebuilt from base + params when leased
+  for (auto& record : jobs) {
     record.id = next_job_id_++;
     record.sweep_id = sweep_id;
     ActiveJob job;
@@ -299,8 +324,8 @@ int Scheduler::ProposeLocked(int64_t sweep_id, RunningSweep* sweep, int max_new)
     job.record = record;
     queue_.insert({-job.priority, record.id});
     active_.emplace(record.id, std::move(job));
-    jobs.push_back(std::move(record));
   }
+  sweep->next_ordinal += static_cast<int64_t>(jobs.size());
   sweep->unfinished += static_cast<int>(jobs.size());
   const int added = static_cast<int>(jobs.size());
   Enqueue([this, jobs = std::move(jobs)] { return store_->InsertJobs(jobs); });

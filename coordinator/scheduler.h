@@ -239,6 +239,12 @@ class Scheduler {
   /// the strategy's state into the transaction being gathered (mu_ held).
   /// Returns how many it added.
   int ProposeLocked(int64_t sweep_id, RunningSweep* sweep, int max_new);
+  // The records of proposed jobs (no ids yet); needs no lock.
+  static std::vector<JobRecord> JobsFromPlans(std::vector<JobPlan>* plans, int64_t first_ordinal, int max_attempts);
+  // Gives `jobs` ids, queues them and their store insert; returns how many.
+  int AddJobsLocked(int64_t sweep_id, RunningSweep* sweep, std::vector<JobRecord> jobs);
+  // A strategy that could not propose ends its sweep with the reason.
+  int RecordProposalErrorLocked(int64_t sweep_id, RunningSweep* sweep, const Status& error);
   /// Writes the strategy's state when it changed (mu_ held).
   void SaveStrategyLocked(int64_t sweep_id, RunningSweep* sweep);
   /// Lets strategies with room propose up to `wanted` jobs for an idle
