@@ -171,8 +171,12 @@ TEST_F(ReliabilityE2ETest, APoisonJobFailsAfterItsAttemptsWithoutStoppingTheSwee
   const std::string logs = s1->Log() + s2->Log();
   EXPECT_EQ(CountLines(logs, "crash requested"), 3) << logs;
   EXPECT_EQ(CountLines(logs, "supervisor: start"), 2 + 3) << logs;
-  s1->Signal(SIGKILL);
-  s2->Signal(SIGKILL);
+  // Stop the supervisors first (so they restart nothing), then their workers.
+  for (auto* supervisor : {s1.get(), s2.get()}) {
+    supervisor->Signal(SIGSTOP);
+    Shell("pkill -KILL -P " + std::to_string(supervisor->pid()), &rc);
+    supervisor->Signal(SIGKILL);
+  }
 }
 
 TEST_F(ReliabilityE2ETest, AFullDiskMakesTheCoordinatorRefuseWorkUntilThereIsRoom) {
