@@ -656,7 +656,6 @@ Result<Scheduler::ActiveJob*> Scheduler::FindLease(const std::string& worker_id,
 Result<std::vector<Directive>> Scheduler::Heartbeat(const std::string& worker_id,
                                                     const std::vector<LeaseReport>& leases) {
   std::vector<Directive> directives;
-  uint64_t ticket = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto worker = workers_.find(worker_id);
@@ -683,13 +682,28 @@ Result<std::vector<Directive>> Scheduler::Heartbeat(const std::string& worker_id
       }
       directives.push_back(std::move(d));
     }
-    ticket = Enqueue([this, worker_id, now, interim = std::move(interim)]() -> Status {
+    // What a heartbeat writes (when the worker was last seen, interim
+    // metrics) rides with the next commit; the lease it renews lives in
+    // memory. So the answer does not wait for the disk: behind a large
+    // commit (the jobs of a 100,000-point grid) every heartbeat would wait
+    // seconds, and leases could expire for it. Flush() commits these writes
+    // when nothing else does.
+    Enqueue([this, worker_id, now, interim = std::move(interim)]() -> Status {
       for (const auto& [job_id, metrics] : interim) BITSWEEP_RETURN_IF_ERROR(store_->InsertMetrics(job_id, metrics));
       return store_->TouchWorker(worker_id, now);
     });
   }
-  BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   return directives;
+}
+
+Status Scheduler::Flush() {
+  uint64_t ticket = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (gathering_.empty() || committing_) return Status::Ok();
+    ticket = gathering_ticket_;
+  }
+  return AwaitDurable(ticket);
 }
 
 Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,

@@ -176,6 +176,9 @@ class Scheduler {
   /// Why the last store commit failed (disk full, read-only, I/O error), or
   /// "" once one succeeds. While it fails every state change is refused.
   std::string StoreError() const;
+  /// Commits the writes that wait for no caller (heartbeats'), if any and if
+  /// no commit is under way. The server calls it every tick.
+  Status Flush();
 
  private:
   // What the scheduler keeps in memory about a queued or running job.

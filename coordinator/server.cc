@@ -66,6 +66,7 @@ void CoordinatorServer::Tick() {
   while (!stopping_) {
     std::this_thread::sleep_for(kTickInterval);
     worker_service_->ExpireWaits();
+    (void)scheduler_->Flush();
     if (++ticks % kTicksPerLeaseCheck == 0) {
       (void)scheduler_->ExpireLeases();
       ReportStoreHealth();
