@@ -48,6 +48,16 @@ Requirement ReadRequirement(SpecReader r) {
   return req;
 }
 
+// Whether `path` names a field of `base`. A path through an array with an
+// index no array can have is none (the JSON library throws on it).
+bool IsFieldOf(const nlohmann::json& base, const std::string& path) {
+  try {
+    return !path.empty() && base.contains(JsonPointerOf(path));
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
 std::vector<RandomAxis> ReadSpace(SpecReader& r, const std::string& key, const nlohmann::json& space_json,
                                   const nlohmann::json& base) {
   std::vector<RandomAxis> space;
@@ -59,7 +69,7 @@ std::vector<RandomAxis> ReadSpace(SpecReader& r, const std::string& key, const n
   }
   for (const auto& [path, value] : space_json.items()) {
     const std::string where = key + "." + path;
-    if (path.empty() || !base.contains(JsonPointerOf(path))) {
+    if (!IsFieldOf(base, path)) {
       r.Fail(where, "\"" + path + "\" is not a field of the job spec");
       return space;
     }
@@ -244,8 +254,10 @@ Result<SuccessiveHalvingSpec> ReadSuccessiveHalving(SpecReader r, const nlohmann
   if (has_axes == has_space) {
     r.Fail("axes", "give the configurations either as a grid (axes) or as a random space (space + configurations)");
   } else if (has_axes) {
-    spec.axes = json["axes"];
-    (void)r.Child("axes");  // checked when the grid is expanded
+    (void)r.Child("axes");
+    // The grid's points are checked when the search starts; its shape is
+    // checked here, so that a search that cannot start is refused at submit.
+    if (ReadGridAxes(r, json["axes"], base).ok()) spec.axes = json["axes"];
   } else {
     spec.space = ReadSpace(r, "space", json["space"], base);
     spec.configurations = static_cast<int>(r.Int("configurations", 0, 1, 100000));

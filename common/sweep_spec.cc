@@ -24,6 +24,16 @@ nlohmann::json::json_pointer JsonPointerOf(const std::string& dotted) {
 
 namespace {
 
+// Whether `path` names a field of `base`. A path through an array with an
+// index no array can have is none (the JSON library throws on it).
+bool IsFieldOf(const nlohmann::json& base, const std::string& path) {
+  try {
+    return !path.empty() && base.contains(JsonPointerOf(path));
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
 std::string DescribePoint(const nlohmann::json& params) {
   std::string s;
   for (const auto& [path, value] : params.items()) {
@@ -35,11 +45,16 @@ std::string DescribePoint(const nlohmann::json& params) {
 
 // Full precision has no bit-width: a point that says method none runs at 32
 // (so a grid of methods x bits holds one full-precision job). A bit-width
-// that would be invalid with any method is still an error.
+// that would be invalid with any method is still an error. A point may have
+// set any value anywhere: what is not a quantization object with a string
+// method is left for the job spec check to report.
 Status NormaliseFullPrecision(nlohmann::json* spec) {
   for (const char* net : {"g", "d"}) {
-    auto& q = (*spec)["quant"][net];
-    if (q.value("method", "none") != "none") continue;
+    const auto where = JsonPointerOf(std::string("quant.") + net);
+    if (!spec->contains(where) || !(*spec)[where].is_object()) continue;
+    auto& q = (*spec)[where];
+    const auto method = q.find("method");
+    if (method != q.end() && !method->is_null() && *method != "none") continue;  // null reads as absent
     const auto& bits = q["bits"];
     const bool valid = bits.is_number_integer() && (bits.get<int64_t>() == 32 ||
                                                     (bits.get<int64_t>() >= 1 && bits.get<int64_t>() <= 8));
@@ -49,18 +64,23 @@ Status NormaliseFullPrecision(nlohmann::json* spec) {
   return Status::Ok();
 }
 
+// Sets one field of a point (objects are merged). Throws the JSON library's
+// exception when an earlier field of the same point put a value that is not
+// an object on the way (axes "quant": [5] and "quant.g.bits": [2]).
+void SetParam(nlohmann::json* spec, const std::string& path, const nlohmann::json& value) {
+  auto& field = (*spec)[JsonPointerOf(path)];
+  if (value.is_object() && field.is_object()) {
+    field.merge_patch(value);
+  } else {
+    field = value;
+  }
+}
+
 }  // namespace
 
 nlohmann::json ApplyParams(const nlohmann::json& base, const nlohmann::json& params) {
   nlohmann::json spec = base;
-  for (const auto& [path, value] : params.items()) {
-    auto& field = spec[JsonPointerOf(path)];
-    if (value.is_object() && field.is_object()) {
-      field.merge_patch(value);
-    } else {
-      field = value;
-    }
-  }
+  for (const auto& [path, value] : params.items()) SetParam(&spec, path, value);
   return spec;
 }
 
@@ -73,7 +93,7 @@ Result<std::vector<GridAxis>> ReadGridAxes(SpecReader strategy, const nlohmann::
   }
   for (const auto& [path, values] : axes_json.items()) {
     std::string where = "axes." + path;
-    if (path.empty() || !base.contains(JsonPointerOf(path))) {
+    if (!IsFieldOf(base, path)) {
       strategy.Fail(where, "\"" + path + "\" is not a field of the job spec");
       return strategy.status();
     }
@@ -89,13 +109,30 @@ Result<std::vector<GridAxis>> ReadGridAxes(SpecReader strategy, const nlohmann::
 Result<JobPlan> PlanJob(const nlohmann::json& base, const nlohmann::json& params) {
   JobPlan plan;
   plan.params = params;
-  plan.spec = ApplyParams(base, params);
+  plan.spec = base;
+  for (const auto& [path, value] : params.items()) {
+    try {
+      SetParam(&plan.spec, path, value);
+    } catch (const nlohmann::json::exception&) {
+      return Status::InvalidArgument("point " + DescribePoint(params) + ": " + path +
+                                     ": cannot be set: another field of the point replaced the object it is in");
+    }
+  }
   Status normalised = NormaliseFullPrecision(&plan.spec);
   auto parsed = normalised.ok() ? JobSpec::FromJson(plan.spec) : Result<JobSpec>(normalised);
   if (!parsed.ok()) return Status::InvalidArgument("point " + DescribePoint(params) + ": " + parsed.status().message());
   plan.spec = parsed->ToJson();
-  // Record the point as it will run (bits 32 for full precision).
+  // Record the point as it will run (bits 32 for full precision). A lease
+  // rebuilds the spec from base + params alone, so a bit-width that full
+  // precision forced is recorded even where the point did not name it
+  // (a grid over quant.g.method alone).
   for (const auto& [path, value] : plan.params.items()) plan.params[path] = plan.spec[JsonPointerOf(path)];
+  const nlohmann::json leased = ApplyParams(base, plan.params);
+  for (const char* net : {"g", "d"}) {
+    const std::string bits_path = std::string("quant.") + net + ".bits";
+    const auto bits = JsonPointerOf(bits_path);
+    if (!leased.contains(bits) || leased.at(bits) != plan.spec.at(bits)) plan.params[bits_path] = plan.spec.at(bits);
+  }
   return plan;
 }
 
