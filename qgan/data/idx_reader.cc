@@ -3,6 +3,8 @@
 // and plain files alike.
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <vector>
@@ -19,23 +21,49 @@ struct GzCloser {
 };
 using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
 
-// Reads exactly `size` bytes or says why not.
-Status ReadExactly(gzFile file, const std::string& path, void* out, size_t size, const char* what) {
-  auto* bytes = static_cast<unsigned char*>(out);
-  size_t done = 0;
-  while (done < size) {
-    unsigned chunk = static_cast<unsigned>(std::min<size_t>(size - done, 1u << 30));
-    int n = gzread(file, bytes + done, chunk);
+// The most data bytes an IDX file may declare (16 GiB).
+constexpr int64_t kMaxDataBytes = int64_t{1} << 34;
+
+// Reads until `*done` reaches `size` bytes (fewer only at the end of the
+// file), or says why it cannot.
+Status ReadUpTo(gzFile file, const std::string& path, unsigned char* out, size_t size, size_t* done,
+                const char* what) {
+  while (*done < size) {
+    unsigned chunk = static_cast<unsigned>(std::min<size_t>(size - *done, 1u << 30));
+    int n = gzread(file, out + *done, chunk);
     if (n < 0) {
       int code = 0;
       const char* message = gzerror(file, &code);
       return Status::Corruption(path + ": cannot decompress " + what + ": " + message);
     }
-    if (n == 0) {
-      return Status::Corruption(path + ": truncated: " + what + " has " + std::to_string(done) + " of " +
-                                std::to_string(size) + " bytes");
-    }
-    done += static_cast<size_t>(n);
+    if (n == 0) break;
+    *done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status Truncated(const std::string& path, const char* what, size_t done, size_t size) {
+  return Status::Corruption(path + ": truncated: " + what + " has " + std::to_string(done) + " of " +
+                            std::to_string(size) + " bytes");
+}
+
+// Reads exactly `size` bytes or says why not.
+Status ReadExactly(gzFile file, const std::string& path, void* out, size_t size, const char* what) {
+  size_t done = 0;
+  BITSWEEP_RETURN_IF_ERROR(ReadUpTo(file, path, static_cast<unsigned char*>(out), size, &done, what));
+  return done == size ? Status::Ok() : Truncated(path, what, done, size);
+}
+
+// Reads the `size` data bytes the header declares. The size is only a
+// claim: the buffer grows with the bytes actually read, so a short or
+// hostile file costs memory in proportion to what it holds.
+Status ReadData(gzFile file, const std::string& path, size_t size, std::vector<unsigned char>* data) {
+  constexpr size_t kFirstChunk = size_t{1} << 16;
+  size_t done = 0;
+  while (done < size) {
+    data->resize(std::min(size, std::max(kFirstChunk, 2 * data->size())));
+    BITSWEEP_RETURN_IF_ERROR(ReadUpTo(file, path, data->data(), data->size(), &done, "data"));
+    if (done < data->size()) return Truncated(path, "data", done, size);
   }
   return Status::Ok();
 }
@@ -82,15 +110,20 @@ Result<torch::Tensor> ReadIdxFile(const std::string& path, int expected_dims) {
                                 std::to_string(n));
     }
     shape.push_back(n);
+    // Checked before multiplying, so that the count cannot overflow.
+    if (count > kMaxDataBytes / n) {
+      return Status::Corruption(path + ": header claims more than " + std::to_string(kMaxDataBytes) + " bytes");
+    }
     count *= n;
   }
-  if (count > (int64_t{1} << 34)) return Status::Corruption(path + ": header claims " + std::to_string(count) + " bytes");
-  auto data = torch::empty(shape, torch::kUInt8);
-  BITSWEEP_RETURN_IF_ERROR(ReadExactly(file.get(), path, data.data_ptr<uint8_t>(), static_cast<size_t>(count), "data"));
+  std::vector<unsigned char> bytes;
+  BITSWEEP_RETURN_IF_ERROR(ReadData(file.get(), path, static_cast<size_t>(count), &bytes));
   unsigned char extra;
   if (gzread(file.get(), &extra, 1) > 0) {
     return Status::Corruption(path + ": trailing data after the " + std::to_string(count) + " bytes the header declares");
   }
+  auto data = torch::empty(shape, torch::kUInt8);
+  std::memcpy(data.data_ptr<uint8_t>(), bytes.data(), bytes.size());
   return data;
 }
 

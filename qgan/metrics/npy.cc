@@ -4,10 +4,11 @@
 // padded with spaces to a multiple of 64 bytes, then the raw data.
 #include "qgan/metrics/npy.h"
 
+#include <cctype>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -17,13 +18,39 @@ namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
 
-// The value of `key` in the header dict, as text (up to the next top-level comma).
+constexpr char kBlank[] = " \t\n\r\f\v";
+
+bool IsQuote(char c) { return c == '\'' || c == '"'; }
+
+// Header text for an error message: at most 60 characters of it, as a
+// header may be up to 1 MiB long.
+std::string Excerpt(const std::string& text) { return text.size() <= 60 ? text : text.substr(0, 57) + "..."; }
+
+// The value of the first `key` of the header dict followed by a colon, as
+// text: a quoted string, a tuple "(...)" or a bare word (True, False). One
+// pass over the header: a regular expression here recursed once per
+// character and overflowed the stack on a long header.
 bool HeaderField(const std::string& header, const std::string& key, std::string* value) {
-  std::regex pattern("['\"]" + key + "['\"]\\s*:\\s*(\\([^)]*\\)|'[^']*'|\"[^\"]*\"|[A-Za-z]+)");
-  std::smatch match;
-  if (!std::regex_search(header, match, pattern)) return false;
-  *value = match[1].str();
-  return true;
+  for (size_t at = header.find(key); at != std::string::npos; at = header.find(key, at + 1)) {
+    const size_t after = at + key.size();
+    if (at == 0 || !IsQuote(header[at - 1]) || after >= header.size() || !IsQuote(header[after])) continue;
+    size_t start = header.find_first_not_of(kBlank, after + 1);
+    if (start == std::string::npos || header[start] != ':') continue;
+    start = header.find_first_not_of(kBlank, start + 1);
+    if (start == std::string::npos) return false;
+    size_t end = start;  // one past the value
+    if (header[start] == '(' || IsQuote(header[start])) {
+      const size_t close = header.find(header[start] == '(' ? ')' : header[start], start + 1);
+      if (close == std::string::npos) return false;
+      end = close + 1;
+    } else {
+      while (end < header.size() && std::isalpha(static_cast<unsigned char>(header[end]))) ++end;
+      if (end == start) return false;
+    }
+    *value = header.substr(start, end - start);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -69,7 +96,7 @@ Result<torch::Tensor> ReadNpyMatrix(const std::string& path) {
     dtype = torch::kFloat64;
     item_size = 8;
   } else {
-    return bad("dtype '" + descr + "' is not supported (use little-endian float32 '<f4' or float64 '<f8')");
+    return bad("dtype '" + Excerpt(descr) + "' is not supported (use little-endian float32 '<f4' or float64 '<f8')");
   }
   if (fortran != "False") return bad("Fortran-order arrays are not supported (save with C order)");
 
@@ -80,15 +107,21 @@ Result<torch::Tensor> ReadNpyMatrix(const std::string& path) {
     dim.erase(0, dim.find_first_not_of(" \t"));
     dim.erase(dim.find_last_not_of(" \t") + 1);
     if (dim.empty()) continue;
-    if (dim.find_first_not_of("0123456789") != std::string::npos) return bad("malformed shape " + shape_text);
-    shape.push_back(std::stoll(dim));
+    int64_t size = 0;
+    const auto parsed = std::from_chars(dim.data(), dim.data() + dim.size(), size);
+    if (parsed.ec == std::errc::result_out_of_range) return bad("shape " + Excerpt(shape_text) + " is implausible");
+    if (parsed.ec != std::errc() || parsed.ptr != dim.data() + dim.size() || size < 0) {
+      return bad("malformed shape " + Excerpt(shape_text));
+    }
+    shape.push_back(size);
   }
   if (shape.empty() || shape.size() > 2) {
-    return bad("expected a matrix (N x d) or a vector, got shape " + shape_text);
+    return bad("expected a matrix (N x d) or a vector, got shape " + Excerpt(shape_text));
   }
   if (shape.size() == 1) shape.push_back(1);
+  // Checked before multiplying, so that the count cannot overflow.
+  if (shape[0] > (int64_t{1} << 32) || shape[1] > (int64_t{1} << 24)) return bad("shape " + Excerpt(shape_text) + " is implausible");
   const int64_t count = shape[0] * shape[1];
-  if (shape[0] > (int64_t{1} << 32) || shape[1] > (int64_t{1} << 24)) return bad("shape " + shape_text + " is implausible");
 
   const auto data_start = static_cast<std::uintmax_t>(in.tellg());
   const std::uintmax_t expected = static_cast<std::uintmax_t>(count * item_size);
