@@ -48,16 +48,6 @@ Requirement ReadRequirement(SpecReader r) {
   return req;
 }
 
-// Whether `path` names a field of `base`. A path through an array with an
-// index no array can have is none (the JSON library throws on it).
-bool IsFieldOf(const nlohmann::json& base, const std::string& path) {
-  try {
-    return !path.empty() && base.contains(JsonPointerOf(path));
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
-}
-
 std::vector<RandomAxis> ReadSpace(SpecReader& r, const std::string& key, const nlohmann::json& space_json,
                                   const nlohmann::json& base) {
   std::vector<RandomAxis> space;

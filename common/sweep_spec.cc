@@ -22,17 +22,17 @@ nlohmann::json::json_pointer JsonPointerOf(const std::string& dotted) {
   return nlohmann::json::json_pointer(pointer);
 }
 
-namespace {
-
-// Whether `path` names a field of `base`. A path through an array with an
-// index no array can have is none (the JSON library throws on it).
 bool IsFieldOf(const nlohmann::json& base, const std::string& path) {
+  // A path through an array with an index no array can have names nothing
+  // (the JSON library throws on it).
   try {
     return !path.empty() && base.contains(JsonPointerOf(path));
   } catch (const nlohmann::json::exception&) {
     return false;
   }
 }
+
+namespace {
 
 std::string DescribePoint(const nlohmann::json& params) {
   std::string s;

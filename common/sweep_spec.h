@@ -77,6 +77,9 @@ Result<JobPlan> PlanJob(const nlohmann::json& base, const nlohmann::json& params
 /// The JSON pointer of a dotted field path ("quant.g.bits" -> /quant/g/bits).
 nlohmann::json::json_pointer JsonPointerOf(const std::string& dotted);
 
+/// Whether the dotted `path` names a field of `base` (false for "").
+bool IsFieldOf(const nlohmann::json& base, const std::string& path);
+
 /// The grid of `axes` (path -> list of values), as SweepSpec reads it.
 Result<std::vector<GridAxis>> ReadGridAxes(SpecReader strategy, const nlohmann::json& axes_json,
                                            const nlohmann::json& base);

@@ -1,17 +1,17 @@
 #include "coordinator/access_control.h"
 
-#include <algorithm>
-
 #include <grpcpp/security/auth_context.h>
 
 namespace bitsweep::coordinator {
 namespace {
 
 // Compares in time independent of where the first difference is, so that a
-// caller cannot find the token byte by byte from response times.
+// caller cannot find the token byte by byte from response times. (Its length
+// is no secret.)
 bool SameSecret(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % std::max<size_t>(1, b.size())]);
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
 
