@@ -185,10 +185,13 @@ int RunArtifactsCommand(const ArtifactsCommandOptions& options) {
     v1::ListArtifactsResponse response;
     Status s = FromGrpcStatus(c.sweeps->ListArtifacts(CallContext().get(), request, &response), "ListArtifacts");
     if (!s.ok()) return ReportError("artifacts list", s);
-    Table t{{"job", "name", "bytes", "path"}, {}};
+    // The SHA-256 is what `artifacts get` is checked against ("-": stored
+    // before hashes were kept; its size is checked).
+    Table t{{"job", "name", "bytes", "sha256", "path"}, {}};
     for (const auto& a : response.artifacts()) {
       t.rows.push_back({Cell::Number(static_cast<double>(a.job_id()), "%.0f"), Cell::Text(a.name()),
-                        Cell::Number(static_cast<double>(a.bytes()), "%.0f"), Cell::Text(a.path())});
+                        Cell::Number(static_cast<double>(a.bytes()), "%.0f"),
+                        Cell::Text(a.sha256().empty() ? "-" : a.sha256()), Cell::Text(a.path())});
     }
     std::fputs(FormatAligned(t).c_str(), stdout);
     return kExitOk;

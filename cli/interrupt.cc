@@ -18,4 +18,6 @@ const std::atomic<bool>& InterruptFlag() {
   return g_interrupted;
 }
 
+void RequestStop() { g_interrupted = true; }
+
 }  // namespace bitsweep::cli

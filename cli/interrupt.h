@@ -9,4 +9,8 @@ namespace bitsweep::cli {
 /// Installs the handlers (once) and returns the flag they set.
 const std::atomic<bool>& InterruptFlag();
 
+/// Sets the flag as a signal would: for a command that must stop for a
+/// reason of its own (its coordinator lost the store).
+void RequestStop();
+
 }  // namespace bitsweep::cli

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "common/version.h"
 #ifdef BITSWEEP_WITH_SERVICE
 #include "cli/client.h"
 #include "cli/service_commands.h"
@@ -31,6 +32,7 @@ void AddClientOptions(CLI::App* command, std::string* coordinator) {
 int main(int argc, char** argv) {
   using namespace bitsweep::cli;
   CLI::App app{"bitsweep: how few bits can a GAN live with? Quantized GAN training and bit-width sweeps."};
+  app.set_version_flag("--version", std::string("bitsweep ") + bitsweep::kVersion);
   app.require_subcommand(1);
 
   TrainCommandOptions train;
@@ -85,8 +87,14 @@ int main(int argc, char** argv) {
   auto* coord_cmd = app.add_subcommand("coordinator", "Run the coordinator: schedules sweeps, keeps the results store");
   coord_cmd->add_option("--listen", coord.listen, "host:port to listen on")->envname("BITSWEEP_LISTEN");
   coord_cmd->add_option("--db", coord.db_path, "SQLite results store (created when absent)")->envname("BITSWEEP_DB");
-  coord_cmd->add_option("--artifacts", coord.artifacts_dir, "Artifact folder (default: artifacts/ beside the store)")
+  coord_cmd->add_option("--artifacts", coord.artifacts_dir,
+                        "Artifact folder; each store keeps its own store-<id>/ in it (default: artifacts/ beside "
+                        "the store)")
       ->envname("BITSWEEP_ARTIFACTS");
+  coord_cmd->add_flag("--take-over", coord.take_over,
+                      "Take the store over from a coordinator on another host that still looks alive (it then stops "
+                      "writing); never needed on one host, where a dead holder's lock goes with it")
+      ->envname("BITSWEEP_TAKE_OVER");
   coord_cmd->add_option("--lease-ttl", coord.lease_ttl_seconds, "Seconds a lease lives without a heartbeat")
       ->check(CLI::Range(1.0, 86400.0))
       ->envname("BITSWEEP_LEASE_TTL");

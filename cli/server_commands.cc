@@ -75,6 +75,8 @@ int RunCoordinatorCommand(const CoordinatorCommandOptions& options) {
   server_options.scheduler.lease_ttl_ms = static_cast<int64_t>(options.lease_ttl_seconds * 1000);
   server_options.scheduler.heartbeat_interval_ms = static_cast<int64_t>(options.heartbeat_seconds * 1000);
   server_options.scheduler.worker_timeout_ms = 3 * server_options.scheduler.lease_ttl_ms;
+  server_options.owner.take_over = options.take_over;
+  server_options.on_fatal = [](const Status&) { RequestStop(); };
   if (server_options.scheduler.heartbeat_interval_ms * 2 > server_options.scheduler.lease_ttl_ms) {
     return ReportError("coordinator", Status::InvalidArgument("--heartbeat must be at most half of --lease-ttl"));
   }
@@ -87,6 +89,8 @@ int RunCoordinatorCommand(const CoordinatorCommandOptions& options) {
   WaitForInterrupt();
   std::fprintf(stderr, "bitsweep coordinator: shutting down\n");
   server.value()->Shutdown();
+  const std::string fatal = server.value()->fatal_error();
+  if (!fatal.empty()) return ReportError("coordinator", Status::FailedPrecondition(fatal));
   return kExitOk;
 }
 
@@ -127,6 +131,7 @@ int RunLocalCommand(const LocalCommandOptions& options) {
   // Short leases: in one process a lost lease means a crashed job thread.
   server_options.scheduler.lease_ttl_ms = 10000;
   server_options.scheduler.heartbeat_interval_ms = 1000;
+  server_options.on_fatal = [](const Status&) { RequestStop(); };
   auto server = coordinator::CoordinatorServer::Start(server_options);
   if (!server.ok()) return ReportError("local", server.status());
   const std::string address = "127.0.0.1:" + std::to_string(server.value()->port());
@@ -163,6 +168,8 @@ int RunLocalCommand(const LocalCommandOptions& options) {
   agent_options.coordinator = address;
   agent_options.devices = devices.value();
   agent_options.threads = options.threads;
+  // Job folders go to <work>/store-<id>/job-<id> (the agent adds the store's
+  // folder), so stores that share a folder never share checkpoints.
   agent_options.work_dir = options.work_dir.empty()
                                ? (fs::absolute(options.db_path).parent_path() / "work").string()
                                : options.work_dir;
@@ -178,6 +185,8 @@ int RunLocalCommand(const LocalCommandOptions& options) {
   agent_thread.join();
   if (!last.ok()) {
     server.value()->Shutdown();
+    const std::string fatal = server.value()->fatal_error();
+    if (!fatal.empty()) return ReportError("local", Status::FailedPrecondition(fatal));
     if (last.status().code() == StatusCode::kCancelled) {
       std::fprintf(stderr, "interrupted: run the same command again to resume\n");
       return kExitCancelled;

@@ -28,6 +28,9 @@ enum class StatusCode {
   kInternal,
   kUnauthenticated,
   kPermissionDenied,
+  /// Stored data that does not match what was recorded (an artifact whose
+  /// hash differs): never served as if it were right.
+  kDataLoss,
 };
 
 /// Upper-case name of a code, e.g. "INVALID_ARGUMENT".
@@ -53,6 +56,7 @@ class Status {
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
   static Status Unauthenticated(std::string msg) { return {StatusCode::kUnauthenticated, std::move(msg)}; }
   static Status PermissionDenied(std::string msg) { return {StatusCode::kPermissionDenied, std::move(msg)}; }
+  static Status DataLoss(std::string msg) { return {StatusCode::kDataLoss, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -71,6 +71,8 @@ struct JobRecord {
 
 struct WorkerRecord {
   std::string id;
+  /// At registration: the store that issued `id` (not stored).
+  std::string store_id;
   std::string host;
   std::vector<std::string> devices;
   int slots = 1;
@@ -85,6 +87,9 @@ struct ArtifactRecord {
   /// Where the coordinator keeps the file.
   std::string path;
   int64_t bytes = 0;
+  /// SHA-256 of the content, 64 hex digits ("" for artifacts stored before
+  /// hashes were kept: only their size can be checked).
+  std::string sha256;
 };
 
 /// One row of the `results` view.

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "common/job_spec.h"
+#include "common/sha256.h"
 #include "common/sweep_spec.h"
 
 namespace bitsweep::coordinator {
@@ -62,6 +63,7 @@ Status Scheduler::Recover() {
   sweeps_.clear();
   workers_.clear();
   BITSWEEP_ASSIGN_OR_RETURN(auto workers, store_->ListWorkers());
+  BITSWEEP_ASSIGN_OR_RETURN(next_worker_number_, store_->NextWorkerNumber());
   for (auto& w : workers) {
     if (w.id.rfind("w-", 0) == 0) {
       next_worker_number_ = std::max<int64_t>(next_worker_number_, std::atoll(w.id.c_str() + 2) + 1);
@@ -532,7 +534,10 @@ Result<WorkerRegistration> Scheduler::RegisterWorker(WorkerRecord record) {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t now = clock_->NowMs();
     auto known = workers_.find(record.id);
-    if (record.id.empty() || known == workers_.end()) {
+    // An id is kept only when this store issued it: another store's "w-3"
+    // is a different worker from ours.
+    const bool ours = record.store_id.empty() || record.store_id == store_->store_id();
+    if (record.id.empty() || known == workers_.end() || !ours) {
       record.id = "w-" + std::to_string(next_worker_number_++);
       record.registered_ms = now;
     } else {
@@ -542,10 +547,10 @@ Result<WorkerRegistration> Scheduler::RegisterWorker(WorkerRecord record) {
     WorkerState& state = workers_[record.id];
     state.record = record;
     state.last_seen_ms = now;
-    ticket = Enqueue([this, record] { return store_->UpsertWorker(record); });
+    ticket = Enqueue([this, record, next = next_worker_number_] { return store_->UpsertWorker(record, next); });
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
-  return WorkerRegistration{record.id, options_.lease_ttl_ms, options_.heartbeat_interval_ms};
+  return WorkerRegistration{record.id, options_.lease_ttl_ms, options_.heartbeat_interval_ms, store_->store_id()};
 }
 
 bool Scheduler::OtherLiveWorker(const std::string& worker_id, int64_t now) const {
@@ -614,6 +619,7 @@ Result<std::vector<LeaseGrant>> Scheduler::LeaseLocked(const std::string& worker
       grant.attempt = job.attempts;
       grant.epoch = job.epoch;
       grant.ttl_ms = options_.lease_ttl_ms;
+      grant.store_id = store_->store_id();
       grant.spec_json = ApplyParams(sweeps_.at(job.sweep_id).base, nlohmann::json::parse(job.params_json)).dump();
       grants.push_back(std::move(grant));
     }
@@ -706,6 +712,15 @@ Status Scheduler::Flush() {
   return AwaitDurable(ticket);
 }
 
+Status Scheduler::RenewStoreOwnership() {
+  uint64_t ticket = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ticket = Enqueue([this, now = clock_->NowMs()] { return store_->RenewOwnership(now); });
+  }
+  return AwaitDurable(ticket);
+}
+
 Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,
                                                            const std::vector<ArtifactUpload>& artifacts,
                                                            std::vector<ArtifactRecord>* records) {
@@ -726,7 +741,8 @@ Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,
     out.close();
     if (!out) return Status::IoError(temp_path.string() + ": cannot write artifact");
     temp_paths.push_back(temp_path.string());
-    records->push_back({job_id, a.name, final_path.string(), static_cast<int64_t>(a.content.size())});
+    records->push_back(
+        {job_id, a.name, final_path.string(), static_cast<int64_t>(a.content.size()), Sha256Hex(a.content)});
   }
   return temp_paths;
 }

@@ -56,6 +56,7 @@ struct LeaseGrant {
   int64_t epoch = 0;
   std::string spec_json;
   int64_t ttl_ms = 0;
+  std::string store_id;
 };
 
 /// One lease's progress, as a heartbeat reports it.
@@ -81,6 +82,8 @@ struct WorkerRegistration {
   std::string worker_id;
   int64_t lease_ttl_ms = 0;
   int64_t heartbeat_interval_ms = 0;
+  /// The store's id: job work folders are kept per store.
+  std::string store_id;
 };
 
 /// A sweep with its job counts.
@@ -148,7 +151,8 @@ class Scheduler {
   // ---- workers ----
 
   /// Registers a worker. `record.id` may name the id it had before a
-  /// reconnect; it is kept when known.
+  /// reconnect; it is kept when this store issued it (`record.store_id`) and
+  /// still knows it. New ids are never reused, across restarts too.
   Result<WorkerRegistration> RegisterWorker(WorkerRecord record);
   /// The next job for `worker_id`, or nullopt when none is leasable.
   Result<std::optional<LeaseGrant>> TryLease(const std::string& worker_id);
@@ -179,6 +183,10 @@ class Scheduler {
   /// Commits the writes that wait for no caller (heartbeats'), if any and if
   /// no commit is under way. The server calls it every tick.
   Status Flush();
+  /// Renews the coordinator's ownership of the store (its heartbeat in the
+  /// owner row); like every commit, it fails once another coordinator has
+  /// taken the store over.
+  Status RenewStoreOwnership();
 
  private:
   // What the scheduler keeps in memory about a queued or running job.

@@ -106,6 +106,41 @@ WHERE j.state IN ('SUCCEEDED', 'FAILED');
 ALTER TABLE sweeps ADD COLUMN strategy_state TEXT;
 ALTER TABLE sweeps ADD COLUMN strategy_outcome TEXT;
 )sql",
+      // Version 4: the store's identity, made once and kept forever (its
+      // artifacts and job work folders are keyed by it, so two stores never
+      // share files), and the SHA-256 of every artifact, checked on every
+      // read. Artifacts stored before have no hash (NULL): their size is
+      // checked.
+      R"sql(
+CREATE TABLE store_info (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO store_info (key, value) VALUES ('store_id', lower(hex(randomblob(16))));
+ALTER TABLE artifacts ADD COLUMN sha256 TEXT;
+)sql",
+      // Version 5: one writer. The coordinator that owns the store bumps the
+      // epoch when it starts, renews heartbeat_ms while it runs, and checks
+      // the epoch in every write transaction: one that finds another epoch
+      // has been taken over and stops writing. Worker ids come from a counter
+      // that never goes back, so no id is ever handed to two workers (it
+      // starts past every id the workers table or an attempt names).
+      R"sql(
+CREATE TABLE store_owner (
+  singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+  epoch        INTEGER NOT NULL,
+  host         TEXT NOT NULL,
+  pid          INTEGER NOT NULL,
+  started_ms   INTEGER NOT NULL,
+  heartbeat_ms INTEGER NOT NULL
+);
+INSERT INTO store_owner (singleton, epoch, host, pid, started_ms, heartbeat_ms) VALUES (1, 0, '', 0, 0, 0);
+INSERT INTO store_info (key, value)
+SELECT 'next_worker_number', CAST(COALESCE(MAX(n), 0) + 1 AS TEXT) FROM (
+  SELECT CAST(substr(id, 3) AS INTEGER) AS n FROM workers WHERE id LIKE 'w-%'
+  UNION ALL
+  SELECT CAST(substr(worker_id, 3) AS INTEGER) FROM attempts WHERE worker_id LIKE 'w-%');
+)sql",
   };
   return migrations;
 }

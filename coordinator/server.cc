@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "coordinator/artifact_folder.h"
 #include "coordinator/sweep_service.h"
 #include "coordinator/worker_service.h"
 #include "proto/grpc_status.h"
@@ -27,9 +28,12 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Options opti
   std::error_code ec;
   if (db.has_parent_path()) fs::create_directories(db.parent_path(), ec);
   if (options.artifacts_dir.empty()) options.artifacts_dir = (db.parent_path() / "artifacts").string();
-  options.scheduler.artifacts_dir = fs::absolute(options.artifacts_dir).string();
 
-  BITSWEEP_ASSIGN_OR_RETURN(server->store_, Store::Open(db.string()));
+  BITSWEEP_ASSIGN_OR_RETURN(server->store_, Store::Open(db.string(), options.owner));
+  BITSWEEP_ASSIGN_OR_RETURN(options.scheduler.artifacts_dir,
+                            ClaimArtifactFolder(options.artifacts_dir, db.string(), server->store_->store_id()));
+  server->owner_heartbeat_ms_ = options.owner_heartbeat_ms;
+  server->on_fatal_ = options.on_fatal;
   BITSWEEP_ASSIGN_OR_RETURN(server->scheduler_,
                             Scheduler::Create(options.scheduler, server->store_.get(), &server->clock_));
   BITSWEEP_ASSIGN_OR_RETURN(auto credentials, MakeServerCredentials(options.tls));
@@ -63,6 +67,7 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Options opti
 
 void CoordinatorServer::Tick() {
   int ticks = 0;
+  auto renewed = std::chrono::steady_clock::now();
   while (!stopping_) {
     std::this_thread::sleep_for(kTickInterval);
     worker_service_->ExpireWaits();
@@ -70,13 +75,37 @@ void CoordinatorServer::Tick() {
     if (++ticks % kTicksPerLeaseCheck == 0) {
       (void)scheduler_->ExpireLeases();
       ReportStoreHealth();
+      // Any commit finds a takeover (they all check the owner epoch); the
+      // renewal makes sure an idle coordinator finds it too.
+      if (std::chrono::steady_clock::now() - renewed >= std::chrono::milliseconds(owner_heartbeat_ms_)) {
+        (void)scheduler_->RenewStoreOwnership();
+        renewed = std::chrono::steady_clock::now();
+      }
+      StopIfFenced();
     }
   }
 }
 
+void CoordinatorServer::StopIfFenced() {
+  if (!store_->fenced()) return;
+  {
+    std::lock_guard<std::mutex> lock(fatal_mu_);
+    if (!fatal_error_.empty()) return;
+    fatal_error_ = store_->fence_error();
+  }
+  std::fprintf(stderr, "bitsweep coordinator: %s\n", fatal_error().c_str());
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  if (on_fatal_) on_fatal_(Status::FailedPrecondition(fatal_error()));
+}
+
+std::string CoordinatorServer::fatal_error() const {
+  std::lock_guard<std::mutex> lock(fatal_mu_);
+  return fatal_error_;
+}
+
 void CoordinatorServer::ReportStoreHealth() {
   std::string error = scheduler_->StoreError();
-  if (error == store_error_) return;
+  if (error == store_error_ || store_->fenced()) return;
   if (!error.empty()) {
     std::fprintf(stderr,
                  "bitsweep coordinator: the results store cannot be written (%s); refusing work and results "

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -29,8 +31,18 @@ class CoordinatorServer {
     std::string listen = "0.0.0.0:50051";
     /// The SQLite results store (created when absent).
     std::string db_path = "bitsweep.db";
-    /// Where artifacts go ("" = an "artifacts" folder beside the database).
+    /// The root artifacts go under ("" = an "artifacts" folder beside the
+    /// database); each store keeps its own folder in it (artifact_folder.h).
     std::string artifacts_dir;
+    /// Ownership of the store: when another coordinator's is taken to be
+    /// alive, and whether to take it over anyway.
+    Store::OwnerOptions owner;
+    /// How often the coordinator renews its ownership of the store.
+    int64_t owner_heartbeat_ms = 5000;
+    /// Called once (from the server's own thread) when the server cannot go
+    /// on: another coordinator took the store over. Serving has stopped being
+    /// healthy and every write is refused; the caller should shut down.
+    std::function<void(const Status&)> on_fatal;
     /// Lease TTL, heartbeat interval, worker timeout.
     Scheduler::Options scheduler;
     /// TLS (plain text when no certificate is set); mutual TLS for workers
@@ -50,6 +62,8 @@ class CoordinatorServer {
 
   /// The port actually bound.
   int port() const { return port_; }
+  /// Why the server cannot go on ("" while it can; see Options::on_fatal).
+  std::string fatal_error() const;
   Scheduler* scheduler() { return scheduler_.get(); }
   /// Stops accepting calls, answers parked ones and stops the ticker.
   void Shutdown();
@@ -59,6 +73,8 @@ class CoordinatorServer {
   void Tick();
   // Health follows the store: NOT_SERVING while its commits fail.
   void ReportStoreHealth();
+  // Stops serving once another coordinator has taken the store over.
+  void StopIfFenced();
 
   SystemClock clock_;
   std::unique_ptr<Store> store_;
@@ -69,6 +85,10 @@ class CoordinatorServer {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::string store_error_;  // ticker thread only
+  int64_t owner_heartbeat_ms_ = 0;
+  std::function<void(const Status&)> on_fatal_;
+  mutable std::mutex fatal_mu_;
+  std::string fatal_error_;
   std::thread ticker_;
 };
 

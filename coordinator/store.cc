@@ -3,11 +3,15 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "common/host.h"
 #include "coordinator/schema.h"
+#include "coordinator/store_lock.h"
 
 namespace bitsweep::coordinator {
 namespace {
@@ -119,22 +123,134 @@ struct Store::Statements {
                       "INSERT OR REPLACE INTO metrics (job_id, name, step, value, std, n_samples, evaluator, "
                       "evaluator_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
         insert_artifact(db,
-                        "INSERT OR REPLACE INTO artifacts (job_id, name, path, bytes, created_ms) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5)"),
-        touch_worker(db, "UPDATE workers SET last_seen_ms = ?2 WHERE id = ?1") {}
+                        "INSERT OR REPLACE INTO artifacts (job_id, name, path, bytes, created_ms, sha256) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        touch_worker(db, "UPDATE workers SET last_seen_ms = ?2 WHERE id = ?1"),
+        owner_epoch(db, "SELECT epoch FROM store_owner WHERE singleton = 1") {}
 
   SQLite::Statement begin, commit, rollback;
   SQLite::Statement lease_job, insert_attempt, end_attempt, succeed_job, end_job_attempt;
   SQLite::Statement insert_metric, insert_artifact, touch_worker;
+  SQLite::Statement owner_epoch;
 };
 
+std::string StoreOwner::Describe() const {
+  return "pid " + std::to_string(pid) + " on host " + host + ", since " + FormatUtc(started_ms);
+}
+
 Store::~Store() {
+  if (owner_epoch_ != 0 && !fenced_) {
+    // A clean stop: a coordinator on another host need not wait for this
+    // owner's heartbeat to go stale.
+    (void)Guard("give up ownership", [&] {
+      SQLite::Statement u(*writer_, "UPDATE store_owner SET heartbeat_ms = 0 WHERE epoch = ?");
+      u.bind(1, owner_epoch_);
+      u.exec();
+    });
+  }
   statements_.reset();
   reader_.reset();
   writer_.reset();
+  lock_.reset();  // last: nobody else may open the file for writing before it is closed
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& path) { return OpenImpl(path, LatestSchemaVersion()); }
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const OwnerOptions& owner) {
+  // The lock comes first: two coordinators must not even migrate at once.
+  BITSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<StoreLock> lock, StoreLock::Acquire(path));
+  BITSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenImpl(path, LatestSchemaVersion()));
+  store->lock_ = std::move(lock);
+  BITSWEEP_RETURN_IF_ERROR(store->ClaimOwnership(owner));
+  return store;
+}
+
+Status Store::ClaimOwnership(const OwnerOptions& options) {
+  const int64_t now = UnixNowMs();
+  const std::string host = HostName();
+  return InTransaction([&]() -> Status {
+    BITSWEEP_ASSIGN_OR_RETURN(StoreOwner owner, Owner());
+    // The lock proved that no process on this host holds the store; on
+    // another host, only the owner's heartbeat can tell whether it is alive.
+    const bool alive_elsewhere = owner.heartbeat_ms != 0 && owner.host != host && now - owner.heartbeat_ms < options.stale_ms;
+    if (alive_elsewhere && !options.take_over) {
+      return Status::FailedPrecondition(
+          path_ + ": the results store is owned by the bitsweep coordinator " + owner.Describe() + ", alive " +
+          std::to_string((now - owner.heartbeat_ms) / 1000) + " s ago; one coordinator at a time may own a store "
+          "(stop that one; if it is gone, wait " + std::to_string(options.stale_ms / 1000) +
+          " s after its last heartbeat or start with --take-over)");
+    }
+    return Guard("take ownership", [&] {
+      SQLite::Statement u(*writer_,
+                          "UPDATE store_owner SET epoch = epoch + 1, host = ?1, pid = ?2, started_ms = ?3, "
+                          "heartbeat_ms = ?3 WHERE singleton = 1 RETURNING epoch");
+      u.bind(1, host);
+      u.bind(2, static_cast<int64_t>(getpid()));
+      u.bind(3, now);
+      if (!u.executeStep()) throw SQLite::Exception("the store_owner row is missing");
+      owner_epoch_ = u.getColumn(0).getInt64();
+    });
+  });
+}
+
+Status Store::CheckOwnership() {
+  if (fenced_) return Status::FailedPrecondition(fence_error());
+  if (owner_epoch_ == 0) return Status::Ok();
+  int64_t epoch = 0;
+  BITSWEEP_RETURN_IF_ERROR(Guard("check ownership", [&] {
+    auto& q = statements_->owner_epoch;
+    struct Rearm {
+      SQLite::Statement& q;
+      ~Rearm() { q.tryReset(); }
+    } rearm{q};
+    if (q.executeStep()) epoch = q.getColumn(0).getInt64();
+  }));
+  if (epoch == owner_epoch_) return Status::Ok();
+  auto owner = Owner();
+  const std::string who = owner.ok() ? "the bitsweep coordinator " + owner->Describe() : "another coordinator";
+  {
+    std::lock_guard<std::mutex> lock(fence_mutex_);
+    fence_error_ = path_ + ": the results store was taken over by " + who +
+                   "; this coordinator no longer owns it and stops writing it";
+  }
+  fenced_ = true;
+  return Status::FailedPrecondition(fence_error());
+}
+
+std::string Store::fence_error() const {
+  std::lock_guard<std::mutex> lock(fence_mutex_);
+  return fence_error_;
+}
+
+Status Store::RenewOwnership(int64_t now_ms) {
+  return Guard("renew ownership", [&] {
+    SQLite::Statement u(*writer_, "UPDATE store_owner SET heartbeat_ms = ?2 WHERE epoch = ?1");
+    u.bind(1, owner_epoch_);
+    u.bind(2, now_ms);
+    u.exec();
+  });
+}
+
+Result<StoreOwner> Store::Owner() {
+  StoreOwner owner;
+  BITSWEEP_RETURN_IF_ERROR(Guard("read the owner", [&] {
+    SQLite::Statement q(*writer_, "SELECT epoch, host, pid, started_ms, heartbeat_ms FROM store_owner");
+    if (!q.executeStep()) return;
+    owner.epoch = q.getColumn(0).getInt64();
+    owner.host = q.getColumn(1).getString();
+    owner.pid = q.getColumn(2).getInt64();
+    owner.started_ms = q.getColumn(3).getInt64();
+    owner.heartbeat_ms = q.getColumn(4).getInt64();
+  }));
+  return owner;
+}
+
+Result<int64_t> Store::NextWorkerNumber() {
+  int64_t next = 1;
+  BITSWEEP_RETURN_IF_ERROR(Guard("read the worker-id counter", [&] {
+    SQLite::Statement q(*writer_, "SELECT CAST(value AS INTEGER) FROM store_info WHERE key = 'next_worker_number'");
+    if (q.executeStep()) next = q.getColumn(0).getInt64();
+  }));
+  return next;
+}
 
 Result<std::unique_ptr<Store>> Store::OpenAtVersion(const std::string& path, int version) {
   return OpenImpl(path, version);
@@ -186,6 +302,9 @@ Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, int targ
   opened = store->Guard("prepare", [&] {
     store->reader_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
     if (target_version == LatestSchemaVersion()) store->statements_ = std::make_unique<Statements>(*store->writer_);
+    if (target_version >= 4) {
+      store->store_id_ = store->writer_->execAndGet("SELECT value FROM store_info WHERE key = 'store_id'").getString();
+    }
   });
   if (!opened.ok()) return opened;
   return store;
@@ -216,7 +335,8 @@ Status Store::InTransaction(const std::function<Status()>& body) {
       writer_->exec("BEGIN IMMEDIATE");
     }
   }));
-  Status status = body();
+  Status status = CheckOwnership();
+  if (status.ok()) status = body();
   if (status.ok()) {
     status = Guard("commit", [&] {
       if (statements_) {
@@ -320,6 +440,7 @@ Status Store::MarkSucceeded(const JobRecord& job, const CompletionReport& comple
       r.bind(3, artifact.path);
       r.bind(4, artifact.bytes);
       r.bind(5, now_ms);
+      BindText(r, 6, artifact.sha256);
       Run(r);
     }
   });
@@ -430,8 +551,13 @@ Status Store::InsertMetrics(int64_t job_id, const std::vector<MetricValue>& metr
   });
 }
 
-Status Store::UpsertWorker(const WorkerRecord& w) {
+Status Store::UpsertWorker(const WorkerRecord& w, int64_t next_worker_number) {
   return Guard("register worker", [&] {
+    SQLite::Statement counter(*writer_,
+                              "UPDATE store_info SET value = CAST(MAX(CAST(value AS INTEGER), ?1) AS TEXT) "
+                              "WHERE key = 'next_worker_number'");
+    counter.bind(1, next_worker_number);
+    counter.exec();
     SQLite::Statement u(*writer_,
                         "INSERT INTO workers (id, host, devices_json, slots, version, registered_ms, last_seen_ms) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO UPDATE SET host = ?2, "
@@ -615,13 +741,14 @@ Result<std::vector<ArtifactRecord>> Store::ListArtifacts(int64_t job_id, int64_t
   std::vector<ArtifactRecord> artifacts;
   BITSWEEP_RETURN_IF_ERROR(Guard("list artifacts", [&] {
     SQLite::Statement q(*reader_,
-                        "SELECT a.job_id, a.name, a.path, a.bytes FROM artifacts a JOIN jobs j ON j.id = a.job_id "
-                        "WHERE (?1 != 0 AND a.job_id = ?1) OR (?1 = 0 AND j.sweep_id = ?2) ORDER BY a.job_id, a.name");
+                        "SELECT a.job_id, a.name, a.path, a.bytes, a.sha256 FROM artifacts a JOIN jobs j ON j.id = "
+                        "a.job_id WHERE (?1 != 0 AND a.job_id = ?1) OR (?1 = 0 AND j.sweep_id = ?2) "
+                        "ORDER BY a.job_id, a.name");
     q.bind(1, job_id);
     q.bind(2, sweep_id);
     while (q.executeStep()) {
       artifacts.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
-                           q.getColumn(3).getInt64()});
+                           q.getColumn(3).getInt64(), TextOrEmpty(q.getColumn(4))});
     }
   }));
   return artifacts;

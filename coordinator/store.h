@@ -10,6 +10,7 @@
 // file and the operation.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,17 +30,54 @@ class Statement;
 
 namespace bitsweep::coordinator {
 
+class StoreLock;
+
+/// Who owns a store: the coordinator that last started on it.
+struct StoreOwner {
+  int64_t epoch = 0;
+  std::string host;
+  int64_t pid = 0;
+  int64_t started_ms = 0;
+  /// When it last said it is alive (0: it stopped cleanly).
+  int64_t heartbeat_ms = 0;
+  /// "pid 12 on host h, since 2026-... UTC".
+  std::string Describe() const;
+};
+
 class Store {
  public:
-  /// Opens (creating it when absent) the store at `path` and migrates it to
-  /// the latest schema. A file written by a newer bitsweep is refused.
-  static Result<std::unique_ptr<Store>> Open(const std::string& path);
-  /// For tests of migrations: opens and migrates only up to `version`.
+  /// How a store is owned (see docs/results-store.md, "One writer").
+  struct OwnerOptions {
+    /// An owner on another host whose heartbeat is younger than this is
+    /// taken to be alive, and the store is refused.
+    int64_t stale_ms = 30000;
+    /// Take the store over from a live-looking owner on another host (it
+    /// stops writing at its next write).
+    bool take_over = false;
+  };
+
+  /// Opens (creating it when absent) the store at `path`, migrates it to the
+  /// latest schema and takes ownership of it: the lock beside it (refused,
+  /// naming the holder, while another process on this host has it), then the
+  /// owner row (refused while a live coordinator on another host has it).
+  /// From then on every write transaction checks that this store still owns
+  /// the file. A file written by a newer bitsweep is refused.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, const OwnerOptions& owner);
+  static Result<std::unique_ptr<Store>> Open(const std::string& path) { return Open(path, OwnerOptions()); }
+  /// For tests of migrations: opens and migrates only up to `version`
+  /// (without taking ownership).
   static Result<std::unique_ptr<Store>> OpenAtVersion(const std::string& path, int version);
+  /// Gives ownership up (another host may start at once) and closes.
   ~Store();
 
   const std::string& path() const { return path_; }
   Result<int> SchemaVersion();
+  /// The id the store got when it was created (32 hex digits), forever.
+  const std::string& store_id() const { return store_id_; }
+  /// Set once a write found that another coordinator took the store over;
+  /// every write fails from then on. fence_error() says who took it.
+  bool fenced() const { return fenced_; }
+  std::string fence_error() const;
 
   // ---- writes (the caller serialises them; one writer) ----
 
@@ -73,7 +111,11 @@ class Store {
   Status SetSweepState(int64_t sweep_id, SweepState state, int64_t now_ms);
   /// Interim measurements (replacing any at the same job, metric and step).
   Status InsertMetrics(int64_t job_id, const std::vector<MetricValue>& metrics);
-  Status UpsertWorker(const WorkerRecord& worker);
+  /// Stores a worker; `next_worker_number` is what the worker-id counter
+  /// becomes (it only grows).
+  Status UpsertWorker(const WorkerRecord& worker, int64_t next_worker_number);
+  /// Says this owner is alive (the owner row's heartbeat).
+  Status RenewOwnership(int64_t now_ms);
   Status TouchWorker(const std::string& worker_id, int64_t now_ms);
 
   // ---- reads (safe from any thread) ----
@@ -93,6 +135,9 @@ class Store {
   /// Rows of the results view, for one sweep or (sweep_id 0) all.
   Result<std::vector<ResultRecord>> QueryResults(int64_t sweep_id);
   Result<std::vector<WorkerRecord>> ListWorkers();
+  /// The number the next new worker id ("w-N") gets.
+  Result<int64_t> NextWorkerNumber();
+  Result<StoreOwner> Owner();
   /// Artifacts of one job, or of every job of a sweep (job_id 0).
   Result<std::vector<ArtifactRecord>> ListArtifacts(int64_t job_id, int64_t sweep_id);
   Result<std::vector<MetricValue>> JobMetrics(int64_t job_id);
@@ -107,8 +152,19 @@ class Store {
   static Result<std::unique_ptr<Store>> OpenImpl(const std::string& path, int version);
   /// Runs `fn`, turning SQLite exceptions into a Status about `what`.
   Status Guard(const char* what, const std::function<void()>& fn);
+  /// Bumps the owner epoch (or refuses: see Open).
+  Status ClaimOwnership(const OwnerOptions& options);
+  /// Inside a write transaction: fails (and fences this store off) when the
+  /// owner row no longer carries this store's epoch.
+  Status CheckOwnership();
 
   std::string path_;
+  std::string store_id_;
+  std::unique_ptr<StoreLock> lock_;
+  int64_t owner_epoch_ = 0;  // 0: not owned (migration tests)
+  std::atomic<bool> fenced_{false};
+  mutable std::mutex fence_mutex_;
+  std::string fence_error_;
   std::unique_ptr<SQLite::Database> writer_;
   std::unique_ptr<Statements> statements_;
   std::mutex read_mutex_;

@@ -1,9 +1,11 @@
 #include "coordinator/sweep_service.h"
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
 
+#include "common/sha256.h"
 #include "coordinator/sql_query.h"
 #include "proto/grpc_status.h"
 
@@ -245,6 +247,7 @@ grpc::Status SweepServiceImpl::ListArtifacts(grpc::ServerContext* ctx, const v1:
     out->set_name(a.name);
     out->set_bytes(a.bytes);
     out->set_path(a.path);
+    out->set_sha256(a.sha256);
   }
   return grpc::Status::OK;
 }
@@ -258,16 +261,35 @@ grpc::Status SweepServiceImpl::GetArtifact(grpc::ServerContext* ctx, const v1::G
     if (a.name != request->name()) continue;
     std::ifstream in(a.path, std::ios::binary);
     if (!in) return ToGrpcStatus(Status::IoError(a.path + ": artifact file is missing"));
+    // A file of the wrong size is refused before a byte goes out; one with
+    // the wrong content when its hash is known, at the end (the stream then
+    // ends with DATA_LOSS and the reader discards what it got).
+    std::error_code ec;
+    const auto size = static_cast<int64_t>(std::filesystem::file_size(a.path, ec));
+    if (!ec && size != a.bytes) {
+      return ToGrpcStatus(Status::DataLoss(a.path + ": the artifact file has " + std::to_string(size) + " bytes, the store recorded " +
+                                                std::to_string(a.bytes) + " (it was replaced or damaged)"));
+    }
+    Sha256 hash;
     std::string buffer(kArtifactChunkBytes, '\0');
     while (in) {
       in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const auto got = static_cast<size_t>(in.gcount());
+      hash.Update(buffer.data(), got);
       v1::ArtifactChunk chunk;
-      chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
-      if (in.gcount() > 0 && !writer->Write(chunk)) return grpc::Status::CANCELLED;
+      chunk.set_data(buffer.data(), got);
+      if (got > 0 && !writer->Write(chunk)) return grpc::Status::CANCELLED;
     }
     // Stopped by a read error rather than the end of the file: the reader
     // must not take what it got for the whole artifact.
     if (in.bad() || !in.eof()) return ToGrpcStatus(Status::IoError(a.path + ": read error in the artifact file"));
+    if (!a.sha256.empty()) {
+      const std::string found = hash.HexDigest();
+      if (found != a.sha256) {
+        return ToGrpcStatus(Status::DataLoss(a.path + ": the artifact file's SHA-256 is " + found +
+                                             ", the store recorded " + a.sha256 + " (it was replaced or damaged)"));
+      }
+    }
     return grpc::Status::OK;
   }
   return ToGrpcStatus(Status::NotFound("job " + std::to_string(request->job_id()) + " has no artifact \"" +

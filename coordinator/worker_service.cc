@@ -27,6 +27,7 @@ void LeaseToProto(const LeaseGrant& grant, v1::Lease* out) {
   out->set_attempt(grant.attempt);
   out->set_epoch(grant.epoch);
   out->set_spec_json(grant.spec_json);
+  out->set_store_id(grant.store_id);
   out->set_ttl_ms(grant.ttl_ms);
 }
 
@@ -43,11 +44,13 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Register(grpc::CallbackServerContex
   record.devices.assign(request->devices().begin(), request->devices().end());
   record.slots = request->slots();
   record.version = request->version();
+  record.store_id = request->store_id();
   auto registration = scheduler_->RegisterWorker(std::move(record));
   if (registration.ok()) {
     response->set_worker_id(registration->worker_id);
     response->set_lease_ttl_ms(registration->lease_ttl_ms);
     response->set_heartbeat_interval_ms(registration->heartbeat_interval_ms);
+    response->set_store_id(registration->store_id);
   }
   return Answer(ctx, registration.status());
 }

@@ -20,6 +20,7 @@ grpc::Status ToGrpcStatus(const Status& status) {
     case StatusCode::kDeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
     case StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
     case StatusCode::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;
+    case StatusCode::kDataLoss: code = grpc::StatusCode::DATA_LOSS; break;
     case StatusCode::kIoError:
     case StatusCode::kCorruption:
     case StatusCode::kInternal: code = grpc::StatusCode::INTERNAL; break;
@@ -44,6 +45,7 @@ Status FromGrpcStatus(const grpc::Status& status, const char* method) {
     case grpc::StatusCode::DEADLINE_EXCEEDED: return Status::DeadlineExceeded(msg);
     case grpc::StatusCode::UNAUTHENTICATED: return Status::Unauthenticated(msg);
     case grpc::StatusCode::PERMISSION_DENIED: return Status::PermissionDenied(msg);
+    case grpc::StatusCode::DATA_LOSS: return Status::DataLoss(msg);
     default: return Status::Internal(msg);
   }
 }

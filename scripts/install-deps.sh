@@ -15,6 +15,8 @@ PACKAGES+=(libtorch-dev libopenblas0-openmp nlohmann-json3-dev zlib1g-dev libstb
 # The sweep service: gRPC + protobuf (code generator included), SQLite with
 # the SQLiteCpp wrapper, and the sqlite3 shell users query the store with.
 PACKAGES+=(libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libsqlite3-dev libsqlitecpp-dev sqlite3)
+# SHA-256 of every stored artifact (OpenSSL's libcrypto).
+PACKAGES+=(libssl-dev)
 # The font `bitsweep plot` labels its charts with (without it, a cruder
 # built-in stroke font is used).
 PACKAGES+=(fonts-dejavu-core)

@@ -1,7 +1,5 @@
 #include "worker/agent.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +16,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "common/host.h"
+#include "common/store_paths.h"
 #include "common/version.h"
 #include "proto/convert.h"
 #include "proto/grpc_status.h"
@@ -31,12 +31,6 @@ constexpr int kMaxMessageBytes = 256 << 20;
 // How often the exchange asks for work for idle slots while other slots run.
 constexpr int64_t kBusyPollMs = 200;
 
-std::string HostName() {
-  char name[256] = {0};
-  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
-  return name;
-}
-
 }  // namespace
 
 bool IsRetryable(const Status& status) {
@@ -44,6 +38,7 @@ bool IsRetryable(const Status& status) {
     case StatusCode::kInvalidArgument:
     case StatusCode::kNotFound:
     case StatusCode::kCorruption:
+    case StatusCode::kDataLoss:
     case StatusCode::kFailedPrecondition:
       return false;
     default:
@@ -163,6 +158,7 @@ class Agent::Impl {
       request.set_slots(static_cast<int>(options_.devices.size()));
       request.set_version(kVersion);
       request.set_worker_id(worker_id());
+      request.set_store_id(registered_store_id_);
       v1::RegisterResponse response;
       grpc::ClientContext ctx;
       SetDeadline(&ctx, options_.rpc_timeout_ms);
@@ -172,6 +168,7 @@ class Agent::Impl {
           std::lock_guard<std::mutex> lock(id_mu_);
           worker_id_ = response.worker_id();
         }
+        registered_store_id_ = response.store_id();
         heartbeat_interval_ms_ = std::max<int64_t>(10, response.heartbeat_interval_ms());
         Log("registered with " + options_.coordinator + " (" + std::to_string(options_.devices.size()) + " slot(s))");
         return Status::Ok();
@@ -394,7 +391,10 @@ class Agent::Impl {
     }
     const std::string job = "job " + std::to_string(lease.job_id());
     Log(job + " started on slot " + std::to_string(slot) + " [" + options_.devices[static_cast<size_t>(slot)] + "]");
-    std::filesystem::path work = std::filesystem::path(options_.work_dir) / ("job-" + std::to_string(lease.job_id()));
+    // Per store and job: another store's job of the same id must never
+    // resume from this one's checkpoint.
+    std::filesystem::path work = std::filesystem::path(options_.work_dir) / StoreFolderName(lease.store_id()) /
+                                 ("job-" + std::to_string(lease.job_id()));
 
     Result<TaskOutcome> outcome = Status::Internal("not run");
     auto spec_json = nlohmann::json::parse(lease.spec_json(), nullptr, false);
@@ -563,6 +563,8 @@ class Agent::Impl {
   std::mutex register_mu_;
   std::mutex id_mu_;
   std::string worker_id_;
+  // The store that issued worker_id_ (written under register_mu_).
+  std::string registered_store_id_;
   std::atomic<int64_t> heartbeat_interval_ms_{1000};
   std::mutex leases_mu_;
   std::unordered_map<int64_t, std::shared_ptr<ActiveLease>> leases_;

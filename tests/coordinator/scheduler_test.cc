@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "tests/test_util.h"
 
 namespace bitsweep::coordinator {
@@ -299,6 +301,41 @@ TEST_F(SchedulerTest, RestartKeepsQueueLeasesAndResults) {
   EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kDone);
   // A new worker gets a fresh id.
   EXPECT_NE(Register(), w);
+}
+
+TEST_F(SchedulerTest, WorkerIdsAreNeverHandedOutTwiceAcrossRestarts) {
+  const std::string first = Register();
+  const std::string second = Register();
+  Submit(SyntheticSweep(1));
+  LeaseGrant lease = Lease(second);  // an attempt now names the second worker
+  EXPECT_EQ(lease.store_id, store_->store_id());
+  Open();
+  {
+    // Even with the workers table emptied (an older store, or rows pruned),
+    // the ids that attempts name stay taken.
+    SQLite::Database db(dir_.File("store.db"), SQLite::OPEN_READWRITE);
+    db.exec("DELETE FROM workers");
+  }
+  Open();
+  const std::string third = Register();
+  EXPECT_NE(third, first);
+  EXPECT_NE(third, second);
+  EXPECT_EQ(third, "w-3");
+}
+
+TEST_F(SchedulerTest, AWorkerKeepsItsIdOnlyFromTheStoreThatIssuedIt) {
+  const std::string id = Register();
+  WorkerRecord again;
+  again.host = "test";
+  again.id = id;
+  again.store_id = store_->store_id();
+  EXPECT_EQ(scheduler_->RegisterWorker(again)->worker_id, id);
+  // The same name issued by another store is another worker.
+  again.store_id = "0123456789abcdef0123456789abcdef";
+  auto other = scheduler_->RegisterWorker(again);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->worker_id, id);
+  EXPECT_EQ(other->store_id, store_->store_id());
 }
 
 TEST_F(SchedulerTest, InterimMetricsFromHeartbeatsAreStored) {

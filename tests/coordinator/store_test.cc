@@ -26,8 +26,9 @@ TEST(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   auto store = Store::Open(dir.File("new.db"));
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(store.value()->SchemaVersion().value(), LatestSchemaVersion());
-  EXPECT_EQ(Tables(dir.File("new.db")), (std::vector<std::string>{"artifacts", "attempts", "jobs", "metrics",
-                                                                  "results", "sweeps", "workers"}));
+  EXPECT_EQ(Tables(dir.File("new.db")),
+            (std::vector<std::string>{"artifacts", "attempts", "jobs", "metrics", "results", "store_info",
+                                      "store_owner", "sweeps", "workers"}));
   SQLite::Database db(dir.File("new.db"), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
 }

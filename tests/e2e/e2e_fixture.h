@@ -51,8 +51,11 @@ class ServiceE2ETest : public ::testing::Test {
  protected:
   // Starts a coordinator on `listen` (default: a free port) and returns its
   // address. Each start logs to its own file.
-  std::string StartCoordinator(const std::vector<std::string>& extra = {}, const std::string& listen = "127.0.0.1:0") {
-    std::vector<std::string> argv = {kBinary, "coordinator", "--listen", listen, "--db", dir_.File("store.db")};
+  // `db` "" = store.db in the test's folder.
+  std::string StartCoordinator(const std::vector<std::string>& extra = {}, const std::string& listen = "127.0.0.1:0",
+                               const std::string& db = "") {
+    std::vector<std::string> argv = {kBinary, "coordinator", "--listen", listen,
+                                     "--db",  db.empty() ? dir_.File("store.db") : db};
     argv.insert(argv.end(), extra.begin(), extra.end());
     const std::string log = coordinator_starts_++ == 0 ? "coordinator.log"
                                                        : "coordinator-" + std::to_string(coordinator_starts_) + ".log";
@@ -95,6 +98,15 @@ class ServiceE2ETest : public ::testing::Test {
     EXPECT_EQ(rc, 0) << out;
     while (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
+  }
+
+  // The folder ("store-<first 12 hex digits of its id>") a store's files
+  // live in, inside an artifacts or work folder.
+  static std::string StoreFolderOf(const std::string& db) {
+    int rc = 0;
+    std::string id = Shell("sqlite3 -readonly " + db + " \"SELECT value FROM store_info WHERE key = 'store_id'\"", &rc);
+    EXPECT_EQ(rc, 0) << id;
+    return "store-" + id.substr(0, 12);
   }
 
   // Waits until the sweep is no longer RUNNING; false on timeout.

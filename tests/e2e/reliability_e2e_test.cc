@@ -263,7 +263,8 @@ TEST_F(ReliabilityE2ETest, SigtermStopsAWorkerAtACheckpointAndTheCoordinatorClea
   EXPECT_EQ(w1->Wait(), 130) << w1->Log();
   EXPECT_EQ(Query("SELECT state, attempts FROM jobs WHERE id = 1"), "QUEUED|0");
   EXPECT_EQ(Query("SELECT outcome FROM attempts WHERE job_id = 1"), "released");
-  EXPECT_FALSE(testing::ReadFile(dir_.File("worker1/job-1/checkpoint.pt")).empty());
+  EXPECT_FALSE(
+      testing::ReadFile(dir_.File("worker1/" + StoreFolderOf(dir_.File("store.db")) + "/job-1/checkpoint.pt")).empty());
 
   // A worker on the same folder continues from that checkpoint.
   auto w1_again = StartWorker(address, 1);
