@@ -87,6 +87,11 @@ Table ConfigTable(std::vector<ConfigSummary>* configs, const nlohmann::json& out
       for (const auto& o : outcome["configs"]) {
         if (o["g"][0] == c.method_g && o["g"][1] == c.bits_g && o["d"][0] == c.method_d && o["d"][1] == c.bits_d) {
           c.verdict = o.value("verdict", "");
+          if (o.contains("vs_bound")) {
+            const auto& v = o["vs_bound"];
+            c.vs_bound = Format("%.3f", v["estimate"].get<double>()) + " [" + Format("%.3f", v["low"].get<double>()) +
+                         ", " + Format("%.3f", v["high"].get<double>()) + "]";
+          }
         }
       }
     }
@@ -102,6 +107,9 @@ Table ConfigTable(std::vector<ConfigSummary>* configs, const nlohmann::json& out
   Table t;
   t.columns = {"g", "d", "jobs", "failed", "fid", "fid_std", "is", "is_std", "kid", "kid_std", "model_bytes"};
   if (other_params) t.columns.push_back("params");
+  bool with_bounds = false;
+  for (const auto& c : *configs) with_bounds = with_bounds || !c.vs_bound.empty();
+  if (with_bounds) t.columns.push_back("vs_bound");
   t.columns.push_back("verdict");
   for (const auto& c : *configs) {
     std::vector<Cell> row = {Cell::Text(NetText(c.method_g, c.bits_g)),
@@ -123,6 +131,7 @@ Table ConfigTable(std::vector<ConfigSummary>* configs, const nlohmann::json& out
       }
       row.push_back(Cell::Text(rest.dump()));
     }
+    if (with_bounds) row.push_back(c.vs_bound.empty() ? Cell::Missing() : Cell::Text(c.vs_bound));
     row.push_back(Cell::Text(c.verdict));
     t.rows.push_back(std::move(row));
   }
@@ -146,6 +155,23 @@ std::string FormatSearchSummary(const SearchInfo& info, std::vector<ConfigSummar
       out += " -> bound " + Format("%.3f", o["threshold"].get<double>());
     }
     out += "\n";
+    const double confidence = o.value("confidence", 0.0);
+    if (confidence > 0.0) {
+      out += "verdicts at " + Format("%.0f", 100.0 * confidence) +
+             "% confidence over seeds and sampling (vs_bound: " + metric +
+             (metric == "is" ? " bound / value" : " value / bound") +
+             ", at most 1 meets, with its interval); undecided configurations got more seeds, up to " +
+             std::to_string(o.value("max_seeds", 0)) + ", and count as failing";
+      if (o.contains("seed_spread")) {
+        out += "; seed-to-seed spread " + Format("%.1f", 100.0 * o["seed_spread"]["sd"].get<double>()) + "% (" +
+               Format("%.0f", o["seed_spread"]["df"].get<double>()) + " df)";
+      }
+      out += "\n";
+    } else if (o.contains("confidence")) {
+      out += "verdicts compare the " + o.value("aggregate", std::string("mean")) +
+             " over seeds with the bound (point estimates, confidence 0): differences smaller than the noise "
+             "decide them too\n";
+    }
   }
   if (o.is_object() && o.contains("error")) out += "error: " + o["error"].get<std::string>() + "\n";
   if (o.is_object() && o.contains("methods")) {

@@ -42,8 +42,12 @@ struct ConfigSummary {
   int jobs = 0, failed = 0;
   MetricStats fid, is, kid;
   int64_t model_bytes = 0;
-  /// The strategy's verdict (multi_precision: baseline, meets, fails), if any.
+  /// The strategy's verdict (multi_precision: baseline, meets, fails,
+  /// undecided), if any.
   std::string verdict;
+  /// How sure it is: value / bound with its interval, e.g.
+  /// "0.97 [0.93, 1.01]" ("" when the search did not say).
+  std::string vs_bound;
 };
 
 /// Groups runs by configuration, in the order each was first run.

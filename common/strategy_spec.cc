@@ -148,7 +148,8 @@ const char* AggregateName(Aggregate aggregate) {
 
 nlohmann::json MultiPrecisionSpec::ToJson() const {
   return {{"kind", "multi_precision"},  {"methods", methods},         {"bits", bits},
-          {"requirement", requirement.ToJson()}, {"seeds", seeds}, {"aggregate", AggregateName(aggregate)},
+          {"requirement", requirement.ToJson()}, {"seeds", seeds}, {"confidence", confidence},
+          {"max_seeds", max_seeds}, {"aggregate", AggregateName(aggregate)},
           {"max_in_flight", max_in_flight}, {"search_d", search_d}};
 }
 
@@ -215,6 +216,16 @@ Result<MultiPrecisionSpec> ReadMultiPrecision(SpecReader r) {
       spec.seeds.push_back(static_cast<uint64_t>(s));
     }
     if (r.status().ok() && spec.seeds.empty()) r.Fail("seeds", "must hold at least one seed");
+  }
+  spec.confidence = r.Number("confidence", spec.confidence, 0.0, 0.999);
+  if (r.status().ok() && spec.confidence != 0.0 && spec.confidence <= 0.5) {
+    r.Fail("confidence", "must be above 0.5 (e.g. 0.9), or 0 to compare point estimates");
+  }
+  const int default_max_seeds = spec.confidence == 0.0 ? static_cast<int>(spec.seeds.size())
+                                                       : static_cast<int>(spec.seeds.size()) + 2;
+  spec.max_seeds = static_cast<int>(r.Int("max_seeds", default_max_seeds, 1, 1000));
+  if (r.status().ok() && spec.max_seeds < static_cast<int>(spec.seeds.size())) {
+    r.Fail("max_seeds", "must be at least the number of seeds (" + std::to_string(spec.seeds.size()) + ")");
   }
   const std::string aggregate = r.OneOf("aggregate", "mean", {"mean", "median", "worst"});
   spec.aggregate = aggregate == "median" ? Aggregate::kMedian : aggregate == "worst" ? Aggregate::kWorst

@@ -51,6 +51,15 @@ struct MultiPrecisionSpec {
   Requirement requirement;
   /// Every configuration runs once per seed.
   std::vector<uint64_t> seeds = {1};
+  /// How sure a verdict must be: a configuration meets (or fails) the
+  /// requirement only when it does at this one-sided confidence over seeds
+  /// and sampling; otherwise it is undecided and gets another seed, up to
+  /// max_seeds. 0 turns the statistics off: the aggregate of `seeds` is
+  /// compared with the bound, as a point estimate.
+  double confidence = 0.9;
+  /// Most seeds an undecided configuration gets (the extra seeds continue
+  /// after the largest of `seeds`). At least seeds.size().
+  int max_seeds = 0;
   Aggregate aggregate = Aggregate::kMean;
   /// Most jobs of the search running or queued at once.
   int max_in_flight = 4;

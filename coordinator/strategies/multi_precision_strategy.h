@@ -17,6 +17,12 @@
 // A configuration with a failed job (a run that diverged, or one whose
 // attempts ran out) fails the requirement, and the reason is recorded.
 //
+// Verdicts carry their uncertainty (verdict.h): a configuration meets or
+// fails only at the spec's confidence over seeds and sampling; one that is
+// undecided gets another seed (and so does the baseline, to stay paired),
+// up to max_seeds. Still undecided then, it counts as failing: the width
+// chosen is the fewest that surely meet the requirement.
+//
 // State: the list of trials (configuration, seed, outcome). Every decision
 // is a function of it, so it is all a restart needs.
 #pragma once
@@ -27,6 +33,7 @@
 #include <vector>
 
 #include "coordinator/strategies/trial_status.h"
+#include "coordinator/strategies/verdict.h"
 #include "coordinator/strategy.h"
 
 namespace bitsweep::coordinator {
@@ -59,6 +66,8 @@ class MultiPrecisionStrategy : public Strategy {
     TrialStatus status = TrialStatus::kPending;
     int64_t job_id = 0;
     double value = 0.0;
+    /// Sampling standard error of `value` (0 when not measured).
+    double std = 0.0;
     std::string error;
     int64_t model_bytes = 0;
   };
@@ -68,9 +77,18 @@ class MultiPrecisionStrategy : public Strategy {
     double value = 0.0, std = 0.0;
     int64_t model_bytes = 0;
     std::string failure;  // first failed seed's error
-    bool complete(size_t seeds) const { return finished == static_cast<int>(seeds); }
+    /// Every proposed seed finished, and at least `seeds` of them.
+    bool complete(size_t seeds) const { return finished == proposed && finished >= static_cast<int>(seeds); }
   };
-  enum class Verdict { kUntried, kBusy, kPass, kFail };
+  /// kNeedsSeed: undecided, and another seed may decide it. kUndecided:
+  /// undecided with max_seeds spent (the search treats it as failing).
+  enum class Verdict { kUntried, kBusy, kNeedsSeed, kPass, kFail, kUndecided };
+  /// A configuration's per-seed margins against the bound (verdict.h), with
+  /// the mean sampling variance of one margin.
+  struct Margins {
+    std::vector<double> margins;
+    double sampling_variance = 0.0;
+  };
   /// The state of one bisection over the candidate widths.
   struct Search {
     std::vector<Config> candidates;  // ascending bits
@@ -87,6 +105,18 @@ class MultiPrecisionStrategy : public Strategy {
   std::optional<double> Threshold() const;
   bool BaselineFailed() const;
   Verdict Judge(const Config& config) const;
+  /// The margins of a configuration's finished seeds; nullopt while a
+  /// baseline seed they pair with is still running.
+  std::optional<Margins> MarginsOf(const Config& config) const;
+  /// The seed-to-seed spread of margins, pooled over the configurations.
+  PooledSpread Spread() const;
+  /// The statistics of one configuration (needs its margins).
+  std::optional<Judgement> Statistics(const Config& config) const;
+  /// The i-th seed a configuration runs: spec seeds first, then more.
+  uint64_t SeedAt(size_t i) const;
+  /// The seeds a configuration should have been given by now.
+  std::vector<uint64_t> SeedsWanted(const Config& config) const;
+  bool Statistical() const { return spec_.confidence > 0.0; }
   Search RunSearch(std::vector<Config> candidates, int max_picks) const;
   Search SearchG(const std::string& method, int max_picks) const;
   /// The D search of `method`, once its G search is determined.

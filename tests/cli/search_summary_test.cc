@@ -70,6 +70,28 @@ TEST(SearchSummaryTest, ShowsChosenWidthsVerdictsAndCost) {
   EXPECT_NE(text.find("Pareto front"), std::string::npos) << text;
 }
 
+TEST(SearchSummaryTest, VerdictsSayHowSureTheyAre) {
+  nlohmann::json outcome = {
+      {"requirement", "fid <= 1.1 x baseline"},
+      {"metric", "fid"},
+      {"confidence", 0.9},
+      {"max_seeds", 4},
+      {"seed_spread", {{"sd", 0.042}, {"df", 3}}},
+      {"configs",
+       {{{"g", {"em", 2}}, {"d", {"none", 32}}, {"verdict", "undecided"},
+         {"vs_bound", {{"estimate", 0.98}, {"low", 0.91}, {"high", 1.06}, {"seeds", 4}}}},
+        {{"g", {"em", 4}}, {"d", {"none", 32}}, {"verdict", "meets"},
+         {"vs_bound", {{"estimate", 0.9}, {"low", 0.85}, {"high", 0.95}, {"seeds", 2}}}}}}};
+  SearchInfo info{7, "s", "multi_precision", "DONE", outcome, 60.0, 6};
+  const std::string text = FormatSearchSummary(
+      info, GroupBySeed({Row(1, "em", 2, 1, 11.0, 500), Row(2, "em", 2, 2, 13.0, 500), Row(3, "em", 4, 1, 10.0, 900)}));
+  EXPECT_NE(text.find("verdicts at 90% confidence over seeds and sampling"), std::string::npos) << text;
+  EXPECT_NE(text.find("up to 4, and count as failing"), std::string::npos) << text;
+  EXPECT_NE(text.find("seed-to-seed spread 4.2% (3 df)"), std::string::npos) << text;
+  EXPECT_NE(text.find("0.980 [0.910, 1.060]  undecided"), std::string::npos) << text;
+  EXPECT_NE(text.find("0.900 [0.850, 0.950]  meets"), std::string::npos) << text;
+}
+
 TEST(SearchPlotTest, WritesAPngOrSaysWhyNot) {
   bitsweep::testing::TempDir dir;
   SearchInfo info{1, "s", "multi_precision", "DONE", {{"metric", "fid"}, {"threshold", 13.0}}, 0.0, 4};

@@ -40,6 +40,9 @@ nlohmann::json MultiPrecisionSweep(int max_in_flight, const nlohmann::json& requ
             {"bits", kBits},
             {"requirement", requirement},
             {"seeds", {1, 2}},
+            // Point estimates: these tests check the bisection against brute
+            // force on (nearly) noise-free data; the statistics have their own.
+            {"confidence", 0},
             {"max_in_flight", max_in_flight}}}};
 }
 
@@ -281,6 +284,132 @@ TEST_F(StrategyTest, MultiPrecisionSameAnswerWhenTheCoordinatorRestartsAtRandomP
   std::set<std::string> seen;
   for (const auto& j : jobs.value()) EXPECT_TRUE(seen.insert(j.params_json).second) << j.params_json;
   EXPECT_LT(static_cast<int>(jobs->size()), grid_jobs);
+}
+
+// ---------------------------------------------------------------- verdicts with their uncertainty
+
+// A search whose runs are noisy (3% log-normal per run, as the synthetic
+// task draws it) starting from one seed per configuration.
+nlohmann::json NoisySweep(int max_in_flight, double noise, int max_seeds) {
+  nlohmann::json sweep = MultiPrecisionSweep(max_in_flight);
+  sweep["base"]["synthetic"]["noise"] = noise;
+  sweep["strategy"]["seeds"] = {1};
+  sweep["strategy"]["confidence"] = 0.9;
+  sweep["strategy"]["max_seeds"] = max_seeds;
+  return sweep;
+}
+
+// The truth the noise hides: value / (1.10 x baseline) of the noise-free
+// synthetic quality, by configuration ("g-method-bits/d-method-bits").
+double TrueRatioToBound(const nlohmann::json& config) {
+  nlohmann::json base = SyntheticBase();
+  base["synthetic"]["noise"] = 0.0;
+  auto fid = [&](const nlohmann::json& params) {
+    nlohmann::json j = JobSpec().ToJson();
+    j.merge_patch(base);
+    auto spec = JobSpec::FromJson(ApplyParams(j, params));
+    EXPECT_TRUE(spec.ok());
+    return worker::SyntheticFid(spec.value());
+  };
+  const double value = fid(Params(config["g"][0], config["g"][1], config["d"][0], config["d"][1], 1));
+  return value / (1.10 * fid(Params("none", 32, "none", 32, 1)));
+}
+
+// The noise-free answer: per method, the fewest G bits that truly meet the
+// bound, then the fewest D bits with G there (32: none meets).
+std::map<std::string, std::pair<int, int>> TrueAnswer() {
+  std::map<std::string, std::pair<int, int>> answer;
+  for (const auto& m : kMethods) {
+    int g = 32, d = 32;
+    for (int b : kBits) {
+      if (TrueRatioToBound({{"g", {m, b}}, {"d", {"none", 32}}}) <= 1.0) {
+        g = b;
+        break;
+      }
+    }
+    for (int b : kBits) {
+      if (TrueRatioToBound({{"g", {g == 32 ? "none" : m, g}}, {"d", {m, b}}}) <= 1.0) {
+        d = b;
+        break;
+      }
+    }
+    answer[m] = {g, d};
+  }
+  return answer;
+}
+
+TEST_F(StrategyTest, NoisyRunsGetMoreSeedsUntilDecidedAndNoVerdictContradictsTheTruth) {
+  for (int restart_every : {0, 3}) {
+    std::mt19937 rng(17 + restart_every);
+    const int64_t sweep = Submit(NoisySweep(/*max_in_flight=*/6, /*noise=*/0.03, /*max_seeds=*/6));
+    int steps = 0;
+    RunToEnd(sweep, 3, &rng, nullptr, [&] {
+      if (restart_every > 0 && ++steps % restart_every == 0) Open();
+    });
+    const auto outcome = Outcome(sweep);
+    ASSERT_TRUE(outcome["done"].get<bool>()) << outcome.dump(1);
+    EXPECT_EQ(outcome["confidence"], 0.9);
+    int more_seeds = 0, decided_far = 0;
+    for (const auto& c : outcome["configs"]) {
+      const std::string verdict = c["verdict"];
+      if (verdict == "baseline" || verdict == "not needed") continue;
+      const double truth = TrueRatioToBound(c);
+      // The margin of one seed has sd 0.03 x sqrt(2) (run and its paired
+      // baseline); 5% from the bound is ~1.2 of them.
+      if (verdict == "meets") {
+        EXPECT_LE(truth, 1.0) << c.dump();
+      }
+      if (verdict == "fails") {
+        EXPECT_GT(truth, 1.0) << c.dump();
+      }
+      if (std::fabs(std::log(truth)) > 0.05 && c.value("failure", "").empty()) {
+        EXPECT_TRUE(verdict == "meets" || verdict == "fails") << "undecided far from the bound: " << c.dump();
+        ++decided_far;
+      }
+      if (c["jobs"].get<int>() > 1) ++more_seeds;
+      if (c.contains("vs_bound")) {
+        EXPECT_LE(c["vs_bound"]["low"].get<double>(), c["vs_bound"]["estimate"].get<double>());
+        EXPECT_GE(c["vs_bound"]["high"].get<double>(), c["vs_bound"]["estimate"].get<double>());
+        EXPECT_LE(c["vs_bound"]["seeds"].get<int>(), 6);
+      }
+    }
+    EXPECT_GT(decided_far, 10);
+    EXPECT_GT(more_seeds, 0) << "no configuration needed a second seed";
+    int undecided = 0;
+    for (const auto& c : outcome["configs"]) undecided += c["verdict"] == "undecided" ? 1 : 0;
+    std::printf("noisy multi_precision (restart every %d steps): %d jobs, %d configurations with extra seeds, "
+                "%d undecided at max_seeds, seed spread sd %.4f (df %.0f); chosen %s, noise-free answer %s\n",
+                restart_every, scheduler_->GetSweep(sweep)->total, more_seeds, undecided,
+                outcome["seed_spread"]["sd"].get<double>(), outcome["seed_spread"]["df"].get<double>(),
+                nlohmann::json(Chosen(sweep)).dump().c_str(), nlohmann::json(TrueAnswer()).dump().c_str());
+    // The chosen widths are never fewer bits than the truth allows: what
+    // the search could not tell apart counts as failing.
+    for (const auto& [method, r] : outcome["methods"].items()) {
+      const int chosen = r["g"]["bits"].get<int>();
+      if (chosen != 32) {
+        EXPECT_LE(TrueRatioToBound({{"g", {method, chosen}}, {"d", {"none", 32}}}), 1.0) << method << " " << chosen;
+      }
+    }
+    // No configuration ran twice for a seed, restarts or not.
+    auto jobs = store_->ListJobs(sweep);
+    std::set<std::string> seen;
+    for (const auto& j : jobs.value()) EXPECT_TRUE(seen.insert(j.params_json).second) << j.params_json;
+  }
+}
+
+TEST_F(StrategyTest, WithoutNoiseOneSeedEachDecidesOnceTheSpreadIsKnown) {
+  std::mt19937 rng(23);
+  const int64_t sweep = Submit(NoisySweep(/*max_in_flight=*/4, /*noise=*/0.0, /*max_seeds=*/4));
+  RunToEnd(sweep, 2, &rng);
+  EXPECT_EQ(Chosen(sweep), TrueAnswer());
+  // A spread needs one configuration with two seeds (and the baseline's
+  // pair); the rest decide with one.
+  const auto outcome = Outcome(sweep);
+  int two_seeds = 0;
+  for (const auto& c : outcome["configs"]) two_seeds += c["jobs"].get<int>() > 1 ? 1 : 0;
+  EXPECT_GE(two_seeds, 2);
+  EXPECT_LE(two_seeds, 3);
+  EXPECT_EQ(outcome["seed_spread"]["sd"].get<double>(), 0.0);
 }
 
 TEST_F(StrategyTest, DivergedRunsFailTheRequirementWithTheReason) {
