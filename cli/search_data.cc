@@ -39,6 +39,9 @@ Result<SearchData> FetchSearch(v1::SweepService::Stub* stub, int64_t sweep_id) {
     if (r.has_fid()) run.fid = r.fid();
     if (r.has_is()) run.is = r.is();
     if (r.has_kid()) run.kid = r.kid();
+    if (r.has_fid_se()) run.fid_se = r.fid_se();
+    if (r.has_is_se()) run.is_se = r.is_se();
+    if (r.has_kid_se()) run.kid_se = r.kid_se();
     run.model_bytes = r.model_bytes();
     run.params = nlohmann::json::parse(r.params_json(), nullptr, false);
     if (run.params.is_discarded()) run.params = nlohmann::json::object();

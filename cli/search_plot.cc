@@ -102,8 +102,9 @@ void DrawSeries(Canvas* c, const Panel& p, const std::vector<Point>& points, con
       continue;
     }
     const double y = p.Y(std::min(std::max(s.mean, p.y_lo), p.y_hi));
-    if (s.n > 1) {
-      const double y0 = p.Y(std::max(s.mean - s.std, p.y_lo)), y1 = p.Y(std::min(s.mean + s.std, p.y_hi));
+    // Error bars: the standard error of the mean (seeds and sampling).
+    if (s.se() > 0.0) {
+      const double y0 = p.Y(std::max(s.mean - s.se(), p.y_lo)), y1 = p.Y(std::min(s.mean + s.se(), p.y_hi));
       c->Line(x, y0, x, y1, color, 1.2);
       c->Line(x - 4, y0, x + 4, y0, color, 1.2);
       c->Line(x - 4, y1, x + 4, y1, color, 1.2);
@@ -156,8 +157,8 @@ Status PlotSearch(const SearchInfo& info, const std::vector<ConfigSummary>& conf
   double y_lo = 1e300, y_hi = -1e300;
   for (const auto* c : measured) {
     const MetricStats& s = Stats(*c, metric);
-    y_lo = std::min(y_lo, s.mean - s.std);
-    y_hi = std::max(y_hi, s.mean + s.std);
+    y_lo = std::min(y_lo, s.mean - s.se());
+    y_hi = std::max(y_hi, s.mean + s.se());
   }
   std::optional<double> bound;
   if (info.outcome.is_object() && info.outcome.contains("threshold") && info.outcome["threshold"].is_number()) {
@@ -171,7 +172,8 @@ Status PlotSearch(const SearchInfo& info, const std::vector<ConfigSummary>& conf
   left.x_hi = widths.size() + 0.5;
   left.y_lo = y_lo - pad;
   left.y_hi = y_hi + pad;
-  DrawFrame(&canvas, left, metric + " against bits", metric + (lower ? " (lower is better)" : " (higher is better)"));
+  DrawFrame(&canvas, left, metric + " against bits (bars: +-1 standard error, seeds and sampling)",
+            metric + (lower ? " (lower is better)" : " (higher is better)"));
   for (size_t i = 0; i <= widths.size(); ++i) {
     const std::string label = i < widths.size() ? std::to_string(widths[i]) : "fp32";
     canvas.Text(left.X(static_cast<double>(i)), left.bottom + 22, label, 14, kBlack, Canvas::Align::kCenter);

@@ -16,8 +16,11 @@ std::string NetText(const std::string& method, int bits) {
   return method == "none" ? std::string("fp32") : method + "-" + std::to_string(bits);
 }
 
-void Accumulate(MetricStats* s, const std::optional<double>& value, std::vector<double>* values) {
+void Accumulate(MetricStats* s, const std::optional<double>& value, const std::optional<double>& se,
+                std::vector<double>* values) {
   if (!value || !std::isfinite(*value)) return;
+  // The running sum of squared sampling errors, kept as n * sampling_se^2.
+  const double squares = s->sampling_se * s->sampling_se * s->n + (se && std::isfinite(*se) ? *se * *se : 0.0);
   values->push_back(*value);
   s->n = static_cast<int>(values->size());
   double sum = 0.0;
@@ -26,16 +29,24 @@ void Accumulate(MetricStats* s, const std::optional<double>& value, std::vector<
   double ss = 0.0;
   for (double v : *values) ss += (v - s->mean) * (v - s->mean);
   s->std = s->n > 1 ? std::sqrt(ss / (s->n - 1)) : 0.0;
+  s->sampling_se = std::sqrt(squares / s->n);
 }
 
 Cell MeanCell(const MetricStats& s, const char* format) {
   return s.n > 0 ? Cell::Number(s.mean, format) : Cell::Missing();
 }
-Cell StdCell(const MetricStats& s, const char* format) {
-  return s.n > 1 ? Cell::Number(s.std, format) : Cell::Missing();
+// How sure the mean is; missing when nothing says (one run, no sampling error).
+Cell SeCell(const MetricStats& s, const char* format) {
+  return s.n > 0 && s.se() > 0.0 ? Cell::Number(s.se(), format) : Cell::Missing();
 }
 
 }  // namespace
+
+double MetricStats::se() const {
+  if (n == 0) return 0.0;
+  const double over_seeds = n > 1 ? std / std::sqrt(static_cast<double>(n)) : 0.0;
+  return std::max(over_seeds, sampling_se / std::sqrt(static_cast<double>(n)));
+}
 
 std::vector<ConfigSummary> GroupBySeed(const std::vector<RunRow>& runs) {
   std::vector<ConfigSummary> configs;
@@ -65,9 +76,9 @@ std::vector<ConfigSummary> GroupBySeed(const std::vector<RunRow>& runs) {
       ++c.failed;
       continue;
     }
-    Accumulate(&c.fid, run.fid, &values[i][0]);
-    Accumulate(&c.is, run.is, &values[i][1]);
-    Accumulate(&c.kid, run.kid, &values[i][2]);
+    Accumulate(&c.fid, run.fid, run.fid_se, &values[i][0]);
+    Accumulate(&c.is, run.is, run.is_se, &values[i][1]);
+    Accumulate(&c.kid, run.kid, run.kid_se, &values[i][2]);
     if (run.model_bytes > 0) c.model_bytes = run.model_bytes;
   }
   return configs;
@@ -105,7 +116,8 @@ Table ConfigTable(std::vector<ConfigSummary>* configs, const nlohmann::json& out
     }
   }
   Table t;
-  t.columns = {"g", "d", "jobs", "failed", "fid", "fid_std", "is", "is_std", "kid", "kid_std", "model_bytes"};
+  // Means over seeds with their standard errors (seeds and sampling).
+  t.columns = {"g", "d", "jobs", "failed", "fid", "fid_se", "is", "is_se", "kid", "kid_se", "model_bytes"};
   if (other_params) t.columns.push_back("params");
   bool with_bounds = false;
   for (const auto& c : *configs) with_bounds = with_bounds || !c.vs_bound.empty();
@@ -117,11 +129,11 @@ Table ConfigTable(std::vector<ConfigSummary>* configs, const nlohmann::json& out
                              Cell::Number(c.jobs, "%.0f"),
                              Cell::Number(c.failed, "%.0f"),
                              MeanCell(c.fid, "%.2f"),
-                             StdCell(c.fid, "%.2f"),
+                             SeCell(c.fid, "%.2f"),
                              MeanCell(c.is, "%.3f"),
-                             StdCell(c.is, "%.3f"),
+                             SeCell(c.is, "%.3f"),
                              MeanCell(c.kid, "%.4f"),
-                             StdCell(c.kid, "%.4f"),
+                             SeCell(c.kid, "%.4f"),
                              c.model_bytes > 0 ? Cell::Number(static_cast<double>(c.model_bytes), "%.0f")
                                                : Cell::Missing()};
     if (other_params) {
@@ -147,8 +159,8 @@ std::string FormatSearchSummary(const SearchInfo& info, std::vector<ConfigSummar
     out += "requirement: " + o["requirement"].get<std::string>();
     if (o.contains("baseline")) {
       const auto& b = o["baseline"];
-      out += "; baseline " + metric + " " + Format("%.3f", b["value"].get<double>()) + " +- " +
-             Format("%.3f", b["std"].get<double>()) + " (" + std::to_string(b["n"].get<int>()) + " seeds, " +
+      out += "; baseline " + metric + " " + Format("%.3f", b["value"].get<double>()) + " (sd " +
+             Format("%.3f", b["std"].get<double>()) + " over " + std::to_string(b["n"].get<int>()) + " seeds, " +
              o.value("aggregate", "mean") + ")";
     }
     if (o.contains("threshold") && o["threshold"].is_number()) {
@@ -197,7 +209,8 @@ std::string FormatSearchSummary(const SearchInfo& info, std::vector<ConfigSummar
            std::to_string(b["job"].get<int64_t>()) + ")\n";
   }
   Table table = ConfigTable(&configs, o);
-  out += "\nconfigurations tried (" + std::to_string(configs.size()) + "; mean and std over seeds):\n" +
+  out += "\nconfigurations tried (" + std::to_string(configs.size()) +
+         "; mean over seeds, _se: its standard error over seeds and sampling):\n" +
          FormatAligned(table);
 
   out += "\njobs: " + std::to_string(info.jobs);

@@ -22,15 +22,24 @@ struct RunRow {
   std::string method_g, method_d;
   int bits_g = 32, bits_d = 32;
   std::optional<double> fid, is, kid;
+  /// Their sampling standard errors, where measured.
+  std::optional<double> fid_se, is_se, kid_se;
   int64_t model_bytes = 0;
   /// The params the job was proposed with (seed included).
   nlohmann::json params;
 };
 
-/// Mean and sample std of one metric over the seeds that measured it.
+/// Mean and sample std of one metric over the seeds that measured it, and
+/// how sure the mean is.
 struct MetricStats {
   int n = 0;
   double mean = 0.0, std = 0.0;
+  /// Root mean square of the runs' sampling standard errors (0 if none).
+  double sampling_se = 0.0;
+  /// Standard error of `mean`: over seeds when there are two or more
+  /// (sd / sqrt(n), which holds the sampling noise too), never below the
+  /// sampling error alone (sampling_se / sqrt(n)).
+  double se() const;
 };
 
 /// The runs of one configuration (the same params but for train.seed).

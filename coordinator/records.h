@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,8 @@ struct ResultRecord {
   int64_t seed = 0;
   bool has_fid = false, has_is = false, has_kid = false;
   double fid = 0.0, is = 0.0, kid = 0.0;
+  /// Sampling standard errors of fid, is and kid, where estimated.
+  std::optional<double> fid_se, is_se, kid_se;
   int64_t model_bytes = 0;
   double wall_seconds = 0.0;
   std::string params_json;

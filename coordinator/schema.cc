@@ -141,6 +141,27 @@ SELECT 'next_worker_number', CAST(COALESCE(MAX(n), 0) + 1 AS TEXT) FROM (
   UNION ALL
   SELECT CAST(substr(worker_id, 3) AS INTEGER) FROM attempts WHERE worker_id LIKE 'w-%');
 )sql",
+      // Version 6: every number with how sure it is. The results view gains
+      // the sampling standard error of each metric (the metrics table's
+      // `std` of the same measurement; NULL where it was not estimated).
+      R"sql(
+DROP VIEW results;
+CREATE VIEW results AS
+SELECT s.name AS sweep, j.sweep_id, j.id AS job, j.state,
+       j.method_g, j.bits_g, j.method_d, j.bits_d, j.loss, j.dataset, j.seed,
+       f.value AS fid, f.std AS fid_se,
+       i.value AS "is", i.std AS is_se,
+       k.value AS kid, k.std AS kid_se,
+       j.model_bytes, j.wall_seconds, j.params_json
+FROM jobs j JOIN sweeps s ON s.id = j.sweep_id
+LEFT JOIN metrics f ON f.job_id = j.id AND f.name = 'fid'
+  AND f.step = (SELECT MAX(step) FROM metrics m WHERE m.job_id = j.id AND m.name = 'fid')
+LEFT JOIN metrics i ON i.job_id = j.id AND i.name = 'is'
+  AND i.step = (SELECT MAX(step) FROM metrics m WHERE m.job_id = j.id AND m.name = 'is')
+LEFT JOIN metrics k ON k.job_id = j.id AND k.name = 'kid'
+  AND k.step = (SELECT MAX(step) FROM metrics m WHERE m.job_id = j.id AND m.name = 'kid')
+WHERE j.state IN ('SUCCEEDED', 'FAILED');
+)sql",
   };
   return migrations;
 }

@@ -683,7 +683,7 @@ Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
   BITSWEEP_RETURN_IF_ERROR(Guard("query results", [&] {
     SQLite::Statement q(*reader_,
                         "SELECT sweep, sweep_id, job, state, method_g, bits_g, method_d, bits_d, loss, dataset, seed, "
-                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json FROM results "
+                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json, fid_se, is_se, kid_se FROM results "
                         "WHERE ?1 = 0 OR sweep_id = ?1 ORDER BY job");
     q.bind(1, sweep_id);
     while (q.executeStep()) {
@@ -708,6 +708,12 @@ Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
       r.model_bytes = q.getColumn(14).getInt64();
       r.wall_seconds = q.getColumn(15).getDouble();
       r.params_json = q.getColumn(16).getString();
+      auto optional = [&](int column) {
+        return q.getColumn(column).isNull() ? std::nullopt : std::optional<double>(q.getColumn(column).getDouble());
+      };
+      r.fid_se = optional(17);
+      r.is_se = optional(18);
+      r.kid_se = optional(19);
       rows.push_back(std::move(r));
     }
   }));

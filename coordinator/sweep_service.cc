@@ -167,6 +167,9 @@ grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext* ctx, const v1::
     out->set_model_bytes(r.model_bytes);
     out->set_wall_seconds(r.wall_seconds);
     out->set_params_json(r.params_json);
+    if (r.fid_se) out->set_fid_se(*r.fid_se);
+    if (r.is_se) out->set_is_se(*r.is_se);
+    if (r.kid_se) out->set_kid_se(*r.kid_se);
   }
   return grpc::Status::OK;
 }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "cli/search_plot.h"
 #include "tests/test_util.h"
 
@@ -35,6 +37,28 @@ TEST(SearchSummaryTest, GroupsSeedsIntoMeanAndStd) {
   EXPECT_EQ(configs[1].failed, 1);
   EXPECT_EQ(configs[1].fid.n, 1);
   EXPECT_FALSE(configs[1].params.contains("train.seed"));
+  // How sure the mean is: over two seeds, sd / sqrt(2); one run without a
+  // sampling error says nothing.
+  EXPECT_NEAR(configs[0].fid.se(), 2.0, 1e-6);
+  EXPECT_EQ(configs[1].fid.se(), 0.0);
+}
+
+TEST(SearchSummaryTest, StandardErrorsCombineSeedsAndSampling) {
+  RunRow a = Row(1, "em", 2, 1, 20.0), b = Row(2, "em", 2, 2, 20.0), c = Row(3, "em", 4, 1, 18.0);
+  a.fid_se = 0.6;
+  b.fid_se = 0.8;
+  c.fid_se = 0.5;
+  auto configs = GroupBySeed({a, b, c});
+  ASSERT_EQ(configs.size(), 2u);
+  // Two seeds that agree exactly: the sampling error is what is left,
+  // sqrt((0.36 + 0.64) / 2) / sqrt(2) = 0.5.
+  EXPECT_NEAR(configs[0].fid.sampling_se, std::sqrt(0.5), 1e-9);
+  EXPECT_NEAR(configs[0].fid.se(), 0.5, 1e-9);
+  EXPECT_NEAR(configs[1].fid.se(), 0.5, 1e-9);  // one run: its sampling error
+  std::vector<ConfigSummary> grouped = configs;
+  Table t = ConfigTable(&grouped, nullptr);
+  EXPECT_EQ(t.columns[5], "fid_se");
+  EXPECT_EQ(FormatAligned(t).find("fid_std"), std::string::npos);
 }
 
 TEST(SearchSummaryTest, BudgetsStayApart) {

@@ -68,6 +68,10 @@ TEST(StoreTest, MigratesAVersion1FileKeepingItsData) {
   EXPECT_DOUBLE_EQ(r.fid, 55.5);  // the latest step, not the earlier 80
   EXPECT_TRUE(r.has_is);
   EXPECT_DOUBLE_EQ(r.is, 3.25);
+  // Each metric with its sampling standard error, where one was measured.
+  EXPECT_FALSE(r.fid_se.has_value());
+  ASSERT_TRUE(r.is_se.has_value());
+  EXPECT_DOUBLE_EQ(*r.is_se, 0.1);
   EXPECT_FALSE(r.has_kid);
   EXPECT_EQ(r.model_bytes, 999);
   EXPECT_DOUBLE_EQ(r.wall_seconds, 12.5);
