@@ -47,6 +47,23 @@ std::map<std::string, worker::TaskRunner> AllRunners() {
   return {{"qgan", worker::RunQganTask}, {"synthetic", worker::RunSyntheticTask}};
 }
 
+// A failed job's error belongs on the screen, not only in the store.
+Status PrintFailedJobs(v1::SweepService::Stub* sweeps, int64_t sweep_id) {
+  v1::ListJobsRequest request;
+  request.set_sweep_id(sweep_id);
+  v1::ListJobsResponse jobs;
+  BITSWEEP_RETURN_IF_ERROR(FromGrpcStatus(sweeps->ListJobs(CallContext().get(), request, &jobs), "ListJobs"));
+  bool header = false;
+  for (const auto& job : jobs.jobs()) {
+    if (job.state() != v1::JOB_FAILED) continue;
+    if (!header) std::printf("\nfailed jobs:\n");
+    header = true;
+    std::printf("  job %lld %s: %s\n", static_cast<long long>(job.id()), job.params_json().c_str(),
+                job.last_error().c_str());
+  }
+  return Status::Ok();
+}
+
 void WaitForInterrupt() {
   const auto& interrupted = InterruptFlag();
   while (!interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -208,6 +225,7 @@ int RunLocalCommand(const LocalCommandOptions& options) {
     view.sort = "model_bytes";
     s = PrintResults(c.sweeps.get(), sweep_id, view, stdout);
   }
+  if (s.ok()) s = PrintFailedJobs(c.sweeps.get(), sweep_id);
   if (s.ok()) {
     v1::ListArtifactsRequest request;
     request.set_sweep_id(sweep_id);

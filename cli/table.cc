@@ -116,14 +116,25 @@ Result<Table> ParetoFront(const Table& table, const std::string& x, const std::s
     return *(*a)[yi].number < *(*b)[yi].number;
   });
   // Sweeping by increasing x, a row is on the front when its y beats every
-  // row before it.
+  // row before it. Sizes within kSameSize of each other count as one size:
+  // generators of the same widths differ only by a few header bytes per
+  // layer, which must not put a worse one on the front.
+  constexpr double kSameSize = 1.02;
   double best_y = 0.0;
-  for (auto* row : candidates) {
-    const double ry = *(*row)[yi].number;
+  for (size_t i = 0; i < candidates.size();) {
+    // One size class: its best row (the sort puts it first).
+    const double class_start = *(*candidates[i])[xi].number;
+    const auto* best = candidates[i];
+    size_t j = i;
+    for (; j < candidates.size() && *(*candidates[j])[xi].number <= class_start * kSameSize; ++j) {
+      if (*(*candidates[j])[yi].number < *(*best)[yi].number) best = candidates[j];
+    }
+    const double ry = *(*best)[yi].number;
     if (front.rows.empty() || ry < best_y) {
-      front.rows.push_back(*row);
+      front.rows.push_back(*best);
       best_y = ry;
     }
+    i = j;
   }
   return front;
 }

@@ -40,7 +40,10 @@ Status FilterRows(Table* table, const std::vector<std::string>& conditions);
 Status SortRows(Table* table, const std::string& column);
 
 /// The rows no other row beats on both columns (lower is better for both),
-/// sorted by `x`. Rows missing either value are left out.
+/// sorted by `x`. Rows missing either value are left out. Values of `x`
+/// within 2% of each other count as equal (packed generators of the same
+/// widths differ by a few header bytes): of those, only the best `y` can be
+/// on the front.
 Result<Table> ParetoFront(const Table& table, const std::string& x, const std::string& y);
 
 std::string FormatAligned(const Table& table);

@@ -61,6 +61,18 @@ TEST(TableTest, ParetoFrontKeepsUndominatedRows) {
   EXPECT_EQ(Jobs(front.value()), (std::vector<double>{2, 4, 1}));
 }
 
+TEST(TableTest, ParetoFrontTreatsNearlyEqualSizesAsOne) {
+  // em-1 is 4 bytes smaller than minmax-1 (its header), but worse: only
+  // minmax-1 stands for that size.
+  Table t{{"job", "model_bytes", "fid"},
+          {{Cell::Number(1, "%.0f"), Cell::Number(51486, "%.0f"), Cell::Number(813.0, "%.1f")},
+           {Cell::Number(2, "%.0f"), Cell::Number(51490, "%.0f"), Cell::Number(483.1, "%.1f")},
+           {Cell::Number(3, "%.0f"), Cell::Number(97667, "%.0f"), Cell::Number(450.0, "%.1f")}}};
+  auto front = ParetoFront(t, "model_bytes", "fid");
+  ASSERT_TRUE(front.ok());
+  EXPECT_EQ(Jobs(front.value()), (std::vector<double>{2, 3}));
+}
+
 TEST(TableTest, CsvAndJsonKeepFullPrecisionAndNulls) {
   Table t{{"name", "fid"}, {{Cell::Text("a,b"), Cell::Number(1.0 / 3.0, "%.2f")}, {Cell::Text("c"), Cell::Missing()}}};
   EXPECT_EQ(FormatCsv(t), "name,fid\n\"a,b\",0.33333333333333331\nc,\n");

@@ -170,6 +170,18 @@ TEST_F(ServiceE2ETest, LocalSweepInterruptedAndRunAgainResumesWithoutSpendingAtt
   EXPECT_NE(log.find("3 jobs: 3 succeeded"), std::string::npos) << log;
 }
 
+TEST_F(ServiceE2ETest, LocalPrintsTheErrorOfAFailedJob) {
+  const std::string spec = WriteSweep({{"name", "failing"},
+                                       {"base", {{"task", "synthetic"}, {"synthetic", {{"failure_rate", 1.0}}}}},
+                                       {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", {1}}}}}},
+                                       {"max_attempts", 1}});
+  int rc = 0;
+  const std::string out = Shell(kBinary + " local --quiet --spec " + spec + " --db " + dir_.File("l/store.db"), &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("failed jobs:\n  job 1 {\"train.seed\":1}: "), std::string::npos) << out;
+  EXPECT_NE(out.find("synthetic failure injected"), std::string::npos) << out;
+}
+
 TEST_F(ServiceE2ETest, StandardHealthCheckSaysServing) {
   const std::string address = StartCoordinator();
   // grpc.health.v1.Health/Check with an empty request (the whole server),
