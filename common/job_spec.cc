@@ -70,7 +70,7 @@ QuantSpec ReadQuant(SpecReader r) {
   return q;
 }
 
-TrainSpec ReadTrain(SpecReader r) {
+TrainSpec ReadTrain(SpecReader r, const std::string& base_dir) {
   TrainSpec t;
   t.iterations = r.Int("iterations", t.iterations, 1, int64_t{1} << 40);
   t.batch_size = static_cast<int>(r.Int("batch_size", t.batch_size, 1, 65536));
@@ -85,6 +85,14 @@ TrainSpec ReadTrain(SpecReader r) {
   t.gp_weight = r.Number("gp_weight", t.gp_weight, 0.0, 1e6);
   t.resume_from_job = r.Int("resume_from_job", t.resume_from_job, 0, INT64_MAX);
   t.upload_checkpoint = r.Bool("upload_checkpoint", t.upload_checkpoint);
+  t.init_from_job = r.Int("init_from_job", t.init_from_job, 0, INT64_MAX);
+  t.init_from_file = ResolvePath(r.String("init_from_file", ""), base_dir);
+  if (t.init_from_job != 0 && !t.init_from_file.empty()) {
+    r.Fail("init_from_file", "give init_from_job or init_from_file, not both");
+  }
+  if (t.resume_from_job != 0 && (t.init_from_job != 0 || !t.init_from_file.empty())) {
+    r.Fail("resume_from_job", "a job resumes its own training or starts from another's weights, not both");
+  }
   r.RejectUnknownKeys();
   return t;
 }
@@ -104,6 +112,7 @@ EvalSpec ReadEval(SpecReader r, const std::string& base_dir) {
   }
   e.num_samples = r.Int("num_samples", e.num_samples, 2, 10000000);
   e.every = r.Int("every", e.every, 0, int64_t{1} << 40);
+  e.noise_seed = static_cast<uint64_t>(r.Int("noise_seed", static_cast<int64_t>(e.noise_seed), 0, INT64_MAX));
   r.RejectUnknownKeys();
   return e;
 }
@@ -168,7 +177,7 @@ Result<JobSpec> JobSpec::FromJson(const nlohmann::json& json, const std::string&
   spec.quant_g = ReadQuant(quant.Child("g"));
   spec.quant_d = ReadQuant(quant.Child("d"));
   quant.RejectUnknownKeys();
-  spec.train = ReadTrain(r.Child("train"));
+  spec.train = ReadTrain(r.Child("train"), base_dir);
   spec.eval.enabled = r.Has("eval");
   bool enabled = spec.eval.enabled;
   spec.eval = ReadEval(r.Child("eval"), base_dir);
@@ -216,6 +225,10 @@ nlohmann::json JobSpec::ToJson() const {
         {"upload_checkpoint", train.upload_checkpoint}}},
       {"runtime", {{"device", runtime.device}, {"threads", runtime.threads}}},
   };
+  // Only when set, so that the canonical form (and hash) of every spec
+  // written before warm starts stays as it was.
+  if (train.init_from_job != 0) j["train"]["init_from_job"] = train.init_from_job;
+  if (!train.init_from_file.empty()) j["train"]["init_from_file"] = train.init_from_file;
   if (task == "synthetic") {
     j["synthetic"] = {{"seconds", synthetic.seconds},
                       {"busy", synthetic.busy},
@@ -233,6 +246,9 @@ nlohmann::json JobSpec::ToJson() const {
                  {"metrics", eval.metrics},
                  {"num_samples", eval.num_samples},
                  {"every", eval.every}};
+    // Only when set, so that the canonical form (and the spec hash) of every
+    // spec written before the field existed stays as it was.
+    if (eval.noise_seed != kDefaultEvalNoiseSeed) j["eval"]["noise_seed"] = eval.noise_seed;
   }
   return j;
 }

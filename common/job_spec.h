@@ -84,8 +84,16 @@ struct TrainSpec {
   /// job uploaded with upload_checkpoint) and trains on to `iterations`.
   int64_t resume_from_job = 0;
   /// Upload the final checkpoint as an artifact, so that a later job can
-  /// continue from it (successive halving does).
+  /// continue from it (successive halving does) or start from it (warm
+  /// starts do).
   bool upload_checkpoint = false;
+  /// Warm start: G and D start from the weights (and batch-norm statistics)
+  /// of this earlier job's final checkpoint (0 = from scratch), fetched from
+  /// the coordinator like resume_from_job, or from a checkpoint file. Unlike
+  /// a resume, the job then trains its own `iterations` from step 0 with
+  /// fresh optimizers and its own quantization (docs/protocols.md).
+  int64_t init_from_job = 0;
+  std::string init_from_file;
 };
 
 struct EvaluatorSpec {
@@ -95,12 +103,24 @@ struct EvaluatorSpec {
   std::string path;
 };
 
+/// Default of eval.noise_seed. It is the seed that a job with the default
+/// train.seed (1) drew its evaluation latents from before eval.noise_seed
+/// existed, so those jobs' earlier results stay reproducible.
+inline constexpr uint64_t kDefaultEvalNoiseSeed = 0x51ed270b27d6e3a4ull;
+
 struct EvalSpec {
   EvaluatorSpec evaluator;
   std::vector<std::string> metrics = {"fid", "is", "kid"};
   int64_t num_samples = 10000;
   /// Evaluate every this many iterations (0 = only at the end).
   int64_t every = 0;
+  /// Seed of the evaluation latents (0..2^63-1). Independent of train.seed on
+  /// purpose: every job of a sweep (one base eval section) scores its
+  /// generator on the same latent vectors, so differences between
+  /// configurations and seeds are paired comparisons (common random
+  /// numbers). Written to the canonical JSON only when not the default, so
+  /// the canonical form and hash of specs that do not set it are unchanged.
+  uint64_t noise_seed = kDefaultEvalNoiseSeed;
   /// False when the spec has no "eval" section.
   bool enabled = false;
 };

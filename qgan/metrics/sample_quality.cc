@@ -13,12 +13,12 @@
 #include "qgan/data/dataset.h"
 #include "qgan/metrics/inception_score.h"
 #include "qgan/metrics/kid.h"
+#include "qgan/metrics/sampling_error.h"
 
 namespace bitsweep::qgan {
 namespace {
 
 constexpr int64_t kBatch = 500;
-constexpr uint64_t kEvalNoiseSeedOffset = 0x51ed270b27d6e3a5ull;
 
 bool Wants(const std::vector<std::string>& metrics, const char* name) {
   return std::find(metrics.begin(), metrics.end(), name) != metrics.end();
@@ -104,6 +104,18 @@ Result<ReferenceFeatures> LoadOrComputeReference(const DatasetSpec& dataset, Eva
   return ref;
 }
 
+torch::Tensor EvalLatents(const JobSpec& spec) {
+  auto noise = at::make_generator<at::CPUGeneratorImpl>(spec.eval.noise_seed);
+  // Drawn batch by batch, as Measure consumes them: randn's Box-Muller works
+  // in blocks of 16 values, so one large draw could differ from the batched
+  // draws that earlier versions made (see kDefaultEvalNoiseSeed).
+  std::vector<torch::Tensor> batches;
+  for (int64_t begin = 0; begin < spec.eval.num_samples; begin += kBatch) {
+    batches.push_back(torch::randn({std::min(kBatch, spec.eval.num_samples - begin), spec.model.nz}, noise));
+  }
+  return torch::cat(batches);
+}
+
 Result<std::unique_ptr<SampleQuality>> SampleQuality::Create(const JobSpec& spec, const torch::Device& device,
                                                              const std::string& cache_dir) {
   std::unique_ptr<SampleQuality> quality(new SampleQuality(spec, device));
@@ -118,10 +130,10 @@ Result<std::vector<MetricValue>> SampleQuality::Measure(GeneratorImpl& generator
   generator.eval();
   torch::NoGradGuard no_grad;
   const int64_t count = spec_.eval.num_samples;
-  auto noise = at::make_generator<at::CPUGeneratorImpl>(spec_.train.seed ^ kEvalNoiseSeedOffset);
+  const torch::Tensor latents = EvalLatents(spec_);
   const bool want_is = Wants(spec_.eval.metrics, "is");
-  auto generated = EvaluateInBatches(*evaluator_, count, want_is, [&](int64_t, int64_t n) {
-    return generator.forward(torch::randn({n, spec_.model.nz}, noise).to(device_));
+  auto generated = EvaluateInBatches(*evaluator_, count, want_is, [&](int64_t begin, int64_t n) {
+    return generator.forward(latents.narrow(0, begin, n).to(device_));
   });
   if (was_training) generator.train();
   if (!generated.ok()) return generated.status();
@@ -138,16 +150,22 @@ Result<std::vector<MetricValue>> SampleQuality::Measure(GeneratorImpl& generator
     v.evaluator_hash = evaluator_->hash();
     values.push_back(v);
   };
+  // `std` is the standard error with respect to the generated sample, not
+  // the spread over IS splits or KID subsets that the reference tools print
+  // (that spread says how the pieces differ, not how far the value is from
+  // its expectation). FID and IS share one set of resample indices.
+  const torch::Tensor resamples = BootstrapIndices(count);
   if (Wants(spec_.eval.metrics, "fid")) {
-    add("fid", FrechetDistance(ComputeStats(generated->features), reference_.stats), std::nullopt);
+    add("fid", FrechetDistance(ComputeStats(generated->features), reference_.stats),
+        FidStandardError(generated->features, reference_.stats, resamples));
   }
   if (want_is) {
-    ScoreWithSpread is = InceptionScore(generated->probabilities);
-    add("is", is.mean, is.std);
+    add("is", InceptionScore(generated->probabilities).mean,
+        InceptionScoreStandardError(generated->probabilities, resamples));
   }
   if (Wants(spec_.eval.metrics, "kid")) {
-    ScoreWithSpread kid = KernelInceptionDistance(generated->features, reference_.features);
-    add("kid", kid.mean, kid.std);
+    add("kid", KernelInceptionDistance(generated->features, reference_.features).mean,
+        KidBlockStandardError(generated->features, reference_.features));
   }
   return values;
 }

@@ -44,15 +44,24 @@ std::string ReferenceKey(const DatasetSpec& dataset, const Evaluator& evaluator)
 Result<ReferenceFeatures> LoadOrComputeReference(const DatasetSpec& dataset, Evaluator& evaluator,
                                                  const std::string& cache_dir);
 
+/// The eval.num_samples latent vectors ([N, model.nz], float32, CPU) that
+/// Measure feeds the generator: drawn from eval.noise_seed alone, never from
+/// train.seed, so every job of a sweep is scored on the same latents.
+torch::Tensor EvalLatents(const JobSpec& spec);
+
 class SampleQuality {
  public:
   /// Loads the evaluator of `spec.eval` and the reference features.
   static Result<std::unique_ptr<SampleQuality>> Create(const JobSpec& spec, const torch::Device& device,
                                                        const std::string& cache_dir);
 
-  /// Draws eval.num_samples images from `generator` (in eval mode, restoring
-  /// its mode afterwards; the noise has its own seed, so training draws are
-  /// unaffected) and measures the configured metrics.
+  /// Draws eval.num_samples images from `generator` at EvalLatents(spec)
+  /// (in eval mode, restoring its mode afterwards; the noise has its own
+  /// seed, so training draws are unaffected) and measures the configured
+  /// metrics. Every value carries its sampling standard error in `std`
+  /// (qgan/metrics/sampling_error.h): bootstrap for FID and IS, disjoint
+  /// blocks for KID; the resample index sets are fixed, so they are paired
+  /// across jobs like the latents.
   Result<std::vector<MetricValue>> Measure(GeneratorImpl& generator, int64_t step);
 
   const ReferenceFeatures& reference() const { return reference_; }

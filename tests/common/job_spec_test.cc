@@ -146,6 +146,36 @@ TEST(JobSpecTest, CanonicalJsonRoundTrips) {
   EXPECT_EQ(spec->ToJson(), again->ToJson());
 }
 
+TEST(JobSpecTest, EvalNoiseSeedIsOptionalValidatedAndWrittenOnlyWhenSet) {
+  auto spec = JobSpec::FromJson(ExampleJob());
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec->eval.noise_seed, kDefaultEvalNoiseSeed);
+  // Specs that do not set it keep their canonical form, and so their hash.
+  EXPECT_FALSE(spec->ToJson()["eval"].contains("noise_seed"));
+  // It is not derived from the training seed: two seeds, one set of latents.
+  json j = ExampleJob();
+  j["train"]["seed"] = 2;
+  EXPECT_EQ(JobSpec::FromJson(j)->eval.noise_seed, kDefaultEvalNoiseSeed);
+
+  j["eval"]["noise_seed"] = 42;
+  auto set = JobSpec::FromJson(j);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->eval.noise_seed, 42u);
+  EXPECT_EQ(set->ToJson()["eval"]["noise_seed"], 42);
+  auto again = JobSpec::FromJson(set->ToJson());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->eval.noise_seed, 42u);
+  // The default written out explicitly is the same spec as leaving it out.
+  j["eval"]["noise_seed"] = kDefaultEvalNoiseSeed;
+  j["train"]["seed"] = 1;
+  EXPECT_EQ(JobSpec::FromJson(j)->ToJson(), spec->ToJson());
+
+  j["eval"]["noise_seed"] = -1;
+  EXPECT_EQ(ErrorOf(j), "eval.noise_seed: -1 is outside 0..9223372036854775807");
+  j["eval"]["noise_seed"] = "fixed";
+  EXPECT_EQ(ErrorOf(j), "eval.noise_seed: expected an integer, got \"fixed\"");
+}
+
 TEST(JobSpecTest, FileErrorsNameTheFileAndResolveRelativePaths) {
   testing::TempDir dir;
   auto missing = JobSpec::FromFile(dir.File("nope.json"));
