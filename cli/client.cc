@@ -54,13 +54,15 @@ Table ResultsTable(const v1::QueryResultsResponse& results) {
   Table t;
   // Each metric with its sampling standard error (_se: the value is
   // within about 2 of them of what an unlimited sample would give).
-  t.columns = {"sweep", "job",   "state", "method_g", "bits_g", "method_d",    "bits_d", "loss",   "seed",
-               "fid",   "fid_se", "is",   "is_se",    "kid",    "kid_se", "model_bytes", "wall_s", "dataset"};
+  t.columns = {"sweep", "job",   "state", "protocol", "method_g", "bits_g", "method_d",    "bits_d", "loss",
+               "seed",  "fid",   "fid_se", "is",      "is_se",    "kid",    "kid_se", "model_bytes", "wall_s",
+               "dataset"};
   for (const auto& r : results.rows()) {
     t.rows.push_back({
         Cell::Text(r.sweep()),
         Cell::Number(static_cast<double>(r.job_id()), "%.0f"),
         Cell::Text(r.state()),
+        Cell::Text(r.protocol()),
         Cell::Text(r.method_g()),
         Cell::Number(r.bits_g(), "%.0f"),
         Cell::Text(r.method_d()),

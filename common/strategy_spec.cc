@@ -150,7 +150,7 @@ nlohmann::json MultiPrecisionSpec::ToJson() const {
   return {{"kind", "multi_precision"},  {"methods", methods},         {"bits", bits},
           {"requirement", requirement.ToJson()}, {"seeds", seeds}, {"confidence", confidence},
           {"max_seeds", max_seeds}, {"aggregate", AggregateName(aggregate)},
-          {"max_in_flight", max_in_flight}, {"search_d", search_d}};
+          {"max_in_flight", max_in_flight}, {"search_d", search_d}, {"warm_start", warm_start}};
 }
 
 nlohmann::json RandomAxis::ToJson() const {
@@ -232,6 +232,7 @@ Result<MultiPrecisionSpec> ReadMultiPrecision(SpecReader r) {
                                                                                      : Aggregate::kMean;
   spec.max_in_flight = static_cast<int>(r.Int("max_in_flight", spec.max_in_flight, 1, 100000));
   spec.search_d = r.Bool("search_d", spec.search_d);
+  spec.warm_start = r.Bool("warm_start", spec.warm_start);
   r.RejectUnknownKeys();
   BITSWEEP_RETURN_IF_ERROR(r.status());
   return spec;

@@ -65,6 +65,10 @@ struct MultiPrecisionSpec {
   int max_in_flight = 4;
   /// Also search the discriminator's bits (with G at its chosen width).
   bool search_d = true;
+  /// Warm start: each seed's baseline uploads its checkpoint, and every
+  /// quantized configuration of that seed fine-tunes from it (for its own
+  /// train.iterations) instead of training from scratch.
+  bool warm_start = false;
 
   nlohmann::json ToJson() const;
 };

@@ -110,6 +110,8 @@ struct ResultRecord {
   double fid = 0.0, is = 0.0, kid = 0.0;
   /// Sampling standard errors of fid, is and kid, where estimated.
   std::optional<double> fid_se, is_se, kid_se;
+  /// from-scratch, warm-start or ptq (the results view's `protocol`).
+  std::string protocol;
   int64_t model_bytes = 0;
   double wall_seconds = 0.0;
   std::string params_json;

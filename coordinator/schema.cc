@@ -141,13 +141,20 @@ SELECT 'next_worker_number', CAST(COALESCE(MAX(n), 0) + 1 AS TEXT) FROM (
   UNION ALL
   SELECT CAST(substr(worker_id, 3) AS INTEGER) FROM attempts WHERE worker_id LIKE 'w-%');
 )sql",
-      // Version 6: every number with how sure it is. The results view gains
-      // the sampling standard error of each metric (the metrics table's
-      // `std` of the same measurement; NULL where it was not estimated).
+      // Version 6: every number with how sure it is, and how it was made.
+      // The results view gains the sampling standard error of each metric
+      // (the metrics table's `std` of the same measurement; NULL where it
+      // was not estimated), the task, and the protocol: from-scratch or
+      // warm-started quantization-aware training, or post-training
+      // quantization.
       R"sql(
 DROP VIEW results;
 CREATE VIEW results AS
-SELECT s.name AS sweep, j.sweep_id, j.id AS job, j.state,
+SELECT s.name AS sweep, j.sweep_id, j.id AS job, j.state, j.task,
+       CASE WHEN j.task = 'ptq' THEN 'ptq'
+            WHEN (CASE WHEN json_valid(j.result_json) THEN json_type(j.result_json, '$.init_from') END)
+                 IS NOT NULL THEN 'warm-start'
+            ELSE 'from-scratch' END AS protocol,
        j.method_g, j.bits_g, j.method_d, j.bits_d, j.loss, j.dataset, j.seed,
        f.value AS fid, f.std AS fid_se,
        i.value AS "is", i.std AS is_se,

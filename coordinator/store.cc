@@ -683,7 +683,7 @@ Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
   BITSWEEP_RETURN_IF_ERROR(Guard("query results", [&] {
     SQLite::Statement q(*reader_,
                         "SELECT sweep, sweep_id, job, state, method_g, bits_g, method_d, bits_d, loss, dataset, seed, "
-                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json, fid_se, is_se, kid_se FROM results "
+                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json, fid_se, is_se, kid_se, protocol FROM results "
                         "WHERE ?1 = 0 OR sweep_id = ?1 ORDER BY job");
     q.bind(1, sweep_id);
     while (q.executeStep()) {
@@ -714,6 +714,7 @@ Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
       r.fid_se = optional(17);
       r.is_se = optional(18);
       r.kid_se = optional(19);
+      r.protocol = q.getColumn(20).getString();
       rows.push_back(std::move(r));
     }
   }));

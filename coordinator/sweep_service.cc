@@ -170,6 +170,7 @@ grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext* ctx, const v1::
     if (r.fid_se) out->set_fid_se(*r.fid_se);
     if (r.is_se) out->set_is_se(*r.is_se);
     if (r.kid_se) out->set_kid_se(*r.kid_se);
+    out->set_protocol(r.protocol);
   }
   return grpc::Status::OK;
 }

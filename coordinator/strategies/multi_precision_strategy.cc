@@ -45,17 +45,34 @@ Result<std::unique_ptr<Strategy>> MultiPrecisionStrategy::Create(const SweepSpec
   }
   for (const auto& config : configs) {
     for (uint64_t seed : s->spec_.seeds) {
-      auto plan = PlanJob(base, s->TrialParams(config, seed));
+      // (A warm start's job id is known only once its baseline ran; any
+      // positive one checks the spec.)
+      auto plan = PlanJob(base, s->TrialParams(config, seed, /*init_from_job=*/1));
       if (!plan.ok()) return plan.status().WithContext("strategy");
     }
   }
   return std::unique_ptr<Strategy>(std::move(s));
 }
 
-nlohmann::json MultiPrecisionStrategy::TrialParams(const Config& config, uint64_t seed) const {
-  return {{"quant.g.method", config.g.method}, {"quant.g.bits", config.g.bits},
-          {"quant.d.method", config.d.method}, {"quant.d.bits", config.d.bits},
-          {"train.seed", seed}};
+nlohmann::json MultiPrecisionStrategy::TrialParams(const Config& config, uint64_t seed, int64_t init_from_job) const {
+  nlohmann::json params = {{"quant.g.method", config.g.method}, {"quant.g.bits", config.g.bits},
+                           {"quant.d.method", config.d.method}, {"quant.d.bits", config.d.bits},
+                           {"train.seed", seed}};
+  if (spec_.warm_start && config == Baseline()) params["train.upload_checkpoint"] = true;
+  if (init_from_job != 0) params["train.init_from_job"] = init_from_job;
+  return params;
+}
+
+std::optional<int64_t> MultiPrecisionStrategy::WarmStartJob(const Config& config, uint64_t seed) const {
+  if (!spec_.warm_start || config == Baseline()) return int64_t{0};
+  for (const auto& t : trials_) {
+    if (!(t.config == Baseline()) || t.seed != seed) continue;
+    if (t.status == TrialStatus::kSucceeded) return t.job_id;
+    // That seed's baseline failed: nothing to start from; this seed trains
+    // from scratch (the outcome's configs say which job started how).
+    if (t.status == TrialStatus::kFailed) return int64_t{0};
+  }
+  return std::nullopt;  // the baseline of this seed has not finished
 }
 
 MultiPrecisionStrategy::Evaluation MultiPrecisionStrategy::Evaluate(const Config& config) const {
@@ -107,9 +124,16 @@ std::vector<uint64_t> MultiPrecisionStrategy::SeedsWanted(const Config& config) 
     if (std::find(seeds.begin(), seeds.end(), seed) == seeds.end()) seeds.push_back(seed);
   };
   if (config == Baseline()) {
-    // Paired comparisons: the baseline runs every seed any configuration runs.
-    if (spec_.requirement.relative_to_baseline) {
-      for (const auto& t : trials_) add(t.seed);
+    // Paired comparisons (and warm starts): the baseline runs every seed any
+    // configuration runs or is about to.
+    if (spec_.requirement.relative_to_baseline || spec_.warm_start) {
+      std::vector<Config> seen;
+      for (const auto& t : trials_) {
+        add(t.seed);
+        if (t.config == Baseline() || std::find(seen.begin(), seen.end(), t.config) != seen.end()) continue;
+        seen.push_back(t.config);
+        for (uint64_t seed : SeedsWanted(t.config)) add(seed);
+      }
     }
     return seeds;
   }
@@ -322,7 +346,9 @@ Result<std::vector<JobPlan>> MultiPrecisionStrategy::Propose(int max_new) {
     for (uint64_t seed : SeedsWanted(config)) {
       if (static_cast<int>(plans.size()) >= max_new) break;
       if (proposed(config, seed)) continue;
-      BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base_, TrialParams(config, seed)));
+      const std::optional<int64_t> init = WarmStartJob(config, seed);
+      if (!init) continue;  // proposed once its baseline seed has finished
+      BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base_, TrialParams(config, seed, *init)));
       plans.push_back(std::move(plan));
       Trial trial;
       trial.config = config;

@@ -121,7 +121,13 @@ class MultiPrecisionStrategy : public Strategy {
   Search SearchG(const std::string& method, int max_picks) const;
   /// The D search of `method`, once its G search is determined.
   std::optional<Search> SearchD(const std::string& method, int max_picks) const;
-  nlohmann::json TrialParams(const Config& config, uint64_t seed) const;
+  /// The params of one trial; `init_from_job` (warm starts) names the
+  /// baseline job it starts from (0: from scratch).
+  nlohmann::json TrialParams(const Config& config, uint64_t seed, int64_t init_from_job = 0) const;
+  /// The job a trial warm-starts from: 0 for none (no warm start, the
+  /// baseline itself, or that seed's baseline failed), nullopt while that
+  /// seed's baseline runs.
+  std::optional<int64_t> WarmStartJob(const Config& config, uint64_t seed) const;
 
   MultiPrecisionSpec spec_;
   nlohmann::json base_;

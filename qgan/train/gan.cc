@@ -1,6 +1,8 @@
 #include "qgan/train/gan.h"
 
 #include <cstdio>
+#include <tuple>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -87,6 +89,45 @@ Status SaveCheckpoint(const std::string& path, Gan& gan, const RunState& state) 
     if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::IoError(path + ": cannot rename " + tmp);
   } catch (const c10::Error& e) {
     return Status::IoError(path + ": cannot write checkpoint: " + e.what_without_backtrace());
+  }
+  return Status::Ok();
+}
+
+Status LoadInitialWeights(const std::string& path, Gan& gan, const torch::Device& device) {
+  // Module::load replaces a tensor whose shape differs instead of refusing
+  // it, so the shapes are compared here: a checkpoint of another model must
+  // be an error, not a silently different network.
+  auto shapes = [](torch::nn::Module& module) {
+    std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+    for (const auto& p : module.named_parameters()) out.emplace_back(p.key(), p.value().sizes().vec());
+    for (const auto& b : module.named_buffers()) out.emplace_back(b.key(), b.value().sizes().vec());
+    return out;
+  };
+  const auto g_shapes = shapes(*gan.generator), d_shapes = shapes(*gan.discriminator);
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, device);
+    torch::serialize::InputArchive g, d;
+    archive.read("generator", g);
+    archive.read("discriminator", d);
+    gan.generator->load(g);
+    gan.discriminator->load(d);
+    for (const auto& [net, expected, module] :
+         {std::make_tuple("generator", &g_shapes, static_cast<torch::nn::Module*>(gan.generator.get())),
+          std::make_tuple("discriminator", &d_shapes, static_cast<torch::nn::Module*>(gan.discriminator.get()))}) {
+      const auto found = shapes(*module);
+      for (size_t i = 0; i < found.size() && i < expected->size(); ++i) {
+        if (found[i] != (*expected)[i]) {
+          return Status::InvalidArgument(path + ": cannot start from this checkpoint: its " + net + "'s " +
+                                         found[i].first + " has another shape than this job's model (a checkpoint "
+                                         "of the same model and dataset is needed)");
+        }
+      }
+    }
+  } catch (const c10::Error& e) {
+    return Status::InvalidArgument(path + ": cannot start from this checkpoint (a bitsweep checkpoint of the same "
+                                          "model and dataset is needed): " +
+                                   e.what_without_backtrace());
   }
   return Status::Ok();
 }

@@ -42,6 +42,11 @@ struct RunState {
 /// Writes a checkpoint atomically (temporary file, then rename).
 Status SaveCheckpoint(const std::string& path, Gan& gan, const RunState& state);
 
+/// Warm start: loads only the networks' weights and buffers (batch-norm
+/// running statistics) of the checkpoint at `path` into `gan`; not its
+/// optimizers, quantizer fits or progress. The architectures must match.
+Status LoadInitialWeights(const std::string& path, Gan& gan, const torch::Device& device);
+
 /// Restores `gan` and returns the run state. A checkpoint whose
 /// compatibility key differs from `expected_key` is refused.
 Result<RunState> LoadCheckpoint(const std::string& path, const std::string& expected_key, Gan& gan,

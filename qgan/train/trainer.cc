@@ -118,7 +118,18 @@ Status TrainingRun::Prepare() {
     BITSWEEP_ASSIGN_OR_RETURN(state_, LoadCheckpoint(checkpoint, state_.compatibility_key, gan_, device_));
     random_->Restore(state_.rng);
     resumed_from_ = state_.step;
+    return Status::Ok();
   }
+  // A warm start carries the weights and batch-norm statistics over, not the
+  // optimizer state: Adam's moments describe the full-precision weights'
+  // trajectory, while quantization-aware fine-tuning follows the
+  // straight-through gradients of the quantized ones.
+  const std::string init = !options_.init_checkpoint.empty() ? options_.init_checkpoint : spec_.train.init_from_file;
+  if (init.empty() && spec_.train.init_from_job != 0) {
+    return Status::FailedPrecondition("train.init_from_job: " + std::to_string(spec_.train.init_from_job) +
+                                      " needs a coordinator to fetch the checkpoint from (or use init_from_file)");
+  }
+  if (!init.empty()) BITSWEEP_RETURN_IF_ERROR(LoadInitialWeights(init, gan_, device_));
   return Status::Ok();
 }
 
@@ -241,6 +252,11 @@ Status TrainingRun::Finish(TrainReport* report) {
       {"artifacts", {{"samples", "samples.png"}, {"generator", "generator.bsg"}, {"checkpoint", "checkpoint.pt"}}},
   };
   if (report->diverged) report->result["diverged_reason"] = diverged_reason_;
+  if (!options_.init_from.is_null()) {
+    report->result["init_from"] = options_.init_from;
+  } else if (!spec_.train.init_from_file.empty()) {
+    report->result["init_from"] = {{"file", spec_.train.init_from_file}};
+  }
   report->result["metrics"] = state_.metrics;
   nlohmann::json final_metrics = nlohmann::json::object();
   for (const auto& m : state_.metrics) {

@@ -42,6 +42,13 @@ struct TrainOptions {
   /// Where reference features of real data are cached ("" = the default,
   /// see qgan/metrics/sample_quality.h).
   std::string cache_dir;
+  /// Warm start: the checkpoint G and D start from ("" = the spec's
+  /// train.init_from_file, if any). Ignored when resuming a checkpoint of
+  /// this job's own.
+  std::string init_checkpoint;
+  /// What the warm start came from, recorded as result.json's "init_from"
+  /// (e.g. {"job": 3, "sha256": "..."}); the caller knows, the trainer does not.
+  nlohmann::json init_from;
 };
 
 struct TrainReport {

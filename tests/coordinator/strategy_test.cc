@@ -412,6 +412,36 @@ TEST_F(StrategyTest, WithoutNoiseOneSeedEachDecidesOnceTheSpreadIsKnown) {
   EXPECT_EQ(outcome["seed_spread"]["sd"].get<double>(), 0.0);
 }
 
+TEST_F(StrategyTest, AWarmStartedSearchFineTunesEachSeedFromItsOwnBaseline) {
+  std::mt19937 rng(29);
+  nlohmann::json spec = NoisySweep(/*max_in_flight=*/6, /*noise=*/0.03, /*max_seeds=*/4);
+  spec["strategy"]["warm_start"] = true;
+  const int64_t sweep = Submit(spec);
+  RunToEnd(sweep, 3, &rng);
+  EXPECT_TRUE(Outcome(sweep)["done"].get<bool>());
+  std::map<int64_t, int64_t> baseline_job_of_seed;
+  auto jobs = store_->ListJobs(sweep).value();
+  for (const auto& j : jobs) {
+    const auto params = nlohmann::json::parse(j.params_json);
+    if (j.method_g == "none" && j.method_d == "none") {
+      EXPECT_EQ(params.value("train.upload_checkpoint", false), true) << j.params_json;
+      baseline_job_of_seed[j.seed] = j.id;
+    }
+  }
+  int warm = 0;
+  for (const auto& j : jobs) {
+    if (j.method_g == "none" && j.method_d == "none") continue;
+    const auto params = nlohmann::json::parse(j.params_json);
+    ASSERT_TRUE(params.contains("train.init_from_job")) << j.params_json;
+    const int64_t from = params["train.init_from_job"];
+    // Its own seed's baseline, finished before this job was created.
+    EXPECT_EQ(from, baseline_job_of_seed.at(j.seed)) << j.params_json;
+    EXPECT_LT(from, j.id);
+    ++warm;
+  }
+  EXPECT_GT(warm, 5);
+}
+
 TEST_F(StrategyTest, DivergedRunsFailTheRequirementWithTheReason) {
   std::mt19937 rng(7);
   const int64_t sweep = Submit(MultiPrecisionSweep(4));

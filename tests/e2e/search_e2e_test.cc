@@ -89,17 +89,27 @@ TEST_F(SearchE2ETest, MultiPrecisionGetsTheSameAnswerWhenItsCoordinatorIsKilledA
   EXPECT_EQ(testing::ReadFile(png).substr(1, 3), "PNG");
 }
 
-TEST_F(SearchE2ETest, SuccessiveHalvingContinuesRealTrainingFromTheUploadedCheckpoint) {
+// A tiny real job measuring FID with a quick classifier evaluator (1 epoch
+// on 1,000 images, trained into `classifier`); null if that failed.
+nlohmann::json TinyJobWithFid(int64_t iterations, const std::string& classifier) {
   int rc = 0;
-  const std::string classifier = dir_.File("classifier.pt");
   std::string out = Shell(kBinary + " evaluator train --dataset fashion-mnist --epochs 1 --limit 1000 --threads 1 --out " +
                               classifier,
                           &rc);
-  ASSERT_EQ(rc, 0) << out;
-  nlohmann::json base = testing::TinyJobJson(/*iterations=*/10, /*limit=*/512);
+  EXPECT_EQ(rc, 0) << out;
+  if (rc != 0) return nullptr;
+  nlohmann::json base = testing::TinyJobJson(iterations, /*limit=*/512);
   base["eval"] = {{"evaluator", {{"kind", "classifier"}, {"path", classifier}}},
                   {"metrics", {"fid"}},
                   {"num_samples", 128}};
+  return base;
+}
+
+TEST_F(SearchE2ETest, SuccessiveHalvingContinuesRealTrainingFromTheUploadedCheckpoint) {
+  int rc = 0;
+  const nlohmann::json base = TinyJobWithFid(/*iterations=*/10, dir_.File("classifier.pt"));
+  ASSERT_FALSE(base.is_null());
+  std::string out;
   const std::string spec = WriteSweep({{"name", "sh-e2e"},
                                        {"base", base},
                                        {"strategy",
@@ -133,6 +143,51 @@ TEST_F(SearchE2ETest, SuccessiveHalvingContinuesRealTrainingFromTheUploadedCheck
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("best:"), std::string::npos) << out;
   EXPECT_NE(out.find("after 12 iterations"), std::string::npos) << out;
+}
+
+TEST_F(SearchE2ETest, AWarmStartedMultiPrecisionSearchFineTunesFromItsRealBaseline) {
+  int rc = 0;
+  const nlohmann::json base = TinyJobWithFid(/*iterations=*/12, dir_.File("classifier.pt"));
+  ASSERT_FALSE(base.is_null());
+  std::string out;
+  const std::string spec = WriteSweep({{"name", "warm-e2e"},
+                                       {"base", base},
+                                       {"strategy",
+                                        {{"kind", "multi_precision"},
+                                         {"methods", {"em"}},
+                                         {"bits", {1, 2}},
+                                         {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.5}}},
+                                         {"seeds", {1}},
+                                         {"confidence", 0},
+                                         {"search_d", false},
+                                         {"warm_start", true}}}});
+  const std::string address = StartCoordinator();
+  auto w1 = StartWorker(address, 1);
+  out = Shell(kBinary + " submit --watch --spec " + spec + " --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out << w1->Log();
+
+  // The baseline trained from scratch and uploaded its checkpoint; every
+  // quantized job started from exactly that file (same SHA-256) and
+  // trained its own 12 iterations.
+  const std::string baseline = Query("SELECT job FROM results WHERE method_g = 'none'");
+  ASSERT_FALSE(baseline.empty());
+  EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + baseline), "from-scratch");
+  const std::string checkpoint_sha =
+      Query("SELECT sha256 FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + baseline);
+  ASSERT_EQ(checkpoint_sha.size(), 64u);
+  const auto quantized = Lines(Query("SELECT job FROM results WHERE method_g = 'em'"));
+  ASSERT_FALSE(quantized.empty());
+  for (const auto& job : quantized) {
+    EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + job), "warm-start");
+    const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
+    EXPECT_EQ(result["init_from"]["job"].get<int64_t>(), std::stoll(baseline)) << result.dump();
+    EXPECT_EQ(result["init_from"]["sha256"], checkpoint_sha) << result.dump();
+    EXPECT_EQ(result["steps"], 12);
+    EXPECT_EQ(result["resumed_from_step"], 0);
+  }
+  out = Shell(kBinary + " results 1 --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("warm-start"), std::string::npos) << out;
 }
 
 }  // namespace

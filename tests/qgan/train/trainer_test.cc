@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "qgan/export/packed_generator.h"
@@ -142,6 +143,56 @@ TEST(TrainerTest, ResumedRunContinuesAtTheSavedStepWithIdenticalWeights) {
   EXPECT_GT(MaxDifference(*at_cancel.generator, *b.generator), 1e-4);
 }
 
+TEST(TrainerTest, AWarmStartBeginsFromTheBaselinesWeightsAndTrainsItsOwnIterations) {
+  TempDir dir;
+  nlohmann::json fp = TinyJobJson(8, 512);
+  fp["quant"]["g"] = {{"method", "none"}, {"bits", 32}};
+  TrainOptions base_options;
+  base_options.out_dir = dir.File("baseline");
+  ASSERT_TRUE(RunTraining(Spec(fp), base_options).ok());
+  const std::string checkpoint = dir.File("baseline/checkpoint.pt");
+  Gan baseline = LoadGan(Spec(fp), checkpoint, nullptr);
+
+  nlohmann::json q = TinyJobJson(3, 512);  // em, 2 bits
+  q["train"]["init_from_file"] = checkpoint;
+  const JobSpec quantized = Spec(q);
+  // Before the first fine-tuning step: the baseline's weights and batch-norm
+  // statistics, exactly; the quantizers then act on them.
+  Gan warm = BuildGan(quantized, 1, torch::kCPU);
+  ASSERT_TRUE(LoadInitialWeights(checkpoint, warm, torch::kCPU).ok());
+  EXPECT_EQ(MaxDifference(*warm.generator, *baseline.generator), 0.0);
+  EXPECT_EQ(MaxDifference(*warm.discriminator, *baseline.discriminator), 0.0);
+  Gan cold = BuildGan(quantized, 1, torch::kCPU);
+  EXPECT_GT(MaxDifference(*cold.generator, *baseline.generator), 0.0);
+  {
+    warm.generator->eval();
+    cold.generator->eval();
+    baseline.generator->eval();
+    torch::NoGradGuard no_grad;  // (scoped: the training below needs gradients)
+    const auto z = torch::randn({16, quantized.model.nz}, at::make_generator<at::CPUGeneratorImpl>(3));
+    const auto reference = baseline.generator->forward(z);
+    const double warm_gap = (warm.generator->forward(z) - reference).abs().mean().item<double>();
+    const double cold_gap = (cold.generator->forward(z) - reference).abs().mean().item<double>();
+    EXPECT_LT(warm_gap, 0.5 * cold_gap) << "warm " << warm_gap << " cold " << cold_gap;
+  }
+
+  // The run trains its own iterations from step 0 and says where it started.
+  TrainOptions options;
+  options.out_dir = dir.File("warm");
+  auto report = RunTraining(quantized, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->result["steps"], 3);
+  EXPECT_EQ(report->result["resumed_from_step"], 0);
+  EXPECT_EQ(report->result["init_from"]["file"], checkpoint);
+
+  // Another model cannot start from it: a clear error naming the file.
+  q["model"]["ngf"] = 16;
+  options.out_dir = dir.File("other");
+  auto other = RunTraining(Spec(q), options);
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find(checkpoint), std::string::npos) << other.status().message();
+}
+
 TEST(TrainerTest, RefusesACheckpointOfAnotherSpec) {
   TempDir dir;
   nlohmann::json j = TinyJobJson(3);
@@ -239,8 +290,11 @@ TEST(TrainerTest, MeasuresSampleQualityDuringAndAfterTraining) {
     EXPECT_TRUE(std::isfinite(m["value"].get<double>()));
   }
   EXPECT_EQ(metrics[3]["step"], 8);
-  EXPECT_TRUE(metrics[3]["std"].is_null());  // FID has no spread
-  EXPECT_TRUE(metrics[4]["std"].is_number());
+  // Every value with its sampling standard error, FID included.
+  for (int i = 3; i < 6; ++i) {
+    ASSERT_TRUE(metrics[i]["std"].is_number()) << metrics[i].dump();
+    EXPECT_GT(metrics[i]["std"].get<double>(), 0.0) << metrics[i].dump();
+  }
   EXPECT_GT(report->result["final_metrics"]["fid"].get<double>(), 0.0);
   EXPECT_GE(report->result["final_metrics"]["is"].get<double>(), 1.0);
   EXPECT_GT(report->result["eval_seconds"].get<double>(), 0.0);  // reported apart from training time
