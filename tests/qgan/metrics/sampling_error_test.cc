@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -39,7 +41,10 @@ torch::Tensor Gaussian(Draws& draws, int64_t n, const torch::Tensor& mean, const
 // The empirical sd from 400 samples is itself uncertain by about
 // 1/sqrt(2 * 399) = 3.5% (more for the skewed FID), and one bootstrap sd by
 // about 7% (100 replicates) plus its dependence on the sample it is
-// computed from; the root mean square of 5 of them halves that.
+// computed from; the root mean square of 5 of them halves that. Across ten
+// other seeds of these tests the rms ratio measured 0.92 to 1.15 (FID) and
+// 0.87 to 1.03 (IS), single estimates 0.70 to 1.31: hence 25% on the rms
+// and 50% on the worst single estimate.
 constexpr int kTrials = 400;
 constexpr int kEstimates = 5;
 
