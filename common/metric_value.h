@@ -13,7 +13,10 @@ struct MetricValue {
   /// fid, is or kid.
   std::string metric;
   double value = 0.0;
-  /// Spread over splits (IS) or subsets (KID); absent for FID.
+  /// The sampling standard error of `value`: how far it may be from what an
+  /// unlimited sample of the same generator would give (bootstrap over the
+  /// generated samples for FID and IS, disjoint blocks for KID; see
+  /// qgan/metrics/sampling_error.h). Absent where not estimated.
   std::optional<double> std;
   /// Training iteration the samples came from.
   int64_t step = 0;
