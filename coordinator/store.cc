@@ -85,16 +85,19 @@ void BindText(SQLite::Statement& q, int index, const std::string& text) {
   }
 }
 
-// Runs a cached statement and leaves it ready for the next use, also when
-// it fails (a statement left halted would refuse every later bind).
+// Leaves a cached statement ready for the next use when it goes out of
+// scope, also when the use failed (a statement left halted would refuse
+// every later bind).
+struct Rearm {
+  SQLite::Statement& q;
+  ~Rearm() {
+    q.tryReset();
+    q.clearBindings();
+  }
+};
+
 void Run(SQLite::Statement& q) {
-  struct Rearm {
-    SQLite::Statement& q;
-    ~Rearm() {
-      q.tryReset();
-      q.clearBindings();
-    }
-  } rearm{q};
+  Rearm rearm{q};
   q.exec();
 }
 
@@ -197,10 +200,7 @@ Status Store::CheckOwnership() {
   int64_t epoch = 0;
   BITSWEEP_RETURN_IF_ERROR(Guard("check ownership", [&] {
     auto& q = statements_->owner_epoch;
-    struct Rearm {
-      SQLite::Statement& q;
-      ~Rearm() { q.tryReset(); }
-    } rearm{q};
+    Rearm rearm{q};
     if (q.executeStep()) epoch = q.getColumn(0).getInt64();
   }));
   if (epoch == owner_epoch_) return Status::Ok();
