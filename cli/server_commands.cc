@@ -44,7 +44,7 @@ Result<std::vector<std::string>> SlotDevices(const std::string& device, int slot
 }
 
 std::map<std::string, worker::TaskRunner> AllRunners() {
-  return {{"qgan", worker::RunQganTask}, {"synthetic", worker::RunSyntheticTask}};
+  return {{"qgan", worker::RunQganTask}, {"ptq", worker::RunQganTask}, {"synthetic", worker::RunSyntheticTask}};
 }
 
 // A failed job's error belongs on the screen, not only in the store.
@@ -137,7 +137,7 @@ int RunWorkerCommand(const WorkerCommandOptions& options) {
 
 int RunLocalCommand(const LocalCommandOptions& options) {
   const auto& interrupted = InterruptFlag();
-  auto spec = SweepSpec::FromFile(options.spec_path);
+  auto spec = SweepSpec::FromFile(options.spec_path, options.overrides);
   if (!spec.ok()) return ReportError("local", spec.status());
   auto devices = SlotDevices(options.device, options.workers);
   if (!devices.ok()) return ReportError("local", devices.status());

@@ -139,8 +139,31 @@ SyntheticSpec ReadSynthetic(SpecReader r) {
   s.noise = r.Number("noise", s.noise, 0.0, 10.0);
   s.failure_rate = r.Number("failure_rate", s.failure_rate, 0.0, 1.0);
   s.crash = r.Bool("crash", s.crash);
+  s.post_training = r.Bool("post_training", s.post_training);
+  s.ptq_factor = r.Number("ptq_factor", s.ptq_factor, 0.0, 1e3);
   r.RejectUnknownKeys();
   return s;
+}
+
+PtqSpec ReadPtq(SpecReader r) {
+  PtqSpec p;
+  p.bn_batches = static_cast<int>(r.Int("bn_batches", p.bn_batches, 0, 100000));
+  r.RejectUnknownKeys();
+  return p;
+}
+
+// What post-training quantization needs beyond a training job's fields: a
+// trained model to start from, and nothing that only training reads. (With
+// quant.g method none it evaluates the trained model as it is: the
+// full-precision reference on the same latents.)
+void CheckPtq(const JobSpec& spec, SpecReader& r) {
+  if (spec.train.init_from_job == 0 && spec.train.init_from_file.empty()) {
+    r.Fail("train", "task ptq quantizes a trained model: give train.init_from_job or train.init_from_file");
+  }
+  if (spec.train.resume_from_job != 0) r.Fail("train.resume_from_job", "not allowed with task ptq (nothing trains)");
+  if (spec.quant_d.quantized()) {
+    r.Fail("quant.d", "task ptq quantizes the generator only (the discriminator is not used after training)");
+  }
 }
 
 }  // namespace
@@ -161,11 +184,16 @@ const char* LossKindName(LossKind loss) { return kLossNames[static_cast<size_t>(
 Result<JobSpec> JobSpec::FromJson(const nlohmann::json& json, const std::string& base_dir) {
   SpecReader r(json);
   JobSpec spec;
-  spec.task = r.OneOf("task", spec.task, {"qgan", "synthetic"});
+  spec.task = r.OneOf("task", spec.task, {"qgan", "ptq", "synthetic"});
   if (spec.task == "synthetic") {
     spec.synthetic = ReadSynthetic(r.Child("synthetic"));
   } else if (r.Has("synthetic")) {
     r.Fail("synthetic", "only allowed with task synthetic");
+  }
+  if (spec.task == "ptq") {
+    spec.ptq = ReadPtq(r.Child("ptq"));
+  } else if (r.Has("ptq")) {
+    r.Fail("ptq", "only allowed with task ptq");
   }
   spec.dataset = ReadDataset(r.Child("dataset"), base_dir);
   spec.model = ReadModel(r.Child("model"));
@@ -185,6 +213,7 @@ Result<JobSpec> JobSpec::FromJson(const nlohmann::json& json, const std::string&
   spec.runtime = ReadRuntime(r.Child("runtime"));
   r.RejectUnknownKeys();
   BITSWEEP_RETURN_IF_ERROR(r.status());
+  if (spec.task == "ptq") CheckPtq(spec, r);
 
   int arch_size = spec.model.arch == "dcgan64" ? 64 : 32;
   if (arch_size != spec.dataset.image_size) {
@@ -240,7 +269,10 @@ nlohmann::json JobSpec::ToJson() const {
     // Only when set, so that the canonical form (and the hashes seeded by it)
     // of every other synthetic job stays as it was.
     if (synthetic.crash) j["synthetic"]["crash"] = true;
+    if (synthetic.post_training) j["synthetic"]["post_training"] = true;
+    if (synthetic.ptq_factor != SyntheticSpec().ptq_factor) j["synthetic"]["ptq_factor"] = synthetic.ptq_factor;
   }
+  if (task == "ptq") j["ptq"] = {{"bn_batches", ptq.bn_batches}};
   if (eval.enabled) {
     j["eval"] = {{"evaluator", {{"kind", eval.evaluator.kind}, {"path", eval.evaluator.path}}},
                  {"metrics", eval.metrics},

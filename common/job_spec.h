@@ -153,10 +153,25 @@ struct SyntheticSpec {
   /// Abort the whole worker process when the job starts: a poison job that
   /// kills whoever runs it, for fault tests.
   bool crash = false;
+  /// Stand-in for post-training quantization (task ptq): the generator's
+  /// sensitivity to fewer bits is multiplied by `ptq_factor`, since a
+  /// quantized network that never trains cannot adapt to its levels.
+  bool post_training = false;
+  double ptq_factor = 3.0;
+};
+
+/// The `ptq` task: post-training quantization of a trained generator, no
+/// training. Its source is train.init_from_job or train.init_from_file (a
+/// bitsweep checkpoint, or a full-precision packed generator .bsg).
+struct PtqSpec {
+  /// Batches of generated images over which the batch-norm running
+  /// statistics are re-estimated with the quantized weights (0 = keep the
+  /// full-precision model's statistics).
+  int bn_batches = 0;
 };
 
 struct JobSpec {
-  /// qgan (real training) or synthetic.
+  /// qgan (real training), ptq (post-training quantization) or synthetic.
   std::string task = "qgan";
   DatasetSpec dataset;
   ModelSpec model;
@@ -168,6 +183,8 @@ struct JobSpec {
   RuntimeSpec runtime;
   /// Read only when task is synthetic.
   SyntheticSpec synthetic;
+  /// Read only when task is ptq.
+  PtqSpec ptq;
 
   /// Parses and validates `json`. Relative paths in it are resolved against
   /// `base_dir` (the spec file's folder; "" leaves them as they are).

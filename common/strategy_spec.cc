@@ -147,10 +147,17 @@ const char* AggregateName(Aggregate aggregate) {
 }
 
 nlohmann::json MultiPrecisionSpec::ToJson() const {
-  return {{"kind", "multi_precision"},  {"methods", methods},         {"bits", bits},
+  nlohmann::json j = {{"kind", "multi_precision"},  {"methods", methods},         {"bits", bits},
           {"requirement", requirement.ToJson()}, {"seeds", seeds}, {"confidence", confidence},
           {"max_seeds", max_seeds}, {"aggregate", AggregateName(aggregate)},
           {"max_in_flight", max_in_flight}, {"search_d", search_d}, {"warm_start", warm_start}};
+  // Only when set, so that the canonical form of every search written
+  // before the screen existed stays as it was.
+  if (ptq_screen) {
+    j["ptq_screen"] = true;
+    j["ptq_bn_batches"] = ptq_bn_batches;
+  }
+  return j;
 }
 
 nlohmann::json RandomAxis::ToJson() const {
@@ -233,6 +240,8 @@ Result<MultiPrecisionSpec> ReadMultiPrecision(SpecReader r) {
   spec.max_in_flight = static_cast<int>(r.Int("max_in_flight", spec.max_in_flight, 1, 100000));
   spec.search_d = r.Bool("search_d", spec.search_d);
   spec.warm_start = r.Bool("warm_start", spec.warm_start);
+  spec.ptq_screen = r.Bool("ptq_screen", spec.ptq_screen);
+  spec.ptq_bn_batches = static_cast<int>(r.Int("ptq_bn_batches", spec.ptq_bn_batches, 0, 100000));
   r.RejectUnknownKeys();
   BITSWEEP_RETURN_IF_ERROR(r.status());
   return spec;

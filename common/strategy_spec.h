@@ -69,6 +69,14 @@ struct MultiPrecisionSpec {
   /// quantized configuration of that seed fine-tunes from it (for its own
   /// train.iterations) instead of training from scratch.
   bool warm_start = false;
+  /// Post-training quantization as a cheap first screen (multi-fidelity):
+  /// each seed's baseline uploads its checkpoint, every G width is first
+  /// quantized post-training; the narrowest width whose PTQ generator meets
+  /// the requirement is an answer already, so quantization-aware training
+  /// runs only for narrower widths (docs/searches.md).
+  bool ptq_screen = false;
+  /// ptq.bn_batches of the screen's PTQ jobs (batch-norm re-estimation).
+  int ptq_bn_batches = 0;
 
   nlohmann::json ToJson() const;
 };

@@ -45,7 +45,8 @@ int64_t GeneratorWeights(const JobSpec& spec) {
 
 double SyntheticFid(const JobSpec& spec) {
   const auto& s = spec.synthetic;
-  return s.fid_full_precision * (1.0 + s.sensitivity_g * Penalty(spec.quant_g) + s.sensitivity_d * Penalty(spec.quant_d));
+  const double g_penalty = Penalty(spec.quant_g) * (s.post_training ? s.ptq_factor : 1.0);
+  return s.fid_full_precision * (1.0 + s.sensitivity_g * g_penalty + s.sensitivity_d * Penalty(spec.quant_d));
 }
 
 Result<TaskOutcome> RunSyntheticTask(const JobSpec& spec, const TaskContext& context) {

@@ -15,6 +15,7 @@ Result<std::unique_ptr<Strategy>> MultiPrecisionStrategy::Create(const SweepSpec
       Trial trial;
       trial.config.g = {t.at("g").at(0).get<std::string>(), t.at("g").at(1).get<int>()};
       trial.config.d = {t.at("d").at(0).get<std::string>(), t.at("d").at(1).get<int>()};
+      trial.config.ptq = t.value("ptq", false);
       trial.seed = t.at("seed").get<uint64_t>();
       trial.status = ParseTrialStatus(t.value("status", "pending"));
       trial.job_id = t.value("job", int64_t{0});
@@ -41,6 +42,7 @@ Result<std::unique_ptr<Strategy>> MultiPrecisionStrategy::Create(const SweepSpec
     for (int bits : s->spec_.bits) {
       configs.push_back(Config{Net{method, bits}, Net{}});
       configs.push_back(Config{Net{}, Net{method, bits}});
+      if (s->spec_.ptq_screen) configs.push_back(Config{Net{method, bits}, Net{}, /*ptq=*/true});
     }
   }
   for (const auto& config : configs) {
@@ -58,13 +60,23 @@ nlohmann::json MultiPrecisionStrategy::TrialParams(const Config& config, uint64_
   nlohmann::json params = {{"quant.g.method", config.g.method}, {"quant.g.bits", config.g.bits},
                            {"quant.d.method", config.d.method}, {"quant.d.bits", config.d.bits},
                            {"train.seed", seed}};
-  if (spec_.warm_start && config == Baseline()) params["train.upload_checkpoint"] = true;
+  if ((spec_.warm_start || spec_.ptq_screen) && config == Baseline()) params["train.upload_checkpoint"] = true;
   if (init_from_job != 0) params["train.init_from_job"] = init_from_job;
+  if (config.ptq) {
+    // The synthetic task stands in for post-training quantization with a
+    // flag of its own (it has no model to quantize).
+    if (base_.value("task", "qgan") == "synthetic") {
+      params["synthetic.post_training"] = true;
+    } else {
+      params["task"] = "ptq";
+      params["ptq.bn_batches"] = spec_.ptq_bn_batches;
+    }
+  }
   return params;
 }
 
 std::optional<int64_t> MultiPrecisionStrategy::WarmStartJob(const Config& config, uint64_t seed) const {
-  if (!spec_.warm_start || config == Baseline()) return int64_t{0};
+  if ((!spec_.warm_start && !config.ptq) || config == Baseline()) return int64_t{0};
   for (const auto& t : trials_) {
     if (!(t.config == Baseline()) || t.seed != seed) continue;
     if (t.status == TrialStatus::kSucceeded) return t.job_id;
@@ -179,11 +191,12 @@ std::optional<MultiPrecisionStrategy::Margins> MultiPrecisionStrategy::MarginsOf
   return out;
 }
 
-PooledSpread MultiPrecisionStrategy::Spread() const {
+PooledSpread MultiPrecisionStrategy::Spread(bool ptq) const {
   std::vector<Config> seen;
   std::vector<std::vector<double>> margins;
   for (const auto& t : trials_) {
-    if (t.config == Baseline() || std::find(seen.begin(), seen.end(), t.config) != seen.end()) continue;
+    if (t.config == Baseline() || t.config.ptq != ptq) continue;
+    if (std::find(seen.begin(), seen.end(), t.config) != seen.end()) continue;
     seen.push_back(t.config);
     if (auto m = MarginsOf(t.config)) margins.push_back(std::move(m->margins));
   }
@@ -202,7 +215,7 @@ PooledSpread MultiPrecisionStrategy::Spread() const {
 std::optional<Judgement> MultiPrecisionStrategy::Statistics(const Config& config) const {
   auto margins = MarginsOf(config);
   if (!margins) return std::nullopt;
-  return JudgeMargins(margins->margins, Spread(), margins->sampling_variance, spec_.confidence);
+  return JudgeMargins(margins->margins, Spread(config.ptq), margins->sampling_variance, spec_.confidence);
 }
 
 MultiPrecisionStrategy::Verdict MultiPrecisionStrategy::Judge(const Config& config) const {
@@ -279,7 +292,20 @@ MultiPrecisionStrategy::Search MultiPrecisionStrategy::RunSearch(std::vector<Con
 
 MultiPrecisionStrategy::Search MultiPrecisionStrategy::SearchG(const std::string& method, int max_picks) const {
   std::vector<Config> candidates;
-  for (int bits : spec_.bits) candidates.push_back(Config{Net{method, bits}, Net{}});
+  if (!spec_.ptq_screen) {
+    for (int bits : spec_.bits) candidates.push_back(Config{Net{method, bits}, Net{}});
+    return RunSearch(std::move(candidates), max_picks);
+  }
+  std::vector<Config> post_training;
+  for (int bits : spec_.bits) post_training.push_back(Config{Net{method, bits}, Net{}, /*ptq=*/true});
+  Search screen = RunSearch(post_training, max_picks);
+  if (!screen.determined) return screen;
+  // A PTQ generator that meets the requirement is an answer at its width,
+  // trained or not: only narrower widths can improve on it, and only by
+  // training. (Quality is taken to be monotone in bits for each kind.)
+  const size_t narrower = screen.answer >= 0 ? static_cast<size_t>(screen.answer) : spec_.bits.size();
+  for (size_t i = 0; i < narrower; ++i) candidates.push_back(Config{Net{method, spec_.bits[i]}, Net{}});
+  if (screen.answer >= 0) candidates.push_back(post_training[static_cast<size_t>(screen.answer)]);
   return RunSearch(std::move(candidates), max_picks);
 }
 
@@ -348,6 +374,18 @@ Result<std::vector<JobPlan>> MultiPrecisionStrategy::Propose(int max_new) {
       if (proposed(config, seed)) continue;
       const std::optional<int64_t> init = WarmStartJob(config, seed);
       if (!init) continue;  // proposed once its baseline seed has finished
+      if (config.ptq && *init == 0) {
+        // That seed's baseline failed: there is no trained model to
+        // quantize, so this seed of the screen fails (which only makes the
+        // screen prune less).
+        Trial trial;
+        trial.config = config;
+        trial.seed = seed;
+        trial.status = TrialStatus::kFailed;
+        trial.error = "the baseline of this seed failed: no trained model to quantize";
+        added.push_back(std::move(trial));
+        continue;
+      }
       BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base_, TrialParams(config, seed, *init)));
       plans.push_back(std::move(plan));
       Trial trial;
@@ -363,7 +401,8 @@ Result<std::vector<JobPlan>> MultiPrecisionStrategy::Propose(int max_new) {
 void MultiPrecisionStrategy::Observe(const TrialResult& result) {
   const auto& p = result.params;
   Config config{Net{p.value("quant.g.method", "none"), p.value("quant.g.bits", 32)},
-                Net{p.value("quant.d.method", "none"), p.value("quant.d.bits", 32)}};
+                Net{p.value("quant.d.method", "none"), p.value("quant.d.bits", 32)},
+                p.value("task", "") == "ptq" || p.value("synthetic.post_training", false)};
   const uint64_t seed = p.value("train.seed", uint64_t{0});
   for (auto it = trials_.begin(); it != trials_.end(); ++it) {
     Trial& t = *it;
@@ -416,6 +455,7 @@ nlohmann::json MultiPrecisionStrategy::SaveState() const {
                         {"d", {t.config.d.method, t.config.d.bits}},
                         {"seed", t.seed},
                         {"status", TrialStatusName(t.status)}};
+    if (t.config.ptq) j["ptq"] = true;
     if (t.job_id != 0) j["job"] = t.job_id;
     if (t.status == TrialStatus::kSucceeded) j["value"] = t.value;
     if (t.std != 0.0) j["std"] = t.std;
@@ -435,8 +475,12 @@ nlohmann::json MultiPrecisionStrategy::Outcome() const {
   out["confidence"] = spec_.confidence;
   out["max_seeds"] = spec_.max_seeds;
   if (Statistical()) {
-    const PooledSpread spread = Spread();
+    const PooledSpread spread = Spread(/*ptq=*/false);
     out["seed_spread"] = {{"sd", std::sqrt(spread.variance)}, {"df", spread.df}};
+    if (spec_.ptq_screen) {
+      const PooledSpread ptq_spread = Spread(/*ptq=*/true);
+      out["ptq_seed_spread"] = {{"sd", std::sqrt(ptq_spread.variance)}, {"df", ptq_spread.df}};
+    }
   }
   Evaluation base = Evaluate(Baseline());
   if (base.succeeded > 0) out["baseline"] = {{"value", base.value}, {"std", base.std}, {"n", base.succeeded}};
@@ -449,7 +493,11 @@ nlohmann::json MultiPrecisionStrategy::Outcome() const {
   auto describe = [&](const Search& s, bool g) -> nlohmann::json {
     if (!s.determined) return {{"status", "searching"}};
     if (s.answer < 0) return {{"status", "none_meets"}, {"bits", 32}};
-    return {{"status", "found"}, {"bits", g ? s.candidates[s.answer].g.bits : s.candidates[s.answer].d.bits}};
+    const Config& chosen = s.candidates[s.answer];
+    nlohmann::json found = {{"status", "found"}, {"bits", g ? chosen.g.bits : chosen.d.bits}};
+    // How the generator that meets was made: trained or post-training.
+    if (spec_.ptq_screen) found["by"] = chosen.ptq ? "ptq" : "qat";
+    return found;
   };
   nlohmann::json methods = nlohmann::json::object();
   for (const auto& method : spec_.methods) {
@@ -472,6 +520,7 @@ nlohmann::json MultiPrecisionStrategy::Outcome() const {
                         {"d", {t.config.d.method, t.config.d.bits}},
                         {"jobs", e.proposed},
                         {"finished", e.finished}};
+    if (t.config.ptq) c["ptq"] = true;
     if (e.succeeded > 0) {
       c["value"] = e.value;
       c["std"] = e.std;
@@ -501,6 +550,9 @@ nlohmann::json MultiPrecisionStrategy::Outcome() const {
   out["configs"] = configs;
   const size_t grid_configs = 1 + spec_.methods.size() * spec_.bits.size() * (spec_.search_d ? 2 : 1);
   out["jobs"] = trials_.size();
+  if (spec_.ptq_screen) {
+    out["ptq_jobs"] = std::count_if(trials_.begin(), trials_.end(), [](const Trial& t) { return t.config.ptq; });
+  }
   // The grid answering the same question by brute force: every candidate
   // width of every search, every seed.
   out["grid_jobs"] = grid_configs * spec_.seeds.size();

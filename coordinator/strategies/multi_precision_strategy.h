@@ -58,7 +58,9 @@ class MultiPrecisionStrategy : public Strategy {
   };
   struct Config {
     Net g, d;
-    bool operator==(const Config& o) const { return g == o.g && d == o.d; }
+    /// G quantized post-training (the PTQ screen), not trained.
+    bool ptq = false;
+    bool operator==(const Config& o) const { return g == o.g && d == o.d && ptq == o.ptq; }
   };
   struct Trial {
     Config config;
@@ -108,8 +110,9 @@ class MultiPrecisionStrategy : public Strategy {
   /// The margins of a configuration's finished seeds; nullopt while a
   /// baseline seed they pair with is still running.
   std::optional<Margins> MarginsOf(const Config& config) const;
-  /// The seed-to-seed spread of margins, pooled over the configurations.
-  PooledSpread Spread() const;
+  /// The seed-to-seed spread of margins, pooled over the configurations of
+  /// one kind (trained, or post-training: their noise differs).
+  PooledSpread Spread(bool ptq) const;
   /// The statistics of one configuration (needs its margins).
   std::optional<Judgement> Statistics(const Config& config) const;
   /// The i-th seed a configuration runs: spec seeds first, then more.
@@ -118,15 +121,19 @@ class MultiPrecisionStrategy : public Strategy {
   std::vector<uint64_t> SeedsWanted(const Config& config) const;
   bool Statistical() const { return spec_.confidence > 0.0; }
   Search RunSearch(std::vector<Config> candidates, int max_picks) const;
+  /// The G search of `method`. With the PTQ screen, first over the widths
+  /// quantized post-training; once that is determined, over the trained
+  /// widths narrower than the narrowest PTQ one that meets, with that PTQ
+  /// configuration as the last candidate (it is known to meet).
   Search SearchG(const std::string& method, int max_picks) const;
   /// The D search of `method`, once its G search is determined.
   std::optional<Search> SearchD(const std::string& method, int max_picks) const;
   /// The params of one trial; `init_from_job` (warm starts) names the
   /// baseline job it starts from (0: from scratch).
   nlohmann::json TrialParams(const Config& config, uint64_t seed, int64_t init_from_job = 0) const;
-  /// The job a trial warm-starts from: 0 for none (no warm start, the
-  /// baseline itself, or that seed's baseline failed), nullopt while that
-  /// seed's baseline runs.
+  /// The job a trial warm-starts from (or, post-training, quantizes): 0 for
+  /// none (no warm start, the baseline itself, or that seed's baseline
+  /// failed), nullopt while that seed's baseline runs.
   std::optional<int64_t> WarmStartJob(const Config& config, uint64_t seed) const;
 
   MultiPrecisionSpec spec_;

@@ -106,6 +106,16 @@ void EmQuantizer::Fit(const torch::Tensor& weights) {
   fitted_ = true;
 }
 
+void EmQuantizer::FitToConvergence(const torch::Tensor& weights) {
+  const int max_iters = max_iters_;
+  const double tolerance = tolerance_;
+  max_iters_ = kConvergedMaxIters;
+  tolerance_ = 0.0;
+  Fit(weights);
+  max_iters_ = max_iters;
+  tolerance_ = tolerance;
+}
+
 QuantizedWeight EmQuantizer::Quantize(const torch::Tensor& weights) {
   if (!fitted_) Fit(weights);
   torch::NoGradGuard no_grad;

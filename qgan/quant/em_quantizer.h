@@ -37,6 +37,10 @@ class EmQuantizer : public Quantizer {
       : Quantizer(bits), max_iters_(max_iters), tolerance_(tolerance) {}
 
   void Fit(const torch::Tensor& weights) override;
+  /// Iterates until the assignment settles (no tolerance, at most
+  /// kConvergedMaxIters iterations), warm-started from the current fit.
+  void FitToConvergence(const torch::Tensor& weights) override;
+  static constexpr int kConvergedMaxIters = 10000;
   /// Uses the current fit; fits first if there is none yet.
   QuantizedWeight Quantize(const torch::Tensor& weights) override;
 

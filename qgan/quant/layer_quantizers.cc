@@ -38,6 +38,14 @@ torch::Tensor LayerQuantizers::Apply(size_t index, const torch::Tensor& shadow, 
   return surrogate + (values - surrogate).detach();
 }
 
+void LayerQuantizers::FitToConvergence(const std::vector<torch::Tensor>& weights) {
+  for (size_t i = 0; i < layers_.size() && i < weights.size(); ++i) {
+    if (!IsQuantized(i)) continue;
+    layers_[i].quantizer->FitToConvergence(weights[i].detach());
+    layers_[i].cached_data = nullptr;  // the fit changed: requantize on next use
+  }
+}
+
 QuantizedWeight LayerQuantizers::Quantize(size_t layer, const torch::Tensor& weights) {
   return layers_.at(layer).quantizer->Quantize(weights.detach());
 }

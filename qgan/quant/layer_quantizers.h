@@ -30,6 +30,10 @@ class LayerQuantizers {
   /// `training`, the quantizer is refitted whenever the weights changed.
   torch::Tensor Apply(size_t layer, const torch::Tensor& shadow, bool training);
 
+  /// Post-training quantization: fits every quantized layer to its final
+  /// `weights` (one per layer) until the fit stops improving.
+  void FitToConvergence(const std::vector<torch::Tensor>& weights);
+
   /// Whether `layer` has a quantizer (false: full precision).
   bool IsQuantized(size_t layer) const;
   /// The quantized form of `weights` under `layer`'s current fit. The layer

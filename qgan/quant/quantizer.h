@@ -37,6 +37,10 @@ class Quantizer {
   /// whose levels follow directly from the weights).
   virtual void Fit(const torch::Tensor& weights) { (void)weights; }
 
+  /// Post-training quantization: the weights will not move again, so the
+  /// fit runs until it stops improving rather than to a training-step budget.
+  virtual void FitToConvergence(const torch::Tensor& weights) { Fit(weights); }
+
   /// Maps `weights` onto the levels. Does not record gradients.
   virtual QuantizedWeight Quantize(const torch::Tensor& weights) = 0;
 

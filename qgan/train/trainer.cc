@@ -15,6 +15,7 @@
 #include "qgan/export/packed_generator.h"
 #include "qgan/metrics/sample_quality.h"
 #include "qgan/train/gan.h"
+#include "qgan/train/post_training.h"
 #include "qgan/train/train_step.h"
 
 namespace bitsweep::qgan {
@@ -74,6 +75,11 @@ class TrainingRun {
 
  private:
   Status Prepare();
+  // Task ptq: quantizes the loaded generator as it is, then evaluates and
+  // exports it like a trained one.
+  Result<TrainReport> RunPostTraining(Clock::time_point start);
+  Status LoadStartingWeights(const std::string& path);
+  Result<TrainReport> Report(Clock::time_point start, int64_t steps_this_run, double train_seconds_this_run);
   Status Finish(TrainReport* report);
   // Measures sample quality now, records it and returns the new values.
   Result<std::vector<MetricValue>> Evaluate();
@@ -114,7 +120,9 @@ Status TrainingRun::Prepare() {
   state_.compatibility_key = CheckpointCompatibilityKey(spec_);
 
   std::string checkpoint = OutPath("checkpoint.pt");
-  if (options_.resume && std::filesystem::exists(checkpoint)) {
+  // Post-training quantization takes seconds: a retry does it again.
+  const bool post_training = spec_.task == "ptq";
+  if (options_.resume && !post_training && std::filesystem::exists(checkpoint)) {
     BITSWEEP_ASSIGN_OR_RETURN(state_, LoadCheckpoint(checkpoint, state_.compatibility_key, gan_, device_));
     random_->Restore(state_.rng);
     resumed_from_ = state_.step;
@@ -129,13 +137,38 @@ Status TrainingRun::Prepare() {
     return Status::FailedPrecondition("train.init_from_job: " + std::to_string(spec_.train.init_from_job) +
                                       " needs a coordinator to fetch the checkpoint from (or use init_from_file)");
   }
-  if (!init.empty()) BITSWEEP_RETURN_IF_ERROR(LoadInitialWeights(init, gan_, device_));
+  if (!init.empty()) BITSWEEP_RETURN_IF_ERROR(LoadStartingWeights(init));
   return Status::Ok();
+}
+
+Status TrainingRun::LoadStartingWeights(const std::string& path) {
+  if (std::filesystem::path(path).extension() != ".bsg") return LoadInitialWeights(path, gan_, device_);
+  if (spec_.task != "ptq") {
+    return Status::InvalidArgument(path + ": a packed generator has no discriminator to train against; "
+                                          "warm-start training from a checkpoint (.pt), or use it with task ptq");
+  }
+  return LoadGeneratorFromPacked(path, *gan_.generator);
+}
+
+Result<TrainReport> TrainingRun::RunPostTraining(Clock::time_point start) {
+  auto quantize_start = Clock::now();
+  FitQuantizersToConvergence(*gan_.generator);
+  RecalibrateBatchNorm(*gan_.generator, spec_.ptq.bn_batches, spec_.train.batch_size, spec_.train.seed, device_);
+  gan_.generator->eval();
+  const double quantize_seconds = Seconds(quantize_start);
+  if (quality_) BITSWEEP_RETURN_IF_ERROR(Evaluate().status());
+  state_.train_seconds = quantize_seconds;
+  state_.rng = random_->Save();
+  // The checkpoint holds the quantized model (its fit and re-estimated
+  // statistics), so a later job can warm-start from it.
+  BITSWEEP_RETURN_IF_ERROR(SaveCheckpoint(OutPath("checkpoint.pt"), gan_, state_));
+  return Report(start, /*steps_this_run=*/0, quantize_seconds);
 }
 
 Result<TrainReport> TrainingRun::Run() {
   auto start = Clock::now();
   BITSWEEP_RETURN_IF_ERROR(Prepare());
+  if (spec_.task == "ptq") return RunPostTraining(start);
   const int64_t total = spec_.train.iterations;
   const int64_t log_every = spec_.train.log_every > 0 ? spec_.train.log_every : std::max<int64_t>(1, total / 100);
   gan_.generator->train();
@@ -195,10 +228,13 @@ Result<TrainReport> TrainingRun::Run() {
     BITSWEEP_RETURN_IF_ERROR(Evaluate().status());
   }
   BITSWEEP_RETURN_IF_ERROR(save_checkpoint());
+  return Report(start, state_.step - step_before, train_seconds_this_run);
+}
 
+Result<TrainReport> TrainingRun::Report(Clock::time_point start, int64_t steps_this_run,
+                                        double train_seconds_this_run) {
   TrainReport report;
   BITSWEEP_RETURN_IF_ERROR(Finish(&report));
-  const int64_t steps_this_run = state_.step - step_before;
   report.result["wall_seconds"] = Seconds(start);
   report.result["train_seconds"] = state_.train_seconds;
   report.result["eval_seconds"] = eval_seconds_;
@@ -287,7 +323,7 @@ std::string CheckpointCompatibilityKey(const JobSpec& spec) {
 
 Result<TrainReport> RunTraining(const JobSpec& spec, const TrainOptions& options) {
   if (options.out_dir.empty()) return Status::InvalidArgument("training needs an output folder");
-  if (spec.task != "qgan") {
+  if (spec.task != "qgan" && spec.task != "ptq") {
     return Status::InvalidArgument("task: \"" + spec.task + "\" jobs are run by workers, not by the trainer");
   }
   try {

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 
 #include "common/job_spec.h"
 #include "common/strategy_spec.h"
@@ -311,7 +312,9 @@ double TrueRatioToBound(const nlohmann::json& config) {
     EXPECT_TRUE(spec.ok());
     return worker::SyntheticFid(spec.value());
   };
-  const double value = fid(Params(config["g"][0], config["g"][1], config["d"][0], config["d"][1], 1));
+  nlohmann::json params = Params(config["g"][0], config["g"][1], config["d"][0], config["d"][1], 1);
+  if (config.value("ptq", false)) params["synthetic.post_training"] = true;
+  const double value = fid(params);
   return value / (1.10 * fid(Params("none", 32, "none", 32, 1)));
 }
 
@@ -440,6 +443,171 @@ TEST_F(StrategyTest, AWarmStartedSearchFineTunesEachSeedFromItsOwnBaseline) {
     ++warm;
   }
   EXPECT_GT(warm, 5);
+}
+
+// ---------------------------------------------------------------- PTQ as a screen before training
+
+// The requirement of the screen tests: away from every exact tie of the
+// noise-free synthetic quality.
+constexpr double kScreenBound = 1.12;
+
+// The noise-free synthetic quality of a configuration with the PTQ stand-in
+// at `ptq_factor` (post-training: G's sensitivity times that factor). (Noise
+// would be seeded by the whole spec, and a PTQ job's names the job it
+// quantizes, which a brute force cannot know.)
+double ScreenMetric(const nlohmann::json& params, double ptq_factor) {
+  double sum = 0.0;
+  for (int seed : {1, 2}) {
+    nlohmann::json j = JobSpec().ToJson();
+    j.merge_patch(SyntheticBase());
+    j["synthetic"]["noise"] = 0.0;
+    j["synthetic"]["ptq_factor"] = ptq_factor;
+    nlohmann::json p = params;
+    p["train.seed"] = seed;
+    auto spec = JobSpec::FromJson(ApplyParams(j, p));
+    EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+    sum += worker::RunSyntheticTask(spec.value(), worker::TaskContext{})->metrics[0].value;  // fid
+  }
+  return sum / 2.0;
+}
+
+// Brute force for the screened search: per method, the fewest G bits at
+// which a trained or a post-training generator meets the bound (each
+// monotone in bits), then the fewest trained D bits with G trained there.
+// Also counts the trained G widths the brute force runs (every one).
+std::map<std::string, std::pair<int, int>> BruteForceWithPtq(double ptq_factor) {
+  const double bound = kScreenBound * ScreenMetric(Params("none", 32, "none", 32, 1), ptq_factor);
+  std::map<std::string, std::pair<int, int>> answer;
+  for (const auto& m : kMethods) {
+    std::vector<bool> trained, post;
+    for (int b : kBits) {
+      trained.push_back(ScreenMetric(Params(m, b, "none", 32, 1), ptq_factor) <= bound);
+      nlohmann::json ptq = Params(m, b, "none", 32, 1);
+      ptq["synthetic.post_training"] = true;
+      post.push_back(ScreenMetric(ptq, ptq_factor) <= bound);
+    }
+    EXPECT_TRUE(std::is_sorted(trained.begin(), trained.end())) << m;
+    EXPECT_TRUE(std::is_sorted(post.begin(), post.end())) << m;
+    int g = 32, d = 32;
+    for (size_t i = 0; i < kBits.size(); ++i) {
+      if (trained[i] || post[i]) {
+        g = kBits[i];
+        break;
+      }
+    }
+    for (int b : kBits) {
+      if (ScreenMetric(Params(g == 32 ? "none" : m, g, m, b, 1), ptq_factor) <= bound) {
+        d = b;
+        break;
+      }
+    }
+    answer[m] = {g, d};
+  }
+  return answer;
+}
+
+TEST_F(StrategyTest, ThePtqScreenFindsTheBruteForceAnswerAndTrainsNoWidthAPtqGeneratorMeets) {
+  // PTQ worse than training (the usual case), and better (so that a PTQ
+  // generator is sometimes the answer below every trained one); with and
+  // without coordinator restarts.
+  for (double ptq_factor : {3.0, 0.5}) {
+    for (bool restarts : {false, true}) {
+      std::mt19937 rng(ptq_factor > 1 ? 41 : 43);
+      nlohmann::json spec = MultiPrecisionSweep(/*max_in_flight=*/4,
+                                                {{"metric", "fid"}, {"relative_to_baseline", kScreenBound}});
+      spec["base"]["synthetic"]["noise"] = 0.0;
+      spec["base"]["synthetic"]["ptq_factor"] = ptq_factor;
+      spec["strategy"]["ptq_screen"] = true;
+      const int64_t sweep = Submit(spec);
+      std::bernoulli_distribution restart(0.3);
+      RunToEnd(sweep, 3, &rng, nullptr, [&] {
+        if (restarts && restart(rng)) Open();
+      });
+      const auto outcome = Outcome(sweep);
+      ASSERT_TRUE(outcome["done"].get<bool>());
+      EXPECT_EQ(Chosen(sweep), BruteForceWithPtq(ptq_factor)) << "ptq_factor " << ptq_factor << outcome.dump(1);
+
+      // Every PTQ job quantizes its own seed's baseline, finished before it.
+      std::map<int64_t, int64_t> baseline_of_seed;
+      int trained = 0, post_training = 0;
+      auto jobs = store_->ListJobs(sweep).value();
+      for (const auto& j : jobs) {
+        if (j.method_g == "none" && j.method_d == "none") baseline_of_seed[j.seed] = j.id;
+      }
+      std::set<std::string> seen;
+      for (const auto& j : jobs) {
+        EXPECT_TRUE(seen.insert(j.params_json).second) << "ran twice: " << j.params_json;
+        const auto params = nlohmann::json::parse(j.params_json);
+        if (params.value("synthetic.post_training", false)) {
+          ++post_training;
+          EXPECT_EQ(params.value("train.init_from_job", int64_t{0}), baseline_of_seed.at(j.seed)) << j.params_json;
+        } else if (!(j.method_g == "none" && j.method_d == "none")) {
+          ++trained;
+        }
+      }
+      EXPECT_EQ(outcome["ptq_jobs"], post_training);
+      // The same search without the screen, for the trained jobs it saves.
+      nlohmann::json plain = MultiPrecisionSweep(/*max_in_flight=*/4,
+                                                 {{"metric", "fid"}, {"relative_to_baseline", kScreenBound}});
+      plain["base"]["synthetic"]["noise"] = 0.0;
+      const int64_t unscreened = Submit(plain);
+      std::mt19937 rng2(7);
+      RunToEnd(unscreened, 3, &rng2);
+      const int trained_without = scheduler_->GetSweep(unscreened)->total - 2;
+      std::printf("ptq screen (ptq_factor %.1f, restarts %d): %d trained + %d PTQ jobs; without the screen %d "
+                  "trained; chosen %s\n",
+                  ptq_factor, restarts ? 1 : 0, trained, post_training, trained_without,
+                  nlohmann::json(Chosen(sweep)).dump().c_str());
+      // What the screen saves: no G width at or above the narrowest PTQ
+      // width that meets is ever trained.
+      for (const auto& [method, r] : outcome["methods"].items()) {
+        ASSERT_TRUE(r["g"].contains("by")) << r.dump();
+        if (ptq_factor < 1.0) EXPECT_EQ(r["g"]["by"], "ptq") << method;
+        int narrowest_ptq = 99;
+        for (const auto& c : outcome["configs"]) {
+          if (c.value("ptq", false) && c["g"][0] == method && c["verdict"] == "meets") {
+            narrowest_ptq = std::min(narrowest_ptq, c["g"][1].get<int>());
+          }
+        }
+        for (const auto& c : outcome["configs"]) {
+          if (!c.value("ptq", false) && c["g"][0] == method && c["d"][0] == "none") {
+            EXPECT_LT(c["g"][1].get<int>(), narrowest_ptq) << method << ": trained " << c.dump();
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_F(StrategyTest, ANoisyScreenedSearchNeverContradictsTheTruth) {
+  std::mt19937 rng(47);
+  nlohmann::json spec = NoisySweep(/*max_in_flight=*/6, /*noise=*/0.03, /*max_seeds=*/6);
+  spec["strategy"]["ptq_screen"] = true;
+  const int64_t sweep = Submit(spec);
+  int steps = 0;
+  RunToEnd(sweep, 3, &rng, nullptr, [&] {
+    if (++steps % 4 == 0) Open();
+  });
+  const auto outcome = Outcome(sweep);
+  ASSERT_TRUE(outcome["done"].get<bool>());
+  ASSERT_TRUE(outcome.contains("ptq_seed_spread"));
+  int ptq_verdicts = 0;
+  for (const auto& c : outcome["configs"]) {
+    const std::string verdict = c["verdict"];
+    if (verdict != "meets" && verdict != "fails") continue;
+    const double truth = TrueRatioToBound(c);
+    if (verdict == "meets") EXPECT_LE(truth, 1.0) << c.dump();
+    if (verdict == "fails") EXPECT_GT(truth, 1.0) << c.dump();
+    ptq_verdicts += c.value("ptq", false) ? 1 : 0;
+  }
+  EXPECT_GT(ptq_verdicts, 4);
+  // The chosen generator truly meets the bound, whichever way it was made.
+  for (const auto& [method, r] : outcome["methods"].items()) {
+    const int chosen = r["g"]["bits"].get<int>();
+    if (chosen == 32) continue;
+    nlohmann::json config = {{"g", {method, chosen}}, {"d", {"none", 32}}, {"ptq", r["g"]["by"] == "ptq"}};
+    EXPECT_LE(TrueRatioToBound(config), 1.0) << method << " " << r.dump();
+  }
 }
 
 TEST_F(StrategyTest, DivergedRunsFailTheRequirementWithTheReason) {
