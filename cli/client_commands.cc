@@ -33,7 +33,7 @@ std::string FormatTime(int64_t unix_ms) {
 int RunSubmitCommand(const SubmitCommandOptions& options) {
   // Parsed here too, so relative paths resolve against the spec file and
   // mistakes are caught before anything is sent.
-  auto spec = SweepSpec::FromFile(options.spec_path);
+  auto spec = SweepSpec::FromFile(options.spec_path, options.overrides);
   if (!spec.ok()) return ReportError("submit", spec.status());
   Connection c = Connect(Address(options.coordinator));
   v1::SubmitSweepRequest request;

@@ -19,6 +19,8 @@ struct TrainCommandOptions {
   std::string device;
   /// Overrides train.iterations when > 0.
   int64_t iterations = 0;
+  /// Overrides train.seed when >= 0.
+  int64_t seed = -1;
   /// Start from scratch even if out_dir holds a checkpoint.
   bool fresh = false;
   bool quiet = false;

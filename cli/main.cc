@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--threads", train.threads, "Intra-op threads (0 = all cores; overrides runtime.threads)");
   train_cmd->add_option("--device", train.device, "auto, cpu, cuda or cuda:N (overrides runtime.device)");
   train_cmd->add_option("--iterations", train.iterations, "Overrides train.iterations");
+  train_cmd->add_option("--seed", train.seed, "Overrides train.seed")->check(CLI::NonNegativeNumber);
   train_cmd->add_flag("--fresh", train.fresh, "Ignore an existing checkpoint in --out and start from step 0");
   train_cmd->add_flag("--quiet", train.quiet, "No progress line");
 
@@ -149,6 +150,8 @@ int main(int argc, char** argv) {
   auto* local_cmd = app.add_subcommand(
       "local", "Run a sweep on this machine: coordinator and workers in one process, results in a SQLite file");
   local_cmd->add_option("--spec", local.spec_path, "Sweep spec (JSON)")->required()->check(CLI::ExistingFile);
+  local_cmd->add_option("--set", local.overrides,
+                        "FIELD=VALUE: override one field of the spec, e.g. --set base.train.seed=2 (repeatable)");
   local_cmd->add_option("--workers", local.workers, "Worker slots (default: one per GPU, or 1 on CPU)")
       ->check(CLI::Range(0, 1024));
   local_cmd->add_option("--device", local.device, "auto, cpu or cuda");
@@ -167,6 +170,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 600.0));
 
   QueryCommandOptions query;
+  ReportCommandOptions report;
+  auto* report_cmd = app.add_subcommand(
+      "report", "Verdicts of a results store: how few bits keep quality within a bound of full precision, per method");
+  report_cmd->add_option("--db", report.db_path, "SQLite results store (read only)")->required()->check(CLI::ExistingFile);
+  report_cmd->add_option("--sweep", report.sweeps, "Only these sweeps (repeatable; default: all)");
+  report_cmd->add_option("--metric", report.metric, "fid, is or kid")->check(CLI::IsMember({"fid", "is", "kid"}));
+  report_cmd->add_option("--bound", report.bound, "Within this factor of full precision (default 1.2)");
+  report_cmd->add_option("--confidence", report.confidence, "How sure each verdict must be (default 0.95)");
+
   auto* query_cmd = app.add_subcommand(
       "query", "Read-only SQL over the results store (tables: results, jobs, sweeps, metrics, artifacts)");
   query_cmd->add_option("sql", query.sql, "One SELECT statement, e.g. \"SELECT method_g, AVG(fid) FROM results GROUP BY 1\"")
@@ -179,6 +191,8 @@ int main(int argc, char** argv) {
   SubmitCommandOptions submit;
   auto* submit_cmd = app.add_subcommand("submit", "Submit a sweep spec to a coordinator");
   submit_cmd->add_option("--spec", submit.spec_path, "Sweep spec (JSON)")->required()->check(CLI::ExistingFile);
+  submit_cmd->add_option("--set", submit.overrides,
+                         "FIELD=VALUE: override one field of the spec, e.g. --set base.train.seed=2 (repeatable)");
   AddClientOptions(submit_cmd, &submit.coordinator);
   submit_cmd->add_flag("--watch", submit.watch, "Follow the sweep until it finishes");
 
@@ -252,6 +266,7 @@ int main(int argc, char** argv) {
   if (coord_cmd->parsed()) return RunCoordinatorCommand(coord);
   if (worker_cmd->parsed()) return RunWorkerCommand(work);
   if (local_cmd->parsed()) return RunLocalCommand(local);
+  if (report_cmd->parsed()) return RunReportCommand(report);  // reads the store file, no coordinator
   // The rest are clients of a coordinator.
   if (bitsweep::Status security = LoadClientSecurity(); !security.ok()) return ReportError("connect", security);
   if (health_cmd->parsed()) return RunHealthCommand(health);

@@ -49,6 +49,8 @@ int RunWorkerCommand(const WorkerCommandOptions& options);
 
 struct LocalCommandOptions {
   std::string spec_path;
+  /// --set FIELD=VALUE overrides of the spec file.
+  std::vector<std::string> overrides;
   /// Worker slots in this process (0 = one per GPU, or one CPU slot).
   int workers = 0;
   std::string device = "auto";
@@ -78,9 +80,22 @@ struct QueryCommandOptions {
 };
 int RunQueryCommand(const QueryCommandOptions& options);
 
+struct ReportCommandOptions {
+  std::string db_path;
+  std::vector<int64_t> sweeps;  // empty: every sweep
+  std::string metric = "fid";
+  double bound = 1.2;
+  double confidence = 0.95;
+};
+/// Per protocol and method: how few bits keep the metric within the bound
+/// of full precision, with intervals (cli/verdict_report.h).
+int RunReportCommand(const ReportCommandOptions& options);
+
 struct SubmitCommandOptions {
   std::string coordinator;
   std::string spec_path;
+  /// --set FIELD=VALUE overrides of the spec file.
+  std::vector<std::string> overrides;
   bool watch = false;
 };
 int RunSubmitCommand(const SubmitCommandOptions& options);

@@ -56,6 +56,7 @@ int RunTrainCommand(const TrainCommandOptions& options) {
   if (options.threads >= 0) spec->runtime.threads = options.threads;
   if (!options.device.empty()) spec->runtime.device = options.device;
   if (options.iterations > 0) spec->train.iterations = options.iterations;
+  if (options.seed >= 0) spec->train.seed = static_cast<uint64_t>(options.seed);
   // Re-validate after the overrides, so a bad --device is reported like a bad spec.
   auto checked = JobSpec::FromJson(spec->ToJson());
   if (!checked.ok()) {

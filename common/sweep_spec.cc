@@ -174,8 +174,21 @@ Result<SweepSpec> SweepSpec::FromJson(const nlohmann::json& json, const std::str
   return sweep;
 }
 
-Result<SweepSpec> SweepSpec::FromFile(const std::string& path) {
+Result<SweepSpec> SweepSpec::FromFile(const std::string& path, const std::vector<std::string>& overrides) {
   BITSWEEP_ASSIGN_OR_RETURN(nlohmann::json json, ReadJsonFile(path));
+  for (const auto& assignment : overrides) {
+    const size_t equals = assignment.find('=');
+    const std::string field = assignment.substr(0, equals);
+    if (equals == std::string::npos || field.empty() || field.front() == '.' || field.back() == '.' ||
+        field.find("..") != std::string::npos) {
+      return Status::InvalidArgument("--set " + assignment + ": expected FIELD=VALUE, e.g. base.train.seed=2");
+    }
+    const std::string text = assignment.substr(equals + 1);
+    nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) value = text;  // a bare string: a path, a name
+    if (!json.is_object()) break;  // FromJson names what is wrong with the file
+    SetParam(&json, field, value);
+  }
   auto sweep = FromJson(json, std::filesystem::absolute(path).parent_path().string());
   if (!sweep.ok()) return sweep.status().WithContext(path);
   return sweep;

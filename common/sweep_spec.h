@@ -52,7 +52,10 @@ struct SweepSpec {
   /// by ExpandGrid (grid) or by the strategy when it proposes them. Relative paths in the base job spec resolve against `base_dir`.
   static Result<SweepSpec> FromJson(const nlohmann::json& json, const std::string& base_dir = "");
   /// Reads a sweep spec file (relative paths resolve against its folder).
-  static Result<SweepSpec> FromFile(const std::string& path);
+  /// Each of `overrides` ("base.train.seed=2", the command line's --set)
+  /// replaces one field before validation; the value is JSON when it parses
+  /// as JSON, a string otherwise.
+  static Result<SweepSpec> FromFile(const std::string& path, const std::vector<std::string>& overrides = {});
 
   /// The canonical form: what the coordinator stores and FromJson accepts.
   nlohmann::json ToJson() const;

@@ -1,0 +1,106 @@
+// `bitsweep report`: the verdicts of a results store, read from the file
+// itself (read-only, so it works beside a running coordinator and on a copy
+// of a store).
+#include <cmath>
+#include <cstdio>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "cli/client.h"
+#include "cli/commands.h"
+#include "cli/service_commands.h"
+#include "cli/table.h"
+#include "cli/verdict_report.h"
+
+namespace bitsweep::cli {
+namespace {
+
+Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options) {
+  const std::string& m = options.metric;
+  std::string sql = "SELECT protocol, method_g, bits_g, seed, \"" + m + "\", " + m +
+                    "_se FROM results WHERE state = 'SUCCEEDED' AND method_d = 'none' AND \"" + m + "\" IS NOT NULL";
+  if (!options.sweeps.empty()) {
+    sql += " AND sweep_id IN (";
+    for (size_t i = 0; i < options.sweeps.size(); ++i) sql += (i ? ", " : "") + std::to_string(options.sweeps[i]);
+    sql += ")";
+  }
+  std::vector<ReportRow> rows;
+  try {
+    SQLite::Database db(options.db_path, SQLite::OPEN_READONLY);
+    db.setBusyTimeout(5000);
+    SQLite::Statement q(db, sql);
+    while (q.executeStep()) {
+      ReportRow r;
+      r.protocol = q.getColumn(0).getString();
+      r.method = q.getColumn(1).getString();
+      r.bits = q.getColumn(2).getInt();
+      r.seed = static_cast<uint64_t>(q.getColumn(3).getInt64());
+      r.value = q.getColumn(4).getDouble();
+      r.se = q.getColumn(5).isNull() ? 0.0 : q.getColumn(5).getDouble();
+      rows.push_back(r);
+    }
+  } catch (const SQLite::Exception& e) {
+    const std::string what = e.what();
+    if (what.find("no such column") != std::string::npos) {
+      return Status::FailedPrecondition(options.db_path + ": this store predates the protocol and _se columns; start " +
+                                        "a coordinator (or bitsweep local) on it once to upgrade it");
+    }
+    return Status::InvalidArgument(options.db_path + ": " + what);
+  }
+  return rows;
+}
+
+const char* DecisionName(coordinator::Decision d) {
+  switch (d) {
+    case coordinator::Decision::kMeets: return "meets";
+    case coordinator::Decision::kFails: return "fails";
+    case coordinator::Decision::kUndecided: break;
+  }
+  return "undecided";
+}
+
+}  // namespace
+
+int RunReportCommand(const ReportCommandOptions& options) {
+  if (options.metric != "fid" && options.metric != "is" && options.metric != "kid") {
+    return ReportError("report", Status::InvalidArgument("--metric: \"" + options.metric + "\" is not fid, is or kid"));
+  }
+  if (!(options.bound > 1.0)) {
+    return ReportError("report", Status::InvalidArgument("--bound must be more than 1 (e.g. 1.2: within 1.2x)"));
+  }
+  if (!(options.confidence > 0.5 && options.confidence < 1.0)) {
+    return ReportError("report", Status::InvalidArgument("--confidence must be between 0.5 and 1"));
+  }
+  auto rows = ReadRows(options);
+  if (!rows.ok()) return ReportError("report", rows.status());
+  ReportOptions report;
+  report.metric = options.metric;
+  report.bound = options.bound;
+  report.confidence = options.confidence;
+  const std::vector<ConfigVerdict> verdicts = JudgeConfigurations(*rows, report);
+  if (verdicts.empty()) {
+    std::printf("nothing to judge: no finished quantized generator with a full-precision one of the same protocol "
+                "in %s\n", options.db_path.c_str());
+    return kExitOk;
+  }
+
+  const std::string& m = options.metric;
+  const std::string interval = std::to_string(static_cast<int>(std::lround((2 * options.confidence - 1) * 100))) + "%";
+  Table table;
+  table.columns = {"protocol", "method", "bits", "seeds", m, m + "_se", "x_fp", interval + " interval", "verdict"};
+  for (const auto& v : verdicts) {
+    table.rows.push_back({Cell::Text(v.protocol), Cell::Text(v.method), Cell::Number(v.bits), Cell::Number(v.seeds),
+                          Cell::Number(v.value, "%.4g"), Cell::Number(v.se, "%.2g"), Cell::Number(v.ratio, "%.2f"),
+                          Cell::Text(std::isfinite(v.low) && std::isfinite(v.high)
+                                         ? Cell::Number(v.low, "%.2f").text + "-" + Cell::Number(v.high, "%.2f").text
+                                         : "-"),
+                          Cell::Text(DecisionName(v.decision))});
+  }
+  std::printf("%s\n", FormatAligned(table).c_str());
+  std::printf("verdicts (%s within %gx of full precision, each %g%% sure):\n", m.c_str(), options.bound,
+              options.confidence * 100);
+  for (const auto& line : VerdictLines(verdicts, report)) std::printf("  %s\n", line.c_str());
+  return kExitOk;
+}
+
+}  // namespace bitsweep::cli
