@@ -17,13 +17,18 @@ namespace {
 
 Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options) {
   const std::string& m = options.metric;
+  // The latest run of each configuration and seed (SQLite takes the bare
+  // columns from the row of MAX(job)): a configuration run again, e.g. with
+  // other PTQ options, is not counted as another seed.
   std::string sql = "SELECT protocol, method_g, bits_g, seed, \"" + m + "\", " + m +
-                    "_se FROM results WHERE state = 'SUCCEEDED' AND method_d = 'none' AND \"" + m + "\" IS NOT NULL";
+                    "_se, MAX(job) FROM results WHERE state = 'SUCCEEDED' AND method_d = 'none' AND \"" + m +
+                    "\" IS NOT NULL";
   if (!options.sweeps.empty()) {
     sql += " AND sweep_id IN (";
     for (size_t i = 0; i < options.sweeps.size(); ++i) sql += (i ? ", " : "") + std::to_string(options.sweeps[i]);
     sql += ")";
   }
+  sql += " GROUP BY protocol, method_g, bits_g, seed";
   std::vector<ReportRow> rows;
   try {
     SQLite::Database db(options.db_path, SQLite::OPEN_READONLY);

@@ -134,11 +134,11 @@ std::vector<std::string> VerdictLines(const std::vector<ConfigVerdict>& verdicts
     } else {
       const ConfigVerdict& widest = verdicts[end - 1];
       if (widest.decision == Decision::kFails) {
-        line = who + "not " + within + " at any width tried (" + Bits(widest.bits) + ": " +
+        line = who + "does not keep " + within + " at any width tried (" + Bits(widest.bits) + ": " +
                RatioWithInterval(widest) + ")";
       } else {
-        line = who + "undecided at this budget: " + Bits(widest.bits) + " is " + RatioWithInterval(widest) +
-               " of full precision";
+        line = who + "undecided at this budget: " + Bits(widest.bits) + " is " + Format("%.2fx", widest.ratio) +
+               " of full precision (" + Format("%.2f-%.2f", widest.low, widest.high) + ")";
       }
     }
     lines.push_back(line);

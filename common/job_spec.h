@@ -166,8 +166,9 @@ struct SyntheticSpec {
 struct PtqSpec {
   /// Batches of generated images over which the batch-norm running
   /// statistics are re-estimated with the quantized weights (0 = keep the
-  /// full-precision model's statistics).
-  int bn_batches = 0;
+  /// trained model's statistics). The default is measured to help most at
+  /// 1-3 bits (docs/protocols.md).
+  int bn_batches = 20;
 };
 
 struct JobSpec {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/job_spec.h"
 #include "common/spec_reader.h"
 #include "common/status.h"
 
@@ -76,7 +77,7 @@ struct MultiPrecisionSpec {
   /// runs only for narrower widths (docs/searches.md).
   bool ptq_screen = false;
   /// ptq.bn_batches of the screen's PTQ jobs (batch-norm re-estimation).
-  int ptq_bn_batches = 0;
+  int ptq_bn_batches = PtqSpec().bn_batches;
 
   nlohmann::json ToJson() const;
 };

@@ -1,19 +1,58 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, trains the Fashion-MNIST
-# classifier that measures sample quality (once), then runs a local sweep
-# (coordinator and a worker in this one process, results in a SQLite file):
-# DCGAN-32 on the real Fashion-MNIST training set with the generator at full
-# precision and quantized to 1 and 2 bits by EM and by min-max. It ends with
-# the results table (FID, IS, KID, packed model size), the Pareto front of
-# size against FID, and the paths of the sample grids.
+# The main job: how few bits a Fashion-MNIST DCGAN can live with, per
+# quantization method, with the uncertainty of every number.
+#
+#   bash scripts/demo.sh            seed 1
+#   bash scripts/demo.sh --seed 2   the same with another seed: another
+#                                   baseline, other training noise
+#
+# It installs what is missing, builds, trains (once each, cached under runs/)
+# the classifier that measures sample quality and a full-precision DCGAN-32
+# baseline of the seed, then runs two local sweeps (coordinator and worker in
+# this one process, results in runs/demo/seed<N>.db): post-training
+# quantization of the baseline by em, minmax, log and tanh at 1-4 bits, and
+# quantization-aware fine-tuning from it at 1-2 bits. It ends with the
+# verdicts: per method, how few bits keep FID within 1.2x of full precision,
+# each with its interval, or "undecided" where the numbers cannot tell.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+seed=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seed) seed="${2:-}"; shift 2 || shift ;;
+    --seed=*) seed="${1#--seed=}"; shift ;;
+    *) echo "usage: bash scripts/demo.sh [--seed N]" >&2; exit 2 ;;
+  esac
+done
+if [[ ! "$seed" =~ ^[0-9]+$ ]]; then
+  echo "demo: --seed needs a non-negative whole number, got \"$seed\"" >&2
+  exit 2
+fi
 source scripts/env.sh
 bash scripts/install-deps.sh
 bash scripts/build.sh bitsweep
+bitsweep=./build/cli/bitsweep
+
 classifier=runs/evaluators/fmnist-classifier.pt
 if [[ ! -f "$classifier" ]]; then
   mkdir -p "$(dirname "$classifier")"
-  ./build/cli/bitsweep evaluator train --dataset fashion-mnist --out "$classifier"
+  "$bitsweep" evaluator train --dataset fashion-mnist --out "$classifier"
 fi
-./build/cli/bitsweep local --spec examples/demo-sweep.json --db runs/demo/bitsweep.db --pareto "$@"
+baseline=runs/baselines/demo-seed$seed
+if [[ ! -f "$baseline/result.json" ]]; then
+  echo "demo: training the full-precision baseline of seed $seed (once; it is kept in $baseline)"
+  "$bitsweep" train --spec examples/demo-baseline.json --out "$baseline" --seed "$seed"
+fi
+
+db=runs/demo/seed$seed.db
+common=(--db "$db" --set "base.train.init_from_file=$PWD/$baseline/checkpoint.pt" --set "base.train.seed=$seed")
+echo
+echo "demo: post-training quantization of the baseline (seconds per configuration)"
+"$bitsweep" local --spec examples/demo-ptq.json "${common[@]}"
+echo
+echo "demo: quantization-aware fine-tuning from the baseline"
+"$bitsweep" local --spec examples/demo-qat.json "${common[@]}" --pareto
+echo
+echo "demo: the verdicts (seed $seed; bash scripts/demo.sh --seed 2 checks them against another baseline)"
+"$bitsweep" report --db "$db" --bound 2
+echo "full-precision samples: $baseline/samples.png"

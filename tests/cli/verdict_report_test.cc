@@ -49,7 +49,8 @@ TEST(VerdictReportTest, SamplingErrorAloneDecidesWhatItCanAndSaysSo) {
   EXPECT_EQ(lines[0].rfind("em (ptq): keeps fid within 1.2x of full precision down to 3 bits; 2 bits fails (1.50x, ", 0),
             0u)
       << lines[0];
-  EXPECT_EQ(lines[1].rfind("minmax (ptq): undecided at this budget: 4 bits is 1.19x, ", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[1].rfind("minmax (ptq): undecided at this budget: 4 bits is 1.19x of full precision (", 0), 0u)
+      << lines[1];
   EXPECT_NE(lines[2].find("ptq: one seed per configuration"), std::string::npos) << lines[2];
 }
 
@@ -71,9 +72,19 @@ TEST(VerdictReportTest, SeedsArePairedWithTheirOwnReferenceAndTheirSpreadCounts)
   EXPECT_EQ(verdicts[0].decision, Decision::kFails);  // 1 bit
   EXPECT_EQ(verdicts[1].decision, Decision::kMeets);  // 2 bits
   EXPECT_NEAR(verdicts[1].ratio, 1.1, 0.01);
-  const auto lines = VerdictLines(verdicts, ReportOptions{});
+  auto lines = VerdictLines(verdicts, ReportOptions{});
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].rfind("em (warm-start): keeps fid within 1.2x of full precision down to 2 bits; 1 bit fails", 0), 0u)
+      << lines[0];
+  // Against a bound nothing meets: said so, with the widest width's numbers.
+  ReportOptions strict;
+  strict.bound = 1.05;
+  lines = VerdictLines(JudgeConfigurations(rows, strict), strict);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].rfind("em (warm-start): does not keep fid within 1.05x of full precision at any width tried "
+                           "(2 bits: 1.10x, ",
+                           0),
+            0u)
       << lines[0];
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/job_spec.h"
+#include "tests/test_util.h"
 
 namespace bitsweep {
 namespace {
@@ -145,6 +146,30 @@ TEST(SweepSpecTest, SearchStrategiesRoundTripWithDefaultsFilledIn) {
                                    {"eta", 3}}}});
   ASSERT_TRUE(sh.ok());
   EXPECT_EQ(sh->successive_halving.Budgets(), (std::vector<int64_t>{100, 300, 900, 1000}));
+}
+
+TEST(SweepSpecTest, SetOverridesFieldsOfTheFileBeforeValidation) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.File("sweep.json"), GridSweep({{"quant.g.bits", {1, 2}}}).dump());
+  auto sweep = SweepSpec::FromFile(dir.File("sweep.json"),
+                                   {"base.train.seed=7", "name=renamed", "strategy.axes={\"quant.g.bits\": [4]}",
+                                    "base.dataset.root=relative/folder"});
+  ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
+  EXPECT_EQ(sweep->name, "renamed");
+  EXPECT_EQ(sweep->base["train"]["seed"], 7);  // a number, parsed as JSON
+  ASSERT_EQ(sweep->axes.size(), 1u);
+  EXPECT_EQ(sweep->axes[0].values, std::vector<nlohmann::json>{4});
+  // A bare word is a string, and a relative path resolves against the
+  // sweep file's folder like any path in it.
+  EXPECT_EQ(sweep->base["dataset"]["root"], dir.File("relative/folder"));
+
+  auto malformed = SweepSpec::FromFile(dir.File("sweep.json"), {"base.train.seed"});
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_NE(malformed.status().message().find("--set base.train.seed: expected FIELD=VALUE"), std::string::npos);
+  // A field the spec does not have is refused by the spec's own validation.
+  auto unknown = SweepSpec::FromFile(dir.File("sweep.json"), {"base.train.sed=3"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("sed"), std::string::npos) << unknown.status().message();
 }
 
 TEST(SweepSpecTest, SyntheticSectionOnlyWithSyntheticTask) {

@@ -145,7 +145,7 @@ TEST_F(SearchE2ETest, SuccessiveHalvingContinuesRealTrainingFromTheUploadedCheck
   EXPECT_NE(out.find("after 12 iterations"), std::string::npos) << out;
 }
 
-TEST_F(SearchE2ETest, AWarmStartedMultiPrecisionSearchFineTunesFromItsRealBaseline) {
+TEST_F(SearchE2ETest, AWarmStartedSearchWithThePtqScreenQuantizesAndFineTunesItsRealBaseline) {
   int rc = 0;
   const nlohmann::json base = TinyJobWithFid(/*iterations=*/12, dir_.File("classifier.pt"));
   ASSERT_FALSE(base.is_null());
@@ -160,7 +160,9 @@ TEST_F(SearchE2ETest, AWarmStartedMultiPrecisionSearchFineTunesFromItsRealBaseli
                                          {"seeds", {1}},
                                          {"confidence", 0},
                                          {"search_d", false},
-                                         {"warm_start", true}}}});
+                                         {"warm_start", true},
+                                         {"ptq_screen", true},
+                                         {"ptq_bn_batches", 2}}}});
   const std::string address = StartCoordinator();
   auto w1 = StartWorker(address, 1);
   out = Shell(kBinary + " submit --watch --spec " + spec + " --coordinator " + address, &rc);
@@ -175,8 +177,30 @@ TEST_F(SearchE2ETest, AWarmStartedMultiPrecisionSearchFineTunesFromItsRealBaseli
   const std::string checkpoint_sha =
       Query("SELECT sha256 FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + baseline);
   ASSERT_EQ(checkpoint_sha.size(), 64u);
-  const auto quantized = Lines(Query("SELECT job FROM results WHERE method_g = 'em'"));
-  ASSERT_FALSE(quantized.empty());
+  // The screen: every PTQ job quantized that same checkpoint, trained
+  // nothing, and re-estimated batch norm as asked.
+  const auto post_training = Lines(Query("SELECT job FROM results WHERE task = 'ptq'"));
+  ASSERT_FALSE(post_training.empty());
+  for (const auto& job : post_training) {
+    EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + job), "ptq");
+    const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
+    EXPECT_EQ(result["init_from"]["job"].get<int64_t>(), std::stoll(baseline)) << result.dump();
+    EXPECT_EQ(result["init_from"]["sha256"], checkpoint_sha) << result.dump();
+    EXPECT_EQ(result["steps"], 0);
+    EXPECT_EQ(result["spec"]["ptq"]["bn_batches"], 2);
+    EXPECT_FALSE(Query("SELECT fid_se FROM results WHERE job = " + job).empty());
+  }
+  // No width at or above the narrowest PTQ one that met was trained.
+  const auto outcome = nlohmann::json::parse(Query("SELECT strategy_outcome FROM sweeps WHERE id = 1"));
+  const auto& chosen = outcome["methods"]["em"]["g"];
+  ASSERT_TRUE(outcome["done"].get<bool>()) << outcome.dump();
+  EXPECT_EQ(outcome["ptq_jobs"].get<size_t>(), post_training.size());
+  if (chosen["status"] == "found" && chosen["by"] == "ptq") {
+    EXPECT_EQ(Query("SELECT COUNT(*) FROM results WHERE task = 'qgan' AND method_g = 'em' AND bits_g >= " +
+                    std::to_string(chosen["bits"].get<int>())),
+              "0");
+  }
+  const auto quantized = Lines(Query("SELECT job FROM results WHERE method_g = 'em' AND task = 'qgan'"));
   for (const auto& job : quantized) {
     EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + job), "warm-start");
     const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
