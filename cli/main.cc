@@ -161,6 +161,9 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--cache-dir", local.cache_dir, "Reference-feature cache");
   local_cmd->add_flag("--quiet", local.quiet, "No progress display");
   local_cmd->add_flag("--pareto", local.pareto, "Also print the Pareto front of model size against FID");
+  local_cmd->add_flag("--rerun", local.rerun,
+                      "Run the sweep again when the store already holds a finished run of the same spec "
+                      "(default: print that run's results)");
 
   HealthCommandOptions health;
   auto* health_cmd = app.add_subcommand(

@@ -92,14 +92,15 @@ int RunReportCommand(const ReportCommandOptions& options) {
   const std::string& m = options.metric;
   const std::string interval = std::to_string(static_cast<int>(std::lround((2 * options.confidence - 1) * 100))) + "%";
   Table table;
-  table.columns = {"protocol", "method", "bits", "seeds", m, m + "_se", "x_fp", interval + " interval", "verdict"};
+  table.columns = {"protocol", "method", "bits", "seeds", m, m + "_se", "x_fp", interval + " interval", "verdict",
+                   "fp_reference"};
   for (const auto& v : verdicts) {
     table.rows.push_back({Cell::Text(v.protocol), Cell::Text(v.method), Cell::Number(v.bits), Cell::Number(v.seeds),
                           Cell::Number(v.value, "%.4g"), Cell::Number(v.se, "%.2g"), Cell::Number(v.ratio, "%.2f"),
                           Cell::Text(std::isfinite(v.low) && std::isfinite(v.high)
                                          ? Cell::Number(v.low, "%.2f").text + "-" + Cell::Number(v.high, "%.2f").text
                                          : "-"),
-                          Cell::Text(DecisionName(v.decision))});
+                          Cell::Text(DecisionName(v.decision)), Cell::Text(v.reference)});
   }
   std::printf("%s\n", FormatAligned(table).c_str());
   std::printf("verdicts (%s within %gx of full precision, each %g%% sure):\n", m.c_str(), options.bound,

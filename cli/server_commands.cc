@@ -156,15 +156,22 @@ int RunLocalCommand(const LocalCommandOptions& options) {
 
   // The same spec in the same store, unfinished: carry on with it (finished
   // jobs stay done; interrupted ones resume from their checkpoints).
+  // Finished: show its results rather than run it all again (unless asked).
   const std::string canonical = spec->ToJson().dump();
-  int64_t sweep_id = 0;
+  int64_t sweep_id = 0, finished_id = 0;
   v1::ListSweepsResponse sweeps;
   Status s = FromGrpcStatus(c.sweeps->ListSweeps(CallContext().get(), {}, &sweeps), "ListSweeps");
   if (!s.ok()) return ReportError("local", s);
   for (const auto& sw : sweeps.sweeps()) {
-    if (sw.state() == v1::SWEEP_RUNNING && sw.spec_json() == canonical) sweep_id = sw.id();
+    if (sw.spec_json() != canonical) continue;
+    if (sw.state() == v1::SWEEP_RUNNING) sweep_id = sw.id();
+    if (sw.state() == v1::SWEEP_DONE) finished_id = sw.id();
   }
-  if (sweep_id != 0) {
+  if (sweep_id == 0 && finished_id != 0 && !options.rerun) sweep_id = finished_id;
+  if (sweep_id != 0 && sweep_id == finished_id) {
+    std::fprintf(stderr, "sweep %lld \"%s\" already ran to the end in %s: its results (--rerun runs it again)\n",
+                 static_cast<long long>(sweep_id), spec->name.c_str(), options.db_path.c_str());
+  } else if (sweep_id != 0) {
     std::fprintf(stderr, "resuming sweep %lld \"%s\" from %s\n", static_cast<long long>(sweep_id), spec->name.c_str(),
                  options.db_path.c_str());
   } else {

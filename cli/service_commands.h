@@ -61,6 +61,9 @@ struct LocalCommandOptions {
   bool quiet = false;
   /// Also print the Pareto front of model size against FID.
   bool pareto = false;
+  /// Run the sweep again even when the store holds a finished run of the
+  /// same spec (default: show that run's results).
+  bool rerun = false;
 };
 int RunLocalCommand(const LocalCommandOptions& options);
 

@@ -1,5 +1,6 @@
 #include "cli/verdict_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -34,16 +35,24 @@ std::vector<ConfigVerdict> JudgeConfigurations(const std::vector<ReportRow>& row
   for (const auto& r : rows) protocols.insert(r.protocol);
   std::vector<ConfigVerdict> out;
   for (const auto& protocol : protocols) {
+    // The reference: the protocol's own full-precision generator, or else
+    // the trained baseline (from scratch) that warm starts and PTQ start
+    // from, as in a multi_precision search.
+    std::string reference_protocol = protocol;
+    auto has_reference = [&](const std::string& p) {
+      return std::any_of(rows.begin(), rows.end(),
+                         [&](const ReportRow& r) { return r.protocol == p && r.method == "none"; });
+    };
+    if (!has_reference(protocol)) reference_protocol = "from-scratch";
     std::map<uint64_t, const ReportRow*> reference_of_seed;
     double reference_sum = 0.0, reference_variance = 0.0;
     std::map<std::pair<std::string, int>, std::vector<const ReportRow*>> groups;
     for (const auto& r : rows) {
-      if (r.protocol != protocol) continue;
-      if (r.method == "none") {
+      if (r.protocol == reference_protocol && r.method == "none") {
         reference_of_seed[r.seed] = &r;
         reference_sum += r.value;
         reference_variance += RelativeVariance(r.value, r.se);
-      } else {
+      } else if (r.protocol == protocol && r.method != "none") {
         groups[{r.method, r.bits}].push_back(&r);
       }
     }
@@ -85,6 +94,7 @@ std::vector<ConfigVerdict> JudgeConfigurations(const std::vector<ReportRow>& row
           coordinator::JudgeMargins(m.margins, spread, m.sampling_variance, options.confidence);
       ConfigVerdict v;
       v.protocol = protocol;
+      v.reference = reference_protocol;
       v.method = key.first;
       v.bits = key.second;
       v.seeds = static_cast<int>(runs.size());

@@ -6,7 +6,9 @@
 // precision) is compared with the full-precision generator of the same
 // protocol (the PTQ sweep's unquantized evaluation, the warm-started
 // fine-tune of the baseline with no quantization, or the from-scratch
-// baseline): per seed, the log of value / (bound x reference) paired by
+// baseline), or, where the protocol has none, with the from-scratch
+// baseline the others start from (as a multi_precision search does): per
+// seed, the log of value / (bound x reference) paired by
 // seed where the reference has that seed. The margins are judged as the
 // multi_precision search judges them (coordinator/strategies/verdict.h):
 // with the seed-to-seed spread pooled over the protocol's configurations
@@ -44,6 +46,8 @@ struct ReportOptions {
 
 struct ConfigVerdict {
   std::string protocol, method;
+  /// The protocol whose full-precision generator it is compared with.
+  std::string reference;
   int bits = 32;
   int seeds = 0;
   double value = 0.0;  // mean over seeds

@@ -23,8 +23,9 @@ TEST(VerdictReportTest, SamplingErrorAloneDecidesWhatItCanAndSaysSo) {
       Row("ptq", "none", 32, 1, 100.0, 1.0),  Row("ptq", "em", 1, 1, 400.0, 4.0), Row("ptq", "em", 2, 1, 150.0, 1.5),
       Row("ptq", "em", 3, 1, 110.0, 1.0),     Row("ptq", "em", 4, 1, 101.0, 1.0), Row("ptq", "minmax", 2, 1, 300.0, 3),
       Row("ptq", "minmax", 4, 1, 119.0, 6.0),
-      // No full-precision reference in this protocol: not judged.
-      Row("from-scratch", "em", 2, 1, 90.0, 1.0),
+      // No full-precision reference in this protocol nor a from-scratch
+      // baseline: not judged.
+      Row("warm-start", "em", 2, 1, 90.0, 1.0),
   };
   ReportOptions options;
   const auto verdicts = JudgeConfigurations(rows, options);
@@ -86,6 +87,18 @@ TEST(VerdictReportTest, SeedsArePairedWithTheirOwnReferenceAndTheirSpreadCounts)
                            0),
             0u)
       << lines[0];
+}
+
+TEST(VerdictReportTest, WithoutItsOwnReferenceAProtocolIsComparedWithTheBaselineItStartedFrom) {
+  std::vector<ReportRow> rows = {Row("from-scratch", "none", 32, 1, 100.0, 1.0),
+                                 Row("ptq", "em", 3, 1, 105.0, 1.0), Row("warm-start", "em", 2, 1, 150.0, 1.0)};
+  const auto verdicts = JudgeConfigurations(rows, ReportOptions{});
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_EQ(verdicts[0].protocol, "ptq");
+  EXPECT_EQ(verdicts[0].reference, "from-scratch");
+  EXPECT_NEAR(verdicts[0].ratio, 1.05, 1e-9);
+  EXPECT_EQ(verdicts[1].reference, "from-scratch");
+  EXPECT_EQ(verdicts[1].decision, Decision::kFails);
 }
 
 TEST(VerdictReportTest, AtTheBoundMeetsIsCalledNoMoreOftenThanTheConfidenceAllows) {

@@ -212,6 +212,15 @@ TEST_F(SearchE2ETest, AWarmStartedSearchWithThePtqScreenQuantizesAndFineTunesIts
   out = Shell(kBinary + " results 1 --coordinator " + address, &rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("warm-start"), std::string::npos) << out;
+
+  // The verdicts, read from the store file while the coordinator runs: the
+  // PTQ and warm-started generators against the baseline they started from.
+  out = Shell(kBinary + " report --db " + dir_.File("store.db") + " --bound 1.5", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("em (ptq): "), std::string::npos) << out;
+  EXPECT_NE(out.find("from-scratch"), std::string::npos) << out;  // the reference column
+  out = Shell(kBinary + " report --db " + dir_.File("nope.db"), &rc);
+  EXPECT_EQ(rc, 2) << out;  // a missing store is a usage error, named
 }
 
 }  // namespace

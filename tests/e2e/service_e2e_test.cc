@@ -182,6 +182,25 @@ TEST_F(ServiceE2ETest, LocalPrintsTheErrorOfAFailedJob) {
   EXPECT_NE(out.find("synthetic failure injected"), std::string::npos) << out;
 }
 
+TEST_F(ServiceE2ETest, LocalShowsAFinishedSweepInsteadOfRunningItAgainUnlessAskedTo) {
+  const std::string spec = WriteSweep({{"name", "twice"},
+                                       {"base", {{"task", "synthetic"}}},
+                                       {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", {1, 2}}}}}}});
+  const std::string local = kBinary + " local --quiet --spec " + spec + " --db " + dir_.File("l/store.db");
+  int rc = 0;
+  std::string out = Shell(local, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  out = Shell(local, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("sweep 1 \"twice\" already ran to the end"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 jobs: 2 succeeded"), std::string::npos) << out;  // its results, shown again
+  int jobs_rc = 0;
+  EXPECT_EQ(Shell("sqlite3 -readonly " + dir_.File("l/store.db") + " 'SELECT COUNT(*) FROM jobs'", &jobs_rc), "2\n");
+  out = Shell(local + " --rerun", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_EQ(Shell("sqlite3 -readonly " + dir_.File("l/store.db") + " 'SELECT COUNT(*) FROM jobs'", &jobs_rc), "4\n");
+}
+
 TEST_F(ServiceE2ETest, StandardHealthCheckSaysServing) {
   const std::string address = StartCoordinator();
   // grpc.health.v1.Health/Check with an empty request (the whole server),
