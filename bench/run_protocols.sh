@@ -25,7 +25,7 @@ bitsweep=./build/cli/bitsweep
 classifier=runs/evaluators/fmnist-classifier.pt
 [[ -f "$classifier" ]] || "$bitsweep" evaluator train --dataset fashion-mnist --out "$classifier"
 iterations=$(/usr/bin/python3 -c 'import json; print(json.load(open("examples/demo-baseline.json"))["train"]["iterations"])')
-configs='{"quant.g.method": ["em", "minmax"], "quant.g.bits": [2]}'
+configs='{"quant.g.method": ["em"], "quant.g.bits": [2]}'
 for seed in "${seeds[@]}"; do
   baseline=runs/baselines/demo-seed$seed
   [[ -f "$baseline/result.json" ]] ||
@@ -58,7 +58,7 @@ print(f"# protocols on {cpu}, {len(seeds)} seeds ({', '.join(map(str, seeds))});
 print(f"{'protocol':<13} {'config':<9} {'seeds':>5} {'FID mean':>9} {'FID sd':>7} {'sd log(FID/own fp)':>19} {'s/config':>9} {'cost vs scratch':>16}")
 scratch_cost = {}
 for protocol in ("from-scratch", "warm-start", "ptq"):
-    for method, bits in (("em", 2), ("minmax", 2)):
+    for method, bits in (("em", 2),):
         runs, own = rows.get((protocol, method, bits), {}), rows.get((protocol, "none", 32), {})
         common = [s for s in seeds if s in runs]
         if not common:

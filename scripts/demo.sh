@@ -12,7 +12,7 @@
 # this one process, results in runs/demo/seed<N>.db): post-training
 # quantization of the baseline by em, minmax, log and tanh at 1-4 bits, and
 # quantization-aware fine-tuning from it at 1-2 bits. It ends with the
-# verdicts: per method, how few bits keep FID within 1.2x of full precision,
+# verdicts: per method, how few bits keep FID within 2x of full precision,
 # each with its interval, or "undecided" where the numbers cannot tell.
 set -euo pipefail
 cd "$(dirname "$0")/.."
