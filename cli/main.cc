@@ -176,7 +176,10 @@ int main(int argc, char** argv) {
   ReportCommandOptions report;
   auto* report_cmd = app.add_subcommand(
       "report", "Verdicts of a results store: how few bits keep quality within a bound of full precision, per method");
-  report_cmd->add_option("--db", report.db_path, "SQLite results store (read only)")->required()->check(CLI::ExistingFile);
+  report_cmd->add_option("--db", report.db_paths,
+                         "SQLite results store, read only (repeatable: runs of other seeds in other stores)")
+      ->required()
+      ->check(CLI::ExistingFile);
   report_cmd->add_option("--sweep", report.sweeps, "Only these sweeps (repeatable; default: all)");
   report_cmd->add_option("--metric", report.metric, "fid, is or kid")->check(CLI::IsMember({"fid", "is", "kid"}));
   report_cmd->add_option("--bound", report.bound, "Within this factor of full precision (default 1.2)");

@@ -15,7 +15,8 @@
 namespace bitsweep::cli {
 namespace {
 
-Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options) {
+// The rows of one store file.
+Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options, const std::string& db_path) {
   const std::string& m = options.metric;
   // The latest run of each configuration and seed (SQLite takes the bare
   // columns from the row of MAX(job)): a configuration run again, e.g. with
@@ -31,7 +32,7 @@ Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options) {
   sql += " GROUP BY protocol, method_g, bits_g, seed";
   std::vector<ReportRow> rows;
   try {
-    SQLite::Database db(options.db_path, SQLite::OPEN_READONLY);
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY);
     db.setBusyTimeout(5000);
     SQLite::Statement q(db, sql);
     while (q.executeStep()) {
@@ -47,10 +48,10 @@ Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options) {
   } catch (const SQLite::Exception& e) {
     const std::string what = e.what();
     if (what.find("no such column") != std::string::npos) {
-      return Status::FailedPrecondition(options.db_path + ": this store predates the protocol and _se columns; start " +
+      return Status::FailedPrecondition(db_path + ": this store predates the protocol and _se columns; start " +
                                         "a coordinator (or bitsweep local) on it once to upgrade it");
     }
-    return Status::InvalidArgument(options.db_path + ": " + what);
+    return Status::InvalidArgument(db_path + ": " + what);
   }
   return rows;
 }
@@ -76,16 +77,21 @@ int RunReportCommand(const ReportCommandOptions& options) {
   if (!(options.confidence > 0.5 && options.confidence < 1.0)) {
     return ReportError("report", Status::InvalidArgument("--confidence must be between 0.5 and 1"));
   }
-  auto rows = ReadRows(options);
-  if (!rows.ok()) return ReportError("report", rows.status());
+  // Several stores (runs of other seeds kept apart) judge together: their
+  // rows are one table, paired by seed.
+  std::vector<ReportRow> all;
+  for (const auto& path : options.db_paths) {
+    auto rows = ReadRows(options, path);
+    if (!rows.ok()) return ReportError("report", rows.status());
+    all.insert(all.end(), rows->begin(), rows->end());
+  }
   ReportOptions report;
   report.metric = options.metric;
   report.bound = options.bound;
   report.confidence = options.confidence;
-  const std::vector<ConfigVerdict> verdicts = JudgeConfigurations(*rows, report);
+  const std::vector<ConfigVerdict> verdicts = JudgeConfigurations(all, report);
   if (verdicts.empty()) {
-    std::printf("nothing to judge: no finished quantized generator with a full-precision one of the same protocol "
-                "in %s\n", options.db_path.c_str());
+    std::printf("nothing to judge: no finished quantized generator with a full-precision one to compare it with\n");
     return kExitOk;
   }
 

@@ -84,7 +84,8 @@ struct QueryCommandOptions {
 int RunQueryCommand(const QueryCommandOptions& options);
 
 struct ReportCommandOptions {
-  std::string db_path;
+  /// One or more stores; rows of several are judged together (by seed).
+  std::vector<std::string> db_paths;
   std::vector<int64_t> sweeps;  // empty: every sweep
   std::string metric = "fid";
   double bound = 1.2;

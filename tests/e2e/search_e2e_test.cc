@@ -145,7 +145,7 @@ TEST_F(SearchE2ETest, SuccessiveHalvingContinuesRealTrainingFromTheUploadedCheck
   EXPECT_NE(out.find("after 12 iterations"), std::string::npos) << out;
 }
 
-TEST_F(SearchE2ETest, AWarmStartedSearchWithThePtqScreenQuantizesAndFineTunesItsRealBaseline) {
+TEST_F(SearchE2ETest, AWarmStartedMultiPrecisionSearchFineTunesFromItsRealBaseline) {
   int rc = 0;
   const nlohmann::json base = TinyJobWithFid(/*iterations=*/12, dir_.File("classifier.pt"));
   ASSERT_FALSE(base.is_null());
@@ -160,9 +160,7 @@ TEST_F(SearchE2ETest, AWarmStartedSearchWithThePtqScreenQuantizesAndFineTunesIts
                                          {"seeds", {1}},
                                          {"confidence", 0},
                                          {"search_d", false},
-                                         {"warm_start", true},
-                                         {"ptq_screen", true},
-                                         {"ptq_bn_batches", 2}}}});
+                                         {"warm_start", true}}}});
   const std::string address = StartCoordinator();
   auto w1 = StartWorker(address, 1);
   out = Shell(kBinary + " submit --watch --spec " + spec + " --coordinator " + address, &rc);
@@ -177,8 +175,49 @@ TEST_F(SearchE2ETest, AWarmStartedSearchWithThePtqScreenQuantizesAndFineTunesIts
   const std::string checkpoint_sha =
       Query("SELECT sha256 FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + baseline);
   ASSERT_EQ(checkpoint_sha.size(), 64u);
-  // The screen: every PTQ job quantized that same checkpoint, trained
-  // nothing, and re-estimated batch norm as asked.
+  const auto quantized = Lines(Query("SELECT job FROM results WHERE method_g = 'em'"));
+  ASSERT_FALSE(quantized.empty());
+  for (const auto& job : quantized) {
+    EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + job), "warm-start");
+    const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
+    EXPECT_EQ(result["init_from"]["job"].get<int64_t>(), std::stoll(baseline)) << result.dump();
+    EXPECT_EQ(result["init_from"]["sha256"], checkpoint_sha) << result.dump();
+    EXPECT_EQ(result["steps"], 12);
+    EXPECT_EQ(result["resumed_from_step"], 0);
+  }
+  out = Shell(kBinary + " results 1 --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("warm-start"), std::string::npos) << out;
+}
+
+TEST_F(SearchE2ETest, ThePtqScreenQuantizesTheRealBaselineAndTrainsNoWidthItsPtqGeneratorMeets) {
+  int rc = 0;
+  const nlohmann::json base = TinyJobWithFid(/*iterations=*/12, dir_.File("classifier.pt"));
+  ASSERT_FALSE(base.is_null());
+  const std::string spec = WriteSweep({{"name", "screen-e2e"},
+                                       {"base", base},
+                                       {"strategy",
+                                        {{"kind", "multi_precision"},
+                                         {"methods", {"em"}},
+                                         {"bits", {1, 2}},
+                                         {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.5}}},
+                                         {"seeds", {1}},
+                                         {"confidence", 0},
+                                         {"search_d", false},
+                                         {"ptq_screen", true},
+                                         {"ptq_bn_batches", 2}}}});
+  const std::string address = StartCoordinator();
+  auto w1 = StartWorker(address, 1);
+  std::string out = Shell(kBinary + " submit --watch --spec " + spec + " --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out << w1->Log();
+
+  // Every PTQ job quantized the baseline's own checkpoint (the same
+  // SHA-256), trained nothing, and re-estimated batch norm as asked.
+  const std::string baseline = Query("SELECT job FROM results WHERE method_g = 'none'");
+  ASSERT_FALSE(baseline.empty());
+  const std::string checkpoint_sha =
+      Query("SELECT sha256 FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + baseline);
+  ASSERT_EQ(checkpoint_sha.size(), 64u);
   const auto post_training = Lines(Query("SELECT job FROM results WHERE task = 'ptq'"));
   ASSERT_FALSE(post_training.empty());
   for (const auto& job : post_training) {
@@ -192,29 +231,17 @@ TEST_F(SearchE2ETest, AWarmStartedSearchWithThePtqScreenQuantizesAndFineTunesIts
   }
   // No width at or above the narrowest PTQ one that met was trained.
   const auto outcome = nlohmann::json::parse(Query("SELECT strategy_outcome FROM sweeps WHERE id = 1"));
-  const auto& chosen = outcome["methods"]["em"]["g"];
   ASSERT_TRUE(outcome["done"].get<bool>()) << outcome.dump();
   EXPECT_EQ(outcome["ptq_jobs"].get<size_t>(), post_training.size());
+  const auto& chosen = outcome["methods"]["em"]["g"];
   if (chosen["status"] == "found" && chosen["by"] == "ptq") {
     EXPECT_EQ(Query("SELECT COUNT(*) FROM results WHERE task = 'qgan' AND method_g = 'em' AND bits_g >= " +
                     std::to_string(chosen["bits"].get<int>())),
               "0");
   }
-  const auto quantized = Lines(Query("SELECT job FROM results WHERE method_g = 'em' AND task = 'qgan'"));
-  for (const auto& job : quantized) {
-    EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + job), "warm-start");
-    const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
-    EXPECT_EQ(result["init_from"]["job"].get<int64_t>(), std::stoll(baseline)) << result.dump();
-    EXPECT_EQ(result["init_from"]["sha256"], checkpoint_sha) << result.dump();
-    EXPECT_EQ(result["steps"], 12);
-    EXPECT_EQ(result["resumed_from_step"], 0);
-  }
-  out = Shell(kBinary + " results 1 --coordinator " + address, &rc);
-  ASSERT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("warm-start"), std::string::npos) << out;
 
   // The verdicts, read from the store file while the coordinator runs: the
-  // PTQ and warm-started generators against the baseline they started from.
+  // PTQ generators against the baseline they started from.
   out = Shell(kBinary + " report --db " + dir_.File("store.db") + " --bound 1.5", &rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("em (ptq): "), std::string::npos) << out;
