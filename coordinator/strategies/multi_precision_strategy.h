@@ -14,6 +14,11 @@
 // are split at once, and the G searches of all methods start while the
 // baseline still runs (their verdicts wait for it).
 //
+// With the PTQ screen (ptq_screen), step 2 first searches the widths with
+// post-training quantization of each seed's baseline; a PTQ generator that
+// meets the requirement is an answer at its width, so training runs only
+// for narrower widths (docs/searches.md, "The PTQ screen").
+//
 // A configuration with a failed job (a run that diverged, or one whose
 // attempts ran out) fails the requirement, and the reason is recorded.
 //
