@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "qgan/quant/device_affine.h"
+
 namespace bitsweep::qgan {
 namespace {
 
@@ -58,6 +60,12 @@ Affine LeastSquares(const AssignmentSums& s, double sum_w, const Affine& previou
 }  // namespace
 
 void EmQuantizer::Fit(const torch::Tensor& weights) {
+  if (UseDevicePath(weights)) return FitOnDevice(weights);
+  FitOnHost(weights);
+}
+
+void EmQuantizer::FitOnHost(const torch::Tensor& weights) {
+  PullDeviceFit();
   torch::NoGradGuard no_grad;
   auto w = weights.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   const float* data = w.data_ptr<float>();
@@ -106,12 +114,66 @@ void EmQuantizer::Fit(const torch::Tensor& weights) {
   fitted_ = true;
 }
 
+void EmQuantizer::FitOnDevice(const torch::Tensor& weights) {
+  torch::NoGradGuard no_grad;
+  auto w = weights.detach().to(torch::kFloat64).reshape({-1});
+  if (w.numel() == 0) return;
+  const int64_t levels = num_levels();
+  auto squared_error = [&](const torch::Tensor& alpha, const torch::Tensor& beta) {
+    auto i = AffineIndicesOnDevice(w, alpha, beta, levels).to(torch::kFloat64);
+    return (w - (alpha * i + beta)).pow(2).sum();
+  };
+  const auto mean_w = w.mean();
+  torch::Tensor beta = w.min();
+  torch::Tensor alpha = (w.max() - beta) / static_cast<double>(levels - 1);  // min-max start
+  torch::Tensor error = squared_error(alpha, beta);
+  const bool warm = device_alpha_.defined() || fitted_;
+  if (warm) {
+    auto warm_alpha = device_alpha_.defined() ? device_alpha_.to(w.device()) : torch::tensor(alpha_, w.options());
+    auto warm_beta = device_beta_.defined() ? device_beta_.to(w.device()) : torch::tensor(beta_, w.options());
+    auto warm_error = squared_error(warm_alpha, warm_beta);
+    auto keep = warm_alpha.gt(0.0).logical_and(warm_error.le(error));
+    alpha = torch::where(keep, warm_alpha, alpha);
+    beta = torch::where(keep, warm_beta, beta);
+    error = torch::where(keep, warm_error, error);
+  }
+  const int iterations = warm ? std::min(max_iters_, kWarmDeviceIters) : max_iters_;
+  for (int iter = 0; iter < iterations; ++iter) {
+    // M step for the current assignment (the E step is in the indices).
+    auto i = AffineIndicesOnDevice(w, alpha, beta, levels).to(torch::kFloat64);
+    auto mean_i = i.mean();
+    auto var_i = (i * i).mean() - mean_i * mean_i;
+    auto fitted_alpha = ((w * i).mean() - mean_w * mean_i) / var_i.clamp_min(1e-12);
+    auto next_alpha = torch::where(var_i.gt(1e-12), fitted_alpha, alpha);
+    auto next_beta = mean_w - next_alpha * mean_i;
+    auto next_error = squared_error(next_alpha, next_beta);
+    auto accept = next_alpha.gt(0.0).logical_and(next_error.le(error)).logical_and(alpha.gt(0.0));
+    alpha = torch::where(accept, next_alpha, alpha);
+    beta = torch::where(accept, next_beta, beta);
+    error = torch::where(accept, next_error, error);
+  }
+  device_alpha_ = alpha;
+  device_beta_ = beta;
+  fitted_ = true;
+  mse_history_.clear();
+}
+
+void EmQuantizer::PullDeviceFit() {
+  if (!device_alpha_.defined()) return;
+  alpha_ = device_alpha_.item<double>();
+  beta_ = device_beta_.item<double>();
+  device_alpha_ = torch::Tensor();
+  device_beta_ = torch::Tensor();
+}
+
 void EmQuantizer::FitToConvergence(const torch::Tensor& weights) {
   const int max_iters = max_iters_;
   const double tolerance = tolerance_;
   max_iters_ = kConvergedMaxIters;
   tolerance_ = 0.0;
-  Fit(weights);
+  // Once, after training: the host path's early stop is worth one copy of
+  // the weights, wherever they are.
+  FitOnHost(weights);
   max_iters_ = max_iters;
   tolerance_ = tolerance;
 }
@@ -120,15 +182,25 @@ QuantizedWeight EmQuantizer::Quantize(const torch::Tensor& weights) {
   if (!fitted_) Fit(weights);
   torch::NoGradGuard no_grad;
   const int64_t n = num_levels();
+  if (UseDevicePath(weights)) {
+    if (!device_alpha_.defined()) {  // a host fit (a checkpoint's): moved over once
+      device_alpha_ = torch::tensor(alpha_, weights.options().dtype(torch::kFloat64));
+      device_beta_ = torch::tensor(beta_, weights.options().dtype(torch::kFloat64));
+    }
+    return AffineQuantizeOnDevice(weights, device_alpha_, device_beta_, n);
+  }
+  PullDeviceFit();
   return AffineQuantize(weights, alpha_, beta_, n);
 }
 
 torch::Tensor EmQuantizer::State() const {
   if (!fitted_) return {};
-  return torch::tensor({alpha_, beta_}, torch::kFloat64);
+  return torch::tensor({alpha(), beta()}, torch::kFloat64);
 }
 
 void EmQuantizer::LoadState(const torch::Tensor& state) {
+  device_alpha_ = torch::Tensor();
+  device_beta_ = torch::Tensor();
   if (!state.defined() || state.numel() != 2) {
     fitted_ = false;
     return;

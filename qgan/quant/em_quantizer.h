@@ -15,7 +15,7 @@
 // during training the weights move every step anyway, so chasing the last
 // parts per million would cost passes over the weights for nothing. The fit
 // runs on the CPU in one pass per iteration; a CUDA layer's weights are
-// copied over for it.
+// fitted on their device instead (FitOnDevice), without host round trips.
 //
 // Degenerate cases: a constant layer (max == min) gets alpha = 0 and every
 // weight on level 0 = that constant; when all weights fall on one level
@@ -49,19 +49,37 @@ class EmQuantizer : public Quantizer {
   void LoadState(const torch::Tensor& state) override;
   QuantMethod method() const override { return QuantMethod::kEm; }
 
-  double alpha() const { return alpha_; }
-  double beta() const { return beta_; }
+  /// The fit (reads a device fit back to the host: tests and checkpoints only).
+  double alpha() const { return device_alpha_.defined() ? device_alpha_.item<double>() : alpha_; }
+  double beta() const { return device_beta_.defined() ? device_beta_.item<double>() : beta_; }
+  /// EM iterations of a warm-started fit on the device, where there is no
+  /// early stop (deciding one would read the error back to the host). The
+  /// first fit of a layer runs max_iters.
+  static constexpr int kWarmDeviceIters = 4;
   /// Mean squared error after each EM iteration of the last Fit (entry 0 is
-  /// the starting point).
+  /// the starting point); the CPU path only.
   const std::vector<double>& last_mse_history() const { return mse_history_; }
 
  private:
+  // The device path: the same E and M steps as reductions on the weights'
+  // device, a fixed number of them, each kept only if it does not raise the
+  // error, starting from the better of min-max and the previous fit.
+  void FitOnDevice(const torch::Tensor& weights);
+  // The CPU path: one pass over the weights per iteration, with early stop.
+  void FitOnHost(const torch::Tensor& weights);
+  // A device fit moved to the host fields (a CPU quantization after a
+  // device one).
+  void PullDeviceFit();
+
   int max_iters_;
   double tolerance_;
   bool fitted_ = false;
   double alpha_ = 0.0;
   double beta_ = 0.0;
   std::vector<double> mse_history_;
+  // The device path's fit: 0-dim float64 tensors on the weights' device,
+  // undefined while the fit lives in alpha_ and beta_.
+  torch::Tensor device_alpha_, device_beta_;
 };
 
 }  // namespace bitsweep::qgan

@@ -57,11 +57,21 @@ class Quantizer {
   int64_t num_levels() const { return int64_t{1} << bits_; }
   virtual QuantMethod method() const = 0;
 
+  /// Weights on a GPU are fitted and quantized with tensor operations on
+  /// the device, never read back to the host inside a step; CPU weights
+  /// take the one-pass CPU path, which is faster there. `always` forces the
+  /// device path on the CPU too (to test that both compute the same).
+  void set_device_path(bool always) { always_device_path_ = always; }
+
  protected:
   explicit Quantizer(int bits) : bits_(bits) {}
+  bool UseDevicePath(const torch::Tensor& weights) const {
+    return always_device_path_ || !weights.device().is_cpu();
+  }
 
  private:
   int bits_;
+  bool always_device_path_ = false;
 };
 
 /// Creates a quantizer for `spec` (method != none). `spec.bits` must be

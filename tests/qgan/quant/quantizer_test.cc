@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -261,6 +262,89 @@ TEST(LevelStatsTest, MinMaxUnderRepresentsLevelsOnBellShapedWeightsAndEmDoesBett
     auto s_em = MeasureLevels("l", QuantMethod::kEm, b, w, em->Quantize(w));
     EXPECT_GT(s_em.utilisation, s_minmax.utilisation) << b << " bits";
   }
+}
+
+// ---------------------------------------------------------------- the device path
+
+// The device path (tensor operations, no host reads) forced on the CPU
+// against the CPU path on the same weights: the same levels and indices.
+TEST(DevicePathTest, EveryQuantizerComputesTheCpuPathsLevelsAndIndices) {
+  auto weights = SampleWeights();
+  weights.push_back(torch::full({4, 4}, 0.25f));  // a constant layer
+  for (QuantMethod method : {QuantMethod::kMinMax, QuantMethod::kLog, QuantMethod::kTanh, QuantMethod::kEm,
+                             QuantMethod::kBinary}) {
+    for (int bits = 1; bits <= 8; ++bits) {
+      if (method == QuantMethod::kBinary && bits != 1) continue;
+      for (size_t t = 0; t < weights.size(); ++t) {
+        const auto& w = weights[t];
+        std::unique_ptr<Quantizer> cpu, device;
+        if (method == QuantMethod::kEm) {
+          // Both from min-max to the fixed point (no tolerance, enough iterations).
+          cpu = std::make_unique<EmQuantizer>(bits, 200, /*tolerance=*/0.0);
+          device = std::make_unique<EmQuantizer>(bits, 200, /*tolerance=*/0.0);
+        } else {
+          cpu = Make(method, bits);
+          device = Make(method, bits);
+        }
+        device->set_device_path(true);
+        cpu->Fit(w);
+        device->Fit(w);
+        const auto a = cpu->Quantize(w), b = device->Quantize(w);
+        const std::string where = std::string(QuantMethodName(method)) + " " + std::to_string(bits) + " bits, tensor " +
+                                  std::to_string(t);
+        EXPECT_TRUE(torch::equal(a.indices, b.indices)) << where;
+        EXPECT_TRUE(torch::allclose(a.levels, b.levels, 1e-6, 1e-7)) << where;
+        EXPECT_TRUE(torch::allclose(a.values, b.values, 1e-6, 1e-7)) << where;
+      }
+    }
+  }
+}
+
+TEST(DevicePathTest, WarmStartedEmOnTheDeviceTracksTheOptimumAsTrainingMovesTheWeights) {
+  // Training moves the weights a little every step and refits from the
+  // previous fit: the CPU path with its defaults (at most 20 iterations,
+  // early stop at a 1e-4 relative gain), the device path with
+  // kWarmDeviceIters iterations and no early stop. After 30 Adam-sized steps
+  // (1e-3 of the weights' scale), both are compared with EM run to its
+  // fixed point on the final weights.
+  torch::manual_seed(13);
+  double worst_device = 0.0, worst_host = 0.0;
+  for (int bits : {1, 2, 3, 4}) {
+    for (auto w : SampleWeights()) {
+      EmQuantizer host(bits, 20), device(bits, 20);
+      device.set_device_path(true);
+      for (int step = 0; step < 30; ++step) {
+        if (step > 0) w = w + torch::randn_like(w) * w.std() * 1e-3;
+        host.Fit(w);
+        device.Fit(w);
+      }
+      EmQuantizer converged(bits, EmQuantizer::kConvergedMaxIters, /*tolerance=*/0.0);
+      converged.Fit(w);
+      const double best = Mse(converged.Quantize(w).values, w);
+      const double on_device = Mse(device.Quantize(w).values, w);
+      const double on_host = Mse(host.Quantize(w).values, w);
+      auto minmax = Make(QuantMethod::kMinMax, bits);
+      EXPECT_LE(on_device, Mse(minmax->Quantize(w).values, w) * (1 + 1e-9)) << bits << " bits";
+      worst_device = std::max(worst_device, on_device / best - 1.0);
+      worst_host = std::max(worst_host, on_host / best - 1.0);
+    }
+  }
+  std::printf("after 30 steps, squared error above EM's fixed point: device path (%d warm iterations) at most "
+              "%.2e, CPU path (defaults) at most %.2e\n",
+              EmQuantizer::kWarmDeviceIters, worst_device, worst_host);
+  EXPECT_LE(worst_device, 1e-3);
+}
+
+TEST(DevicePathTest, ACheckpointedFitMovesBetweenThePaths) {
+  const auto w = SampleWeights()[0];
+  EmQuantizer device(2, 50);
+  device.set_device_path(true);
+  device.Fit(w);
+  const auto state = device.State();  // read back once, at checkpoint time
+  EmQuantizer host(2, 50);
+  host.LoadState(state);
+  EXPECT_TRUE(torch::equal(host.Quantize(w).indices, device.Quantize(w).indices));
+  EXPECT_DOUBLE_EQ(host.alpha(), device.alpha());
 }
 
 }  // namespace
