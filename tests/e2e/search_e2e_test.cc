@@ -15,7 +15,30 @@
 namespace bitsweep {
 namespace {
 
-using SearchE2ETest = ServiceE2ETest;
+class SearchE2ETest : public ServiceE2ETest {
+ protected:
+  // Every one of `jobs` is a `protocol` row made from the sweep's
+  // full-precision baseline: from that job's uploaded checkpoint, the same
+  // SHA-256, after `steps` steps of its own. Returns the baseline's job id.
+  std::string ExpectMadeFromTheBaseline(const std::vector<std::string>& jobs, const std::string& protocol,
+                                        int steps) {
+    const std::string baseline = Query("SELECT job FROM results WHERE method_g = 'none'");
+    EXPECT_FALSE(baseline.empty());
+    if (baseline.empty()) return baseline;
+    const std::string checkpoint_sha =
+        Query("SELECT sha256 FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + baseline);
+    EXPECT_EQ(checkpoint_sha.size(), 64u);
+    EXPECT_FALSE(jobs.empty());
+    for (const auto& job : jobs) {
+      EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + job), protocol);
+      const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
+      EXPECT_EQ(result["init_from"]["job"].get<int64_t>(), std::stoll(baseline)) << result.dump();
+      EXPECT_EQ(result["init_from"]["sha256"], checkpoint_sha) << result.dump();
+      EXPECT_EQ(result["steps"], steps) << result.dump();
+    }
+    return baseline;
+  }
+};
 
 nlohmann::json MultiPrecisionSweep() {
   return {{"name", "mp-e2e"},
@@ -169,20 +192,12 @@ TEST_F(SearchE2ETest, AWarmStartedMultiPrecisionSearchFineTunesFromItsRealBaseli
   // The baseline trained from scratch and uploaded its checkpoint; every
   // quantized job started from exactly that file (same SHA-256) and
   // trained its own 12 iterations.
-  const std::string baseline = Query("SELECT job FROM results WHERE method_g = 'none'");
+  const auto quantized = Lines(Query("SELECT job FROM results WHERE method_g = 'em'"));
+  const std::string baseline = ExpectMadeFromTheBaseline(quantized, "warm-start", /*steps=*/12);
   ASSERT_FALSE(baseline.empty());
   EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + baseline), "from-scratch");
-  const std::string checkpoint_sha =
-      Query("SELECT sha256 FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + baseline);
-  ASSERT_EQ(checkpoint_sha.size(), 64u);
-  const auto quantized = Lines(Query("SELECT job FROM results WHERE method_g = 'em'"));
-  ASSERT_FALSE(quantized.empty());
   for (const auto& job : quantized) {
-    EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + job), "warm-start");
     const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
-    EXPECT_EQ(result["init_from"]["job"].get<int64_t>(), std::stoll(baseline)) << result.dump();
-    EXPECT_EQ(result["init_from"]["sha256"], checkpoint_sha) << result.dump();
-    EXPECT_EQ(result["steps"], 12);
     EXPECT_EQ(result["resumed_from_step"], 0);
   }
   out = Shell(kBinary + " results 1 --coordinator " + address, &rc);
@@ -213,19 +228,11 @@ TEST_F(SearchE2ETest, ThePtqScreenQuantizesTheRealBaselineAndTrainsNoWidthItsPtq
 
   // Every PTQ job quantized the baseline's own checkpoint (the same
   // SHA-256), trained nothing, and re-estimated batch norm as asked.
-  const std::string baseline = Query("SELECT job FROM results WHERE method_g = 'none'");
-  ASSERT_FALSE(baseline.empty());
-  const std::string checkpoint_sha =
-      Query("SELECT sha256 FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + baseline);
-  ASSERT_EQ(checkpoint_sha.size(), 64u);
   const auto post_training = Lines(Query("SELECT job FROM results WHERE task = 'ptq'"));
+  ASSERT_FALSE(ExpectMadeFromTheBaseline(post_training, "ptq", /*steps=*/0).empty());
   ASSERT_FALSE(post_training.empty());
   for (const auto& job : post_training) {
-    EXPECT_EQ(Query("SELECT protocol FROM results WHERE job = " + job), "ptq");
     const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
-    EXPECT_EQ(result["init_from"]["job"].get<int64_t>(), std::stoll(baseline)) << result.dump();
-    EXPECT_EQ(result["init_from"]["sha256"], checkpoint_sha) << result.dump();
-    EXPECT_EQ(result["steps"], 0);
     EXPECT_EQ(result["spec"]["ptq"]["bn_batches"], 2);
     EXPECT_FALSE(Query("SELECT fid_se FROM results WHERE job = " + job).empty());
   }
