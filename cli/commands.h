@@ -52,6 +52,17 @@ struct EvaluatorTrainOptions {
 };
 int RunEvaluatorTrainCommand(const EvaluatorTrainOptions& options);
 
+struct EvaluatorFloorOptions {
+  /// A job spec, or a sweep spec (its base is used).
+  std::string spec_path;
+  /// The real images measured against the spec's reference split.
+  std::string split = "test";
+  int threads = 0;
+};
+/// The real-data floor: the spec's metrics of real images of another split
+/// against its reference, with the same sample size, evaluator and errors.
+int RunEvaluatorFloorCommand(const EvaluatorFloorOptions& options);
+
 struct MetricsCommandOptions {
   /// fid, is or kid.
   std::string metric;

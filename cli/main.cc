@@ -70,6 +70,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   evaluator_train->add_option("--seed", evaluator.seed, "Seed (training is deterministic given it)");
   evaluator_train->add_option("--threads", evaluator.threads, "Threads (0 = all cores)");
+  EvaluatorFloorOptions floor;
+  auto* evaluator_floor = evaluator_cmd->add_subcommand(
+      "floor", "The real-data floor of a spec's metrics: real images of another split against its reference");
+  evaluator_floor->add_option("--spec", floor.spec_path, "Job or sweep spec (JSON): dataset, evaluator, metrics, sample size")
+      ->required()
+      ->check(CLI::ExistingFile);
+  evaluator_floor->add_option("--split", floor.split, "The split whose images are measured (default: test)")
+      ->check(CLI::IsMember({"train", "test"}));
+  evaluator_floor->add_option("--threads", floor.threads, "Threads (0 = all cores)");
 
   MetricsCommandOptions metrics;
   auto* metrics_cmd = app.add_subcommand("metrics", "FID, IS or KID of feature/probability matrices in .npy files");
@@ -265,6 +274,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   if (evaluator_train->parsed()) return RunEvaluatorTrainCommand(evaluator);
+  if (evaluator_floor->parsed()) return RunEvaluatorFloorCommand(floor);
   if (metrics_cmd->parsed()) return RunMetricsCommand(metrics);
   if (train_cmd->parsed()) return RunTrainCommand(train);
   if (sample_cmd->parsed()) return RunSampleCommand(sample);

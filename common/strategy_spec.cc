@@ -153,6 +153,7 @@ nlohmann::json MultiPrecisionSpec::ToJson() const {
           {"max_in_flight", max_in_flight}, {"search_d", search_d}, {"warm_start", warm_start}};
   // Only when set, so that the canonical form of every search written
   // before the screen existed stays as it was.
+  if (fine_tune_iterations > 0) j["fine_tune_iterations"] = fine_tune_iterations;
   if (ptq_screen) {
     j["ptq_screen"] = true;
     j["ptq_bn_batches"] = ptq_bn_batches;
@@ -240,6 +241,10 @@ Result<MultiPrecisionSpec> ReadMultiPrecision(SpecReader r) {
   spec.max_in_flight = static_cast<int>(r.Int("max_in_flight", spec.max_in_flight, 1, 100000));
   spec.search_d = r.Bool("search_d", spec.search_d);
   spec.warm_start = r.Bool("warm_start", spec.warm_start);
+  spec.fine_tune_iterations = r.Int("fine_tune_iterations", 0, 1, INT64_MAX);
+  if (r.status().ok() && spec.fine_tune_iterations > 0 && !spec.warm_start) {
+    r.Fail("fine_tune_iterations", "needs \"warm_start\": true (only warm-started configurations fine-tune)");
+  }
   spec.ptq_screen = r.Bool("ptq_screen", spec.ptq_screen);
   spec.ptq_bn_batches = static_cast<int>(r.Int("ptq_bn_batches", spec.ptq_bn_batches, 0, 100000));
   r.RejectUnknownKeys();

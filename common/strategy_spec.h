@@ -70,6 +70,10 @@ struct MultiPrecisionSpec {
   /// quantized configuration of that seed fine-tunes from it (for its own
   /// train.iterations) instead of training from scratch.
   bool warm_start = false;
+  /// With warm_start: train.iterations of every fine-tuned configuration,
+  /// so the baseline can train to convergence and the fine-tunes stay short
+  /// (docs/protocols.md measures 300 after 3,000). 0: the base spec's.
+  int64_t fine_tune_iterations = 0;
   /// Post-training quantization as a cheap first screen (multi-fidelity):
   /// each seed's baseline uploads its checkpoint, every G width is first
   /// quantized post-training; the narrowest width whose PTQ generator meets

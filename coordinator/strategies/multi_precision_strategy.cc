@@ -62,6 +62,11 @@ nlohmann::json MultiPrecisionStrategy::TrialParams(const Config& config, uint64_
                            {"train.seed", seed}};
   if ((spec_.warm_start || spec_.ptq_screen) && config == Baseline()) params["train.upload_checkpoint"] = true;
   if (init_from_job != 0) params["train.init_from_job"] = init_from_job;
+  // A fine-tune is short; a configuration whose baseline failed trains
+  // from scratch, for as long as the baseline would have.
+  if (init_from_job != 0 && !config.ptq && spec_.fine_tune_iterations > 0) {
+    params["train.iterations"] = spec_.fine_tune_iterations;
+  }
   if (config.ptq) {
     // The synthetic task stands in for post-training quantization with a
     // flag of its own (it has no model to quantize).

@@ -129,14 +129,34 @@ Result<std::vector<MetricValue>> SampleQuality::Measure(GeneratorImpl& generator
   const bool was_training = generator.is_training();
   generator.eval();
   torch::NoGradGuard no_grad;
-  const int64_t count = spec_.eval.num_samples;
   const torch::Tensor latents = EvalLatents(spec_);
-  const bool want_is = Wants(spec_.eval.metrics, "is");
-  auto generated = EvaluateInBatches(*evaluator_, count, want_is, [&](int64_t begin, int64_t n) {
+  auto scores = Score(spec_.eval.num_samples, step, [&](int64_t begin, int64_t n) {
     return generator.forward(latents.narrow(0, begin, n).to(device_));
   });
   if (was_training) generator.train();
-  if (!generated.ok()) return generated.status();
+  return scores;
+}
+
+Result<std::vector<MetricValue>> SampleQuality::MeasureRealImages(const DatasetSpec& dataset) {
+  BITSWEEP_ASSIGN_OR_RETURN(auto data, OpenDataset(dataset));
+  const int64_t count = spec_.eval.num_samples;
+  if (data->size() < count) {
+    return Status::InvalidArgument("the " + dataset.split + " split of " + dataset.name + " has " +
+                                   std::to_string(data->size()) + " images, fewer than eval.num_samples (" +
+                                   std::to_string(count) + ")");
+  }
+  torch::NoGradGuard no_grad;
+  // The first num_samples images: reproducible, and the dataset files are
+  // already in random order.
+  return Score(count, 0, [&](int64_t begin, int64_t n) {
+    return data->Batch(torch::arange(begin, begin + n)).to(device_);
+  });
+}
+
+Result<std::vector<MetricValue>> SampleQuality::Score(int64_t count, int64_t step,
+                                                      const std::function<torch::Tensor(int64_t, int64_t)>& images) {
+  const bool want_is = Wants(spec_.eval.metrics, "is");
+  BITSWEEP_ASSIGN_OR_RETURN(EvaluatorOutput generated, EvaluateInBatches(*evaluator_, count, want_is, images));
 
   std::vector<MetricValue> values;
   auto add = [&](const char* metric, double value, std::optional<double> spread) {
@@ -156,16 +176,16 @@ Result<std::vector<MetricValue>> SampleQuality::Measure(GeneratorImpl& generator
   // its expectation). FID and IS share one set of resample indices.
   const torch::Tensor resamples = BootstrapIndices(count);
   if (Wants(spec_.eval.metrics, "fid")) {
-    add("fid", FrechetDistance(ComputeStats(generated->features), reference_.stats),
-        FidStandardError(generated->features, reference_.stats, resamples));
+    add("fid", FrechetDistance(ComputeStats(generated.features), reference_.stats),
+        FidStandardError(generated.features, reference_.stats, resamples));
   }
   if (want_is) {
-    add("is", InceptionScore(generated->probabilities).mean,
-        InceptionScoreStandardError(generated->probabilities, resamples));
+    add("is", InceptionScore(generated.probabilities).mean,
+        InceptionScoreStandardError(generated.probabilities, resamples));
   }
   if (Wants(spec_.eval.metrics, "kid")) {
-    add("kid", KernelInceptionDistance(generated->features, reference_.features).mean,
-        KidBlockStandardError(generated->features, reference_.features));
+    add("kid", KernelInceptionDistance(generated.features, reference_.features).mean,
+        KidBlockStandardError(generated.features, reference_.features));
   }
   return values;
 }

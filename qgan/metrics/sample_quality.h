@@ -5,6 +5,7 @@
 // on disk.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,10 +65,21 @@ class SampleQuality {
   /// across jobs like the latents.
   Result<std::vector<MetricValue>> Measure(GeneratorImpl& generator, int64_t step);
 
+  /// The real-data floor: the same metrics of the first eval.num_samples
+  /// real images of `dataset` (usually the test split of the reference's
+  /// dataset) against the reference, with the same standard errors. No
+  /// generator can be expected to score better at this sample size.
+  Result<std::vector<MetricValue>> MeasureRealImages(const DatasetSpec& dataset);
+
   const ReferenceFeatures& reference() const { return reference_; }
 
  private:
   SampleQuality(const JobSpec& spec, torch::Device device) : spec_(spec), device_(device) {}
+
+  /// The configured metrics of `count` images that `images(begin, n)`
+  /// produces batch by batch.
+  Result<std::vector<MetricValue>> Score(int64_t count, int64_t step,
+                                         const std::function<torch::Tensor(int64_t, int64_t)>& images);
 
   JobSpec spec_;
   torch::Device device_;

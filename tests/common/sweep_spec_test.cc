@@ -148,6 +148,26 @@ TEST(SweepSpecTest, SearchStrategiesRoundTripWithDefaultsFilledIn) {
   EXPECT_EQ(sh->successive_halving.Budgets(), (std::vector<int64_t>{100, 300, 900, 1000}));
 }
 
+TEST(SweepSpecTest, FineTuneIterationsNeedAWarmStart) {
+  const nlohmann::json base = {{"task", "synthetic"}};
+  nlohmann::json strategy = {{"kind", "multi_precision"},
+                             {"methods", {"em"}},
+                             {"bits", {1, 2}},
+                             {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.1}}},
+                             {"fine_tune_iterations", 300}};
+  auto cold = SweepSpec::FromJson({{"name", "s"}, {"base", base}, {"strategy", strategy}});
+  ASSERT_FALSE(cold.ok());
+  EXPECT_NE(cold.status().message().find("fine_tune_iterations: needs \"warm_start\": true"), std::string::npos)
+      << cold.status().message();
+  strategy["warm_start"] = true;
+  auto warm = SweepSpec::FromJson({{"name", "s"}, {"base", base}, {"strategy", strategy}});
+  ASSERT_TRUE(warm.ok()) << warm.status().ToString();
+  EXPECT_EQ(warm->multi_precision.fine_tune_iterations, 300);
+  EXPECT_EQ(SweepSpec::FromJson(warm->ToJson())->ToJson(), warm->ToJson());
+  strategy["fine_tune_iterations"] = 0;
+  EXPECT_FALSE(SweepSpec::FromJson({{"name", "s"}, {"base", base}, {"strategy", strategy}}).ok());
+}
+
 TEST(SweepSpecTest, SetOverridesFieldsOfTheFileBeforeValidation) {
   testing::TempDir dir;
   testing::WriteFile(dir.File("sweep.json"), GridSweep({{"quant.g.bits", {1, 2}}}).dump());

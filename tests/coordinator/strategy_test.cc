@@ -419,6 +419,7 @@ TEST_F(StrategyTest, AWarmStartedSearchFineTunesEachSeedFromItsOwnBaseline) {
   std::mt19937 rng(29);
   nlohmann::json spec = NoisySweep(/*max_in_flight=*/6, /*noise=*/0.03, /*max_seeds=*/4);
   spec["strategy"]["warm_start"] = true;
+  spec["strategy"]["fine_tune_iterations"] = 7;
   const int64_t sweep = Submit(spec);
   RunToEnd(sweep, 3, &rng);
   EXPECT_TRUE(Outcome(sweep)["done"].get<bool>());
@@ -428,6 +429,8 @@ TEST_F(StrategyTest, AWarmStartedSearchFineTunesEachSeedFromItsOwnBaseline) {
     const auto params = nlohmann::json::parse(j.params_json);
     if (j.method_g == "none" && j.method_d == "none") {
       EXPECT_EQ(params.value("train.upload_checkpoint", false), true) << j.params_json;
+      // The baseline trains as long as the base spec says.
+      EXPECT_FALSE(params.contains("train.iterations")) << j.params_json;
       baseline_job_of_seed[j.seed] = j.id;
     }
   }
@@ -440,6 +443,8 @@ TEST_F(StrategyTest, AWarmStartedSearchFineTunesEachSeedFromItsOwnBaseline) {
     // Its own seed's baseline, finished before this job was created.
     EXPECT_EQ(from, baseline_job_of_seed.at(j.seed)) << j.params_json;
     EXPECT_LT(from, j.id);
+    // Fine-tunes are as short as fine_tune_iterations says.
+    EXPECT_EQ(params.value("train.iterations", int64_t{0}), 7) << j.params_json;
     ++warm;
   }
   EXPECT_GT(warm, 5);

@@ -89,5 +89,45 @@ TEST(SampleQualityTest, SameLatentsForEveryTrainSeedAndAStdForEveryMetric) {
   EXPECT_NE(ByName(*measured)["fid"].value, runs[0]["fid"].value);
 }
 
+
+TEST(SampleQualityTest, RealTestImagesScoreFarBetterThanAnUntrainedGenerator) {
+  TempDir dir;
+  testing::WriteFakeInception(dir.File("inception.pt"),
+                              torch::randn({3, 6}, at::make_generator<at::CPUGeneratorImpl>(29)));
+  JobSpec spec = SpecWithEval(dir.File("inception.pt"), 7);
+  auto quality = SampleQuality::Create(spec, torch::kCPU, dir.File("cache"));
+  ASSERT_TRUE(quality.ok()) << quality.status().ToString();
+  DatasetSpec test_split = spec.dataset;
+  test_split.split = "test";
+  auto floor = (*quality)->MeasureRealImages(test_split);
+  ASSERT_TRUE(floor.ok()) << floor.status().ToString();
+  auto real = ByName(*floor);
+
+  torch::manual_seed(3);
+  DcganOptions options;
+  options.nz = 16;
+  options.ngf = 8;
+  Generator generator(options);
+  auto measured = (*quality)->Measure(*generator, 0);
+  ASSERT_TRUE(measured.ok());
+  auto fake = ByName(*measured);
+  for (const char* metric : {"fid", "is", "kid"}) {
+    ASSERT_EQ(real.count(metric), 1u) << metric;
+    ASSERT_TRUE(real[metric].std.has_value()) << metric;
+    EXPECT_GT(*real[metric].std, 0.0) << metric;
+    EXPECT_EQ(real[metric].n_samples, 200) << metric;
+  }
+  EXPECT_LT(real["fid"].value * 5, fake["fid"].value);
+  EXPECT_LT(real["kid"].value * 5, fake["kid"].value);
+
+  // A split smaller than the sample is refused, by name.
+  DatasetSpec tiny = spec.dataset;
+  tiny.limit = 50;
+  auto refused = (*quality)->MeasureRealImages(tiny);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("has 50 images, fewer than eval.num_samples (200)"), std::string::npos)
+      << refused.status().message();
+}
+
 }  // namespace
 }  // namespace bitsweep::qgan
