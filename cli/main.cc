@@ -154,6 +154,20 @@ int main(int argc, char** argv) {
   worker_cmd->add_option("--token-file", work.token_file, "File holding the coordinator's shared token")
       ->envname("BITSWEEP_TOKEN_FILE");
   worker_cmd->add_flag("--keep-work", work.keep_work, "Keep job folders after their results are uploaded");
+  worker_cmd->add_option("--isolate", work.isolate,
+                         "Task kinds whose jobs each run in a process of their own: a crash fails that job alone "
+                         "(all, none, or a list such as qgan,ptq,synthetic; default qgan,ptq)")
+      ->envname("BITSWEEP_ISOLATE");
+  worker_cmd->add_option("--slots-per-gpu", work.slots_per_gpu,
+                         "Jobs at once on each GPU (small models use a sliver of one); overrides --slots on GPUs")
+      ->check(CLI::Range(0, 64))
+      ->envname("BITSWEEP_SLOTS_PER_GPU");
+  JobChildOptions job_child;
+  auto* job_child_cmd = app.add_subcommand("job-child", "Runs one job for a worker, in a process of its own");
+  job_child_cmd->group("");  // internal: started by workers, not by people
+  job_child_cmd->add_option("--dir", job_child.dir)->required();
+  job_child_cmd->add_option("--events-fd", job_child.events_fd)->required();
+  job_child_cmd->add_option("--replies-fd", job_child.replies_fd)->required();
 
   LocalCommandOptions local;
   auto* local_cmd = app.add_subcommand(
@@ -164,6 +178,9 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--workers", local.workers, "Worker slots (default: one per GPU, or 1 on CPU)")
       ->check(CLI::Range(0, 1024));
   local_cmd->add_option("--device", local.device, "auto, cpu or cuda");
+  local_cmd->add_option("--isolate", local.isolate,
+                        "Task kinds whose jobs each run in a process of their own (all, none, or a list; "
+                        "default qgan,ptq)");
   local_cmd->add_option("--threads", local.threads, "Threads per job (0 = cores / slots)")->check(CLI::Range(0, 1024));
   local_cmd->add_option("--db", local.db_path, "SQLite results store");
   local_cmd->add_option("--work-dir", local.work_dir, "Folder for job checkpoints (default: work/ beside the store)");
@@ -281,6 +298,7 @@ int main(int argc, char** argv) {
 #ifdef BITSWEEP_WITH_SERVICE
   if (coord_cmd->parsed()) return RunCoordinatorCommand(coord);
   if (worker_cmd->parsed()) return RunWorkerCommand(work);
+  if (job_child_cmd->parsed()) return RunJobChildCommand(job_child);
   if (local_cmd->parsed()) return RunLocalCommand(local);
   if (report_cmd->parsed()) return RunReportCommand(report);  // reads the store file, no coordinator
   // The rest are clients of a coordinator.

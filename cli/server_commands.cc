@@ -4,6 +4,8 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "cli/client.h"
@@ -17,6 +19,7 @@
 #include "coordinator/server.h"
 #include "proto/grpc_status.h"
 #include "worker/agent.h"
+#include "worker/job_process.h"
 #include "worker/qgan_task.h"
 #include "worker/synthetic_task.h"
 
@@ -25,9 +28,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One slot per GPU when there are GPUs (and the user did not say cpu), else
-// `slots` CPU slots (default 1).
-Result<std::vector<std::string>> SlotDevices(const std::string& device, int slots) {
+// One slot per GPU when there are GPUs (and the user did not say cpu), or
+// `slots_per_gpu` on each, else `slots` CPU slots (default 1).
+Result<std::vector<std::string>> SlotDevices(const std::string& device, int slots, int slots_per_gpu = 0) {
   if (device != "auto" && device != "cpu" && device != "cuda") {
     return Status::InvalidArgument("--device: \"" + device + "\" is not one of auto, cpu, cuda");
   }
@@ -35,7 +38,7 @@ Result<std::vector<std::string>> SlotDevices(const std::string& device, int slot
   if (device == "cuda" && gpus == 0) return Status::FailedPrecondition("--device cuda: no CUDA device is visible");
   std::vector<std::string> devices;
   if (gpus > 0) {
-    const int n = slots > 0 ? slots : gpus;
+    const int n = slots_per_gpu > 0 ? slots_per_gpu * gpus : slots > 0 ? slots : gpus;
     for (int i = 0; i < n; ++i) devices.push_back("cuda:" + std::to_string(i % gpus));
   } else {
     devices.assign(static_cast<size_t>(std::max(1, slots)), "cpu");
@@ -45,6 +48,31 @@ Result<std::vector<std::string>> SlotDevices(const std::string& device, int slot
 
 std::map<std::string, worker::TaskRunner> AllRunners() {
   return {{"qgan", worker::RunQganTask}, {"ptq", worker::RunQganTask}, {"synthetic", worker::RunSyntheticTask}};
+}
+
+// The runners of a worker, those of the kinds in `isolate` ("all", "none"
+// or a comma-separated list) each running its jobs in a process of its own.
+Result<std::map<std::string, worker::TaskRunner>> WorkerRunners(const std::string& isolate) {
+  auto runners = AllRunners();
+  std::set<std::string> kinds;
+  if (isolate == "all") {
+    for (const auto& [kind, runner] : runners) kinds.insert(kind);
+  } else if (isolate != "none" && !isolate.empty()) {
+    std::stringstream in(isolate);
+    for (std::string kind; std::getline(in, kind, ',');) {
+      if (runners.count(kind) == 0) {
+        return Status::InvalidArgument("--isolate: \"" + kind + "\" is not a task kind (qgan, ptq, synthetic; "
+                                       "or all, none)");
+      }
+      kinds.insert(kind);
+    }
+  }
+  if (kinds.empty()) return runners;
+  worker::JobProcessOptions process;
+  process.binary = worker::CurrentExecutable();
+  if (process.binary.empty()) return Status::FailedPrecondition("--isolate: cannot find this program's own binary");
+  for (const auto& kind : kinds) runners[kind] = worker::RunInOwnProcess(process);
+  return runners;
 }
 
 // A failed job's error belongs on the screen, not only in the store.
@@ -111,10 +139,16 @@ int RunCoordinatorCommand(const CoordinatorCommandOptions& options) {
   return kExitOk;
 }
 
+int RunJobChildCommand(const JobChildOptions& options) {
+  return worker::RunJobChild(options.dir, options.events_fd, options.replies_fd, AllRunners());
+}
+
 int RunWorkerCommand(const WorkerCommandOptions& options) {
   const auto& interrupted = InterruptFlag();
-  auto devices = SlotDevices(options.device, options.slots);
+  auto devices = SlotDevices(options.device, options.slots, options.slots_per_gpu);
   if (!devices.ok()) return ReportError("worker", devices.status());
+  auto runners = WorkerRunners(options.isolate);
+  if (!runners.ok()) return ReportError("worker", runners.status());
   worker::AgentOptions agent_options;
   agent_options.coordinator = options.coordinator.empty() ? DefaultCoordinatorAddress() : options.coordinator;
   agent_options.devices = devices.value();
@@ -128,7 +162,7 @@ int RunWorkerCommand(const WorkerCommandOptions& options) {
     if (!token.ok()) return ReportError("worker", token.status());
     agent_options.token = token.value();
   }
-  agent_options.runners = AllRunners();
+  agent_options.runners = runners.value();
   worker::Agent agent(agent_options);
   Status s = agent.Run(interrupted);
   if (!s.ok() && s.code() != StatusCode::kCancelled) return ReportError("worker", s);
@@ -141,6 +175,8 @@ int RunLocalCommand(const LocalCommandOptions& options) {
   if (!spec.ok()) return ReportError("local", spec.status());
   auto devices = SlotDevices(options.device, options.workers);
   if (!devices.ok()) return ReportError("local", devices.status());
+  auto runners = WorkerRunners(options.isolate);
+  if (!runners.ok()) return ReportError("local", runners.status());
 
   coordinator::CoordinatorServer::Options server_options;
   server_options.listen = "127.0.0.1:0";
@@ -198,7 +234,7 @@ int RunLocalCommand(const LocalCommandOptions& options) {
                                ? (fs::absolute(options.db_path).parent_path() / "work").string()
                                : options.work_dir;
   agent_options.cache_dir = options.cache_dir;
-  agent_options.runners = AllRunners();
+  agent_options.runners = runners.value();
   agent_options.verbose = false;  // the progress display says what matters
   std::atomic<bool> stop_agent{false};
   worker::Agent agent(agent_options);

@@ -40,12 +40,26 @@ struct WorkerCommandOptions {
   std::string work_dir = "bitsweep-work";
   std::string cache_dir;
   bool keep_work = false;
+  /// Task kinds whose jobs each run in their own process ("all", "none", or
+  /// a comma-separated list).
+  std::string isolate = "qgan,ptq";
+  /// Slots per GPU (0 = --slots decides).
+  int slots_per_gpu = 0;
   std::string tls_ca;
   std::string tls_cert;
   std::string tls_key;
   std::string token_file;
 };
 int RunWorkerCommand(const WorkerCommandOptions& options);
+
+/// `bitsweep job-child` (hidden): one job in a process of its own, started
+/// by a worker (worker/job_process.h).
+struct JobChildOptions {
+  std::string dir;
+  int events_fd = -1;
+  int replies_fd = -1;
+};
+int RunJobChildCommand(const JobChildOptions& options);
 
 struct LocalCommandOptions {
   std::string spec_path;
@@ -54,6 +68,8 @@ struct LocalCommandOptions {
   /// Worker slots in this process (0 = one per GPU, or one CPU slot).
   int workers = 0;
   std::string device = "auto";
+  /// As for the worker: task kinds run in their own process.
+  std::string isolate = "qgan,ptq";
   int threads = 0;
   std::string db_path = "runs/local/bitsweep.db";
   std::string work_dir;

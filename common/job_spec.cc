@@ -125,6 +125,8 @@ RuntimeSpec ReadRuntime(SpecReader r) {
                     rt.device.find_first_not_of("0123456789", 5) == std::string::npos);
   if (!device_ok) r.Fail("device", "\"" + rt.device + "\" is not one of: auto, cpu, cuda, cuda:N");
   rt.threads = static_cast<int>(r.Int("threads", rt.threads, 0, 1024));
+  rt.max_wall_seconds = r.Number("max_wall_seconds", rt.max_wall_seconds, 0.0, 1e9);
+  rt.max_memory_mb = r.Int("max_memory_mb", rt.max_memory_mb, 0, int64_t{1} << 40);
   r.RejectUnknownKeys();
   return rt;
 }
@@ -139,6 +141,7 @@ SyntheticSpec ReadSynthetic(SpecReader r) {
   s.noise = r.Number("noise", s.noise, 0.0, 10.0);
   s.failure_rate = r.Number("failure_rate", s.failure_rate, 0.0, 1.0);
   s.crash = r.Bool("crash", s.crash);
+  s.fault = r.OneOf("fault", s.fault, {"", "segfault", "allocate", "hang"});
   s.post_training = r.Bool("post_training", s.post_training);
   s.ptq_factor = r.Number("ptq_factor", s.ptq_factor, 0.0, 1e3);
   r.RejectUnknownKeys();
@@ -258,6 +261,8 @@ nlohmann::json JobSpec::ToJson() const {
   // written before warm starts stays as it was.
   if (train.init_from_job != 0) j["train"]["init_from_job"] = train.init_from_job;
   if (!train.init_from_file.empty()) j["train"]["init_from_file"] = train.init_from_file;
+  if (runtime.max_wall_seconds > 0.0) j["runtime"]["max_wall_seconds"] = runtime.max_wall_seconds;
+  if (runtime.max_memory_mb > 0) j["runtime"]["max_memory_mb"] = runtime.max_memory_mb;
   if (task == "synthetic") {
     j["synthetic"] = {{"seconds", synthetic.seconds},
                       {"busy", synthetic.busy},
@@ -269,6 +274,7 @@ nlohmann::json JobSpec::ToJson() const {
     // Only when set, so that the canonical form (and the hashes seeded by it)
     // of every other synthetic job stays as it was.
     if (synthetic.crash) j["synthetic"]["crash"] = true;
+    if (!synthetic.fault.empty()) j["synthetic"]["fault"] = synthetic.fault;
     if (synthetic.post_training) j["synthetic"]["post_training"] = true;
     if (synthetic.ptq_factor != SyntheticSpec().ptq_factor) j["synthetic"]["ptq_factor"] = synthetic.ptq_factor;
   }

@@ -130,6 +130,10 @@ struct RuntimeSpec {
   std::string device = "auto";
   /// Intra-op threads; 0 = all cores available.
   int threads = 0;
+  /// Limits of a job run in its own process (worker --isolate): stopped and
+  /// failed past this wall time (seconds) or resident memory (MiB). 0 = none.
+  double max_wall_seconds = 0.0;
+  int64_t max_memory_mb = 0;
 };
 
 /// The `synthetic` task: no training, no LibTorch. It waits (or spins) for
@@ -153,6 +157,10 @@ struct SyntheticSpec {
   /// Abort the whole worker process when the job starts: a poison job that
   /// kills whoever runs it, for fault tests.
   bool crash = false;
+  /// A fault of the job alone, for the tests of jobs in their own process:
+  /// "segfault" (a null write), "allocate" (touches memory until killed),
+  /// "hang" (ignores cancellation). "" = none.
+  std::string fault;
   /// Stand-in for post-training quantization (task ptq): the generator's
   /// sensitivity to fewer bits is multiplied by `ptq_factor`, since a
   /// quantized network that never trains cannot adapt to its levels.

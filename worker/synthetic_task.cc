@@ -2,11 +2,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "common/hash.h"
 
@@ -41,6 +44,28 @@ int64_t GeneratorWeights(const JobSpec& spec) {
   return weights;
 }
 
+// The faults a job in its own process must survive (synthetic.fault).
+void RunFault(const std::string& fault, const TaskContext& context) {
+  std::fprintf(stderr, "synthetic job %lld: fault \"%s\" requested\n", static_cast<long long>(context.job_id),
+               fault.c_str());
+  std::fflush(stderr);
+  if (fault == "segfault") {
+    volatile int* null_page = nullptr;
+    *null_page = 1;
+  } else if (fault == "allocate") {
+    // 64 MiB blocks, each touched so that it is resident, until killed.
+    std::vector<std::unique_ptr<char[]>> blocks;
+    constexpr size_t kBlock = size_t{64} << 20;
+    while (true) {
+      blocks.emplace_back(new char[kBlock]);
+      std::memset(blocks.back().get(), 1, kBlock);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  } else if (fault == "hang") {
+    while (true) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 }  // namespace
 
 double SyntheticFid(const JobSpec& spec) {
@@ -57,6 +82,7 @@ Result<TaskOutcome> RunSyntheticTask(const JobSpec& spec, const TaskContext& con
                  static_cast<long long>(context.job_id));
     std::abort();
   }
+  if (!s.fault.empty()) RunFault(s.fault, context);
   // Noise and failures are seeded by the spec itself (hashing it costs more
   // than a zero-length job, so only when needed).
   const uint64_t spec_hash = s.failure_rate > 0.0 || s.noise > 0.0 ? Fnv1a64(spec.ToJson().dump()) : 0;

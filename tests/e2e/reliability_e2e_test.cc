@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -177,6 +178,73 @@ TEST_F(ReliabilityE2ETest, APoisonJobFailsAfterItsAttemptsWithoutStoppingTheSwee
     Shell("pkill -KILL -P " + std::to_string(supervisor->pid()), &rc);
     supervisor->Signal(SIGKILL);
   }
+}
+
+// Jobs in their own processes (worker --isolate): a job that segfaults, one
+// that allocates until its memory limit and one that hangs past its wall
+// time each fail alone, at once (the lease TTL is 60 s), with the reason and
+// the end of their output, and count their attempts; the other slot's jobs
+// finish on the same worker process; a cancelled job's process is stopped.
+TEST_F(ReliabilityE2ETest, AJobThatCrashesExhaustsMemoryOrHangsFailsAloneAndAtOnce) {
+  const std::string address = StartCoordinator({"--lease-ttl", "60", "--heartbeat", "0.5"});
+  auto w = StartWorker(address, 1, {"--slots", "2", "--isolate", "all"});
+  auto submit = [&](const nlohmann::json& sweep) {
+    int rc = 0;
+    const std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + " --coordinator " + address, &rc);
+    EXPECT_EQ(rc, 0) << out;
+  };
+  submit(SyntheticGrid("healthy", 6, 1.0));  // sweep 1
+  for (const std::string fault : {"segfault", "allocate", "hang"}) {  // sweeps 2-4
+    nlohmann::json sweep = SyntheticGrid(fault, 1, 1.0);
+    sweep["base"]["synthetic"]["fault"] = fault;
+    sweep["base"]["runtime"] = {{"max_memory_mb", 300}, {"max_wall_seconds", 3}};
+    sweep["max_attempts"] = 2;
+    submit(sweep);
+  }
+  for (int sweep = 1; sweep <= 4; ++sweep) {
+    // Two attempts of each fault through a TTL would take two minutes.
+    ASSERT_TRUE(WaitDone(sweep, 50)) << sweep << coordinator_->Log() << w->Log();
+  }
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE sweep_id = 1 AND state = 'SUCCEEDED'"), "6");
+  const std::map<int, std::vector<std::string>> expected = {
+      {2, {"killed by signal 11 (SIGSEGV", "fault \"segfault\" requested"}},
+      {3, {"exceeded its memory limit", "> runtime.max_memory_mb 300", "fault \"allocate\" requested"}},
+      {4, {"exceeded its wall-time limit (runtime.max_wall_seconds 3", "fault \"hang\" requested"}},
+  };
+  for (const auto& [sweep, phrases] : expected) {
+    const std::string where = " FROM jobs WHERE sweep_id = " + std::to_string(sweep);
+    EXPECT_EQ(Query("SELECT state, attempts" + where), "FAILED|2") << sweep;
+    const std::string error = Query("SELECT last_error" + where);
+    for (const auto& phrase : phrases) EXPECT_NE(error.find(phrase), std::string::npos) << error;
+    // Each attempt ended within seconds of its start, not at a lease expiry.
+    const std::string slowest = Query("SELECT MAX(ended_ms - started_ms) FROM attempts WHERE job_id IN (SELECT id" +
+                                      where + ")");
+    EXPECT_LT(std::stoll(slowest), 15000) << sweep;
+  }
+  // One worker process did all of it, and is still there.
+  EXPECT_TRUE(Running(w->pid())) << w->Log();
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM workers"), "1");
+
+  // A cancelled job's process is stopped (SIGTERM) and the slot freed.
+  submit(SyntheticGrid("long", 1, 120.0));  // sweep 5, job 10
+  ASSERT_FALSE(w->WaitForLog("(job 10 started)", 30).empty()) << w->Log();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the child is up
+  int rc = 0;
+  // ([d]: the pattern must not match the shell that runs pgrep.)
+  const std::string children = "pgrep -f 'job-chil[d] --dir .*job-10/attempt-1'";
+  std::string out = Shell(children, &rc);
+  ASSERT_EQ(rc, 0) << "no process for job 10: " << out << w->Log();
+  out = Shell(kBinary + " cancel 5 --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Shell(children, &rc);
+    gone = rc != 0;
+  }
+  EXPECT_TRUE(gone) << w->Log();
+  EXPECT_EQ(Query("SELECT state FROM jobs WHERE id = 10"), "CANCELLED");
+  EXPECT_TRUE(Running(w->pid())) << w->Log();
 }
 
 TEST_F(ReliabilityE2ETest, AFullDiskMakesTheCoordinatorRefuseWorkUntilThereIsRoom) {

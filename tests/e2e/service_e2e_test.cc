@@ -74,11 +74,18 @@ TEST_F(ServiceE2ETest, GridOfRealQganJobsOnTwoWorkers) {
   // A sample grid per job, downloadable.
   out = Shell(kBinary + " artifacts list --sweep 1" + client, &rc);
   ASSERT_EQ(rc, 0) << out;
-  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1 + 8) << out;  // header + 2 artifacts x 4 jobs
+  // header + 3 artifacts (samples.png, generator.bsg, and log.txt: each
+  // job ran in a process of its own) x 4 jobs
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1 + 12) << out;
   const std::string png = dir_.File("grid.png");
   out = Shell(kBinary + " artifacts get --job 1 samples.png -o " + png + client, &rc);
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(testing::ReadFile(png).substr(1, 3), "PNG");
+  out = Shell(kBinary + " artifacts get --job 1 log.txt -o " + dir_.File("log.txt") + client, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const std::string job_log = testing::ReadFile(dir_.File("log.txt"));
+  EXPECT_NE(job_log.find("job 1 attempt 1: task qgan"), std::string::npos) << job_log;
+  EXPECT_NE(job_log.find("succeeded in"), std::string::npos) << job_log;
 
   // Both workers took part.
   out = Shell(kBinary + " status 1" + client, &rc);
