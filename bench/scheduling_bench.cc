@@ -4,7 +4,7 @@
 // zero-length jobs. What it measures is the service itself: RPCs, the
 // scheduler and a SQLite transaction per state change.
 //
-//   scheduling_bench [--jobs 20000] [--workers 8] [--slots 8] [--big 100000]
+//   scheduling_bench [--jobs 20000] [--workers 8] [--slots 8] [--big 100000] [--submit-only]
 //
 // Reports jobs/s and lease latency (p50/p99) for two ways of speaking the
 // protocol, side by side:
@@ -15,7 +15,10 @@
 //                      slots; latency = how long an idle slot waits for a job
 // plus the ceiling: the rate of a trivial RPC (ListWorkers) from the same
 // slots. With --big N it also stores a sweep of N jobs, runs it, and reports
-// the coordinator's memory with N jobs queued and the time of a results query.
+// the coordinator's memory with N jobs queued, after the sweep ended (as the
+// coordinator leaves it: no malloc_trim of the benchmark's own), and the
+// time of a results query. --submit-only (a flag, after the options) cancels
+// the big sweep instead of running it.
 #include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -285,9 +288,10 @@ void CoreOnly(const std::string& dir, int64_t jobs) {
 int main(int argc, char** argv) {
   int64_t jobs = 20000, big = 0;
   int workers = 8, slots = 8;
-  bool core_only = false;
+  bool core_only = false, submit_only = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--core-only")) core_only = true;
+    if (!std::strcmp(argv[i], "--submit-only")) submit_only = true;
   }
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--jobs")) jobs = std::atoll(argv[i + 1]);
@@ -334,23 +338,43 @@ int main(int argc, char** argv) {
     malloc_trim(0);
     const int64_t rss_before = RssKib();
     auto t = Clock::now();
-    Submit(sweeps.get(), big, "big");
+    const int64_t big_id = Submit(sweeps.get(), big, "big");
     const double submit_s = Seconds(t);
     const int64_t rss_peak = RssKib();
     malloc_trim(0);
     const int64_t rss_queued = RssKib();
+    if (submit_only) {
+      bitsweep::v1::CancelSweepRequest cancel;
+      cancel.set_sweep_id(big_id);
+      bitsweep::v1::CancelResponse cancelled;
+      (void)sweeps->CancelSweep(Ctx(600).get(), cancel, &cancelled);
+      std::this_thread::sleep_for(std::chrono::seconds(2));  // the coordinator's ticker trims
+      std::printf("\n%lld-job sweep: submit %.2f s; process RSS %lld MiB before, %lld MiB just after submit, %lld MiB "
+                  "with it queued after malloc_trim (+%.0f bytes/job), %lld MiB 2 s after cancelling it\n",
+                  static_cast<long long>(big), submit_s, static_cast<long long>(rss_before / 1024),
+                  static_cast<long long>(rss_peak / 1024), static_cast<long long>(rss_queued / 1024),
+                  static_cast<double>(rss_queued - rss_before) * 1024.0 / static_cast<double>(big),
+                  static_cast<long long>(RssKib() / 1024));
+      server.value()->Shutdown();
+      std::filesystem::remove_all(dir);
+      return 0;
+    }
     RunResult r = RunOneJobPerCall(address, sweeps.get(), 0, workers, slots, "empty");  // drains the big sweep
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the coordinator's ticker trims
+    const int64_t rss_after = RssKib();
     bitsweep::v1::QueryResultsRequest q;
     bitsweep::v1::QueryResultsResponse rows;
     t = Clock::now();
     auto status = sweeps->QueryResults(Ctx(600).get(), q, &rows);
     const double query_s = Seconds(t);
     std::printf("\n%lld-job sweep: submit %.2f s; process RSS %lld MiB before, %lld MiB just after submit, %lld MiB "
-                "with it queued after malloc_trim (+%.0f bytes/job); ran in %.1f s (%.0f jobs/s); results query over "
+                "with it queued after malloc_trim (+%.0f bytes/job), %lld MiB 2 s after it ended; ran in %.1f s "
+                "(%.0f jobs/s); results query over "
                 "all %d rows via gRPC: %.3f s%s\n",
                 static_cast<long long>(big), submit_s, static_cast<long long>(rss_before / 1024),
                 static_cast<long long>(rss_peak / 1024), static_cast<long long>(rss_queued / 1024),
-                static_cast<double>(rss_queued - rss_before) * 1024.0 / static_cast<double>(big), r.seconds,
+                static_cast<double>(rss_queued - rss_before) * 1024.0 / static_cast<double>(big),
+                static_cast<long long>(rss_after / 1024), r.seconds,
                 static_cast<double>(r.jobs) / r.seconds, rows.rows_size(), query_s,
                 status.ok() ? "" : (" (" + status.error_message() + ")").c_str());
   }

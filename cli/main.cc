@@ -128,6 +128,10 @@ int main(int argc, char** argv) {
                         "Seconds one `bitsweep query` may run before it is stopped")
       ->check(CLI::Range(0.01, 3600.0))
       ->envname("BITSWEEP_QUERY_TIMEOUT");
+  coord_cmd->add_option("--max-jobs-per-sweep", coord.max_jobs_per_sweep,
+                        "The largest grid one submit may hold; larger ones are refused at once")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
+      ->envname("BITSWEEP_MAX_JOBS_PER_SWEEP");
   coord_cmd->add_option("--query-max-rows", coord.query_max_rows, "Most rows one `bitsweep query` answers")
       ->check(CLI::Range(1, 10000000))
       ->envname("BITSWEEP_QUERY_MAX_ROWS");

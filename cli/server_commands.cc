@@ -118,6 +118,7 @@ int RunCoordinatorCommand(const CoordinatorCommandOptions& options) {
   server_options.db_path = options.db_path;
   server_options.artifacts_dir = options.artifacts_dir;
   server_options.scheduler.lease_ttl_ms = static_cast<int64_t>(options.lease_ttl_seconds * 1000);
+  server_options.scheduler.max_jobs_per_sweep = options.max_jobs_per_sweep;
   server_options.scheduler.heartbeat_interval_ms = static_cast<int64_t>(options.heartbeat_seconds * 1000);
   server_options.scheduler.worker_timeout_ms = 3 * server_options.scheduler.lease_ttl_ms;
   server_options.owner.take_over = options.take_over;

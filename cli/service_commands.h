@@ -24,6 +24,8 @@ struct CoordinatorCommandOptions {
   int max_request_mb = 256;
   double query_timeout_seconds = 10.0;
   int query_max_rows = 100000;
+  /// The largest grid one submit may hold.
+  int64_t max_jobs_per_sweep = 1000000;
   /// Take the store over from a coordinator on another host that still
   /// looks alive (it stops writing at its next write).
   bool take_over = false;

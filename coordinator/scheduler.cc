@@ -1,5 +1,7 @@
 #include "coordinator/scheduler.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -239,6 +241,15 @@ std::string Scheduler::StoreError() const {
 
 Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spec_json) {
   BITSWEEP_ASSIGN_OR_RETURN(SweepSpec spec, SweepSpec::FromJson(spec_json));
+  if (spec.strategy == "grid") {
+    int64_t points = 1;
+    for (const auto& axis : spec.axes) points *= static_cast<int64_t>(axis.values.size());
+    if (points > options_.max_jobs_per_sweep) {
+      return Status::InvalidArgument("strategy.axes: the grid has " + std::to_string(points) +
+                                     " points, more than this coordinator's limit of " +
+                                     std::to_string(options_.max_jobs_per_sweep) + " (--max-jobs-per-sweep)");
+    }
+  }
   BITSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(spec, nlohmann::json()));
 
   SweepRecord sweep;
@@ -247,15 +258,15 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
   sweep.spec_json = spec.ToJson().dump();
   sweep.priority = spec.priority;
   sweep.max_attempts = spec.max_attempts;
-  // A strategy without an in-flight bound (a grid) wants every job now; the
-  // others propose theirs as workers ask for work. The grid's jobs are
-  // planned here, before the lock: for 100,000 jobs that takes seconds that
-  // heartbeats and leases must not wait behind. (The strategy is not shared
-  // yet, so calling it unlocked is safe.)
+  // A strategy that proposes ahead (a grid) wants its first MaxInFlight
+  // jobs now; the others propose theirs as workers ask for work. The grid's
+  // jobs are planned here, before the lock: for 10,000 jobs that takes a
+  // second that heartbeats and leases must not wait behind. (The strategy
+  // is not shared yet, so calling it unlocked is safe.)
   std::optional<Result<std::vector<JobPlan>>> planned;
   std::vector<JobRecord> planned_jobs;
-  if (strategy->MaxInFlight() == INT_MAX) {
-    planned = strategy->Propose(INT_MAX);
+  if (strategy->ProposesAhead()) {
+    planned = strategy->Propose(strategy->MaxInFlight());
     if (planned->ok()) planned_jobs = JobsFromPlans(&planned->value(), 0, spec.max_attempts);
   }
   int jobs_now = 0;
@@ -279,8 +290,10 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
     }
     SaveStrategyLocked(sweep.id, &running);
     Touch(sweep.id);
+    jobs_now += static_cast<int>(running.strategy->Unproposed());
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
+  if (jobs_now > 1000) trim_wanted_ = true;  // the plans' memory
   NotifyWorkAvailable();
   return std::make_pair(sweep.id, jobs_now);
 }
@@ -352,6 +365,7 @@ bool Scheduler::MaybeFinishLocked(int64_t sweep_id) {
   auto found = sweeps_.find(sweep_id);
   if (found == sweeps_.end() || found->second.unfinished > 0 || found->second.Wanting()) return false;
   sweeps_.erase(found);
+  trim_wanted_ = true;
   const int64_t now = clock_->NowMs();
   Enqueue([this, sweep_id, now] { return store_->SetSweepState(sweep_id, SweepState::kDone, now); });
   Touch(sweep_id);
@@ -415,6 +429,7 @@ Result<int> Scheduler::CancelSweep(int64_t sweep_id) {
       active_.erase(id);
     }
     sweeps_.erase(sweep_id);
+    trim_wanted_ = true;
     Touch(sweep_id);
     ticket = Enqueue([this, sweep_id, now, running = std::move(running)]() -> Status {
       BITSWEEP_RETURN_IF_ERROR(store_->MarkSweepQueuedCancelled(sweep_id, now));
@@ -460,6 +475,15 @@ Result<SweepView> Scheduler::WithCounts(SweepRecord sweep) {
   SweepView view;
   BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(sweep.id));
   BITSWEEP_ASSIGN_OR_RETURN(view.slot_seconds, store_->SweepSlotSeconds(sweep.id));
+  {
+    // A large grid's points not yet made into jobs are queued all the same.
+    std::lock_guard<std::mutex> lock(mu_);
+    auto running = sweeps_.find(sweep.id);
+    if (running != sweeps_.end()) {
+      const int64_t later = running->second.strategy->Unproposed();
+      if (later > 0) view.counts[JobState::kQueued] += static_cast<int>(later);
+    }
+  }
   for (const auto& [state, n] : view.counts) view.total += n;
   view.sweep = std::move(sweep);
   return view;
@@ -703,6 +727,9 @@ Result<std::vector<Directive>> Scheduler::Heartbeat(const std::string& worker_id
 }
 
 Status Scheduler::Flush() {
+  // Memory malloc keeps after a sweep's jobs are gone goes back to the
+  // system (otherwise a coordinator stays at its largest sweep's size).
+  if (trim_wanted_.exchange(false)) malloc_trim(0);
   uint64_t ticket = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -912,6 +939,14 @@ void Scheduler::Retire(int64_t job_id, const TrialResult& result) {
   RunningSweep& sweep = found->second;
   --sweep.unfinished;
   sweep.strategy->Observe(result);
+  // A grid keeps its window full, in batches small enough that planning
+  // them under the lock never holds up a heartbeat for long.
+  constexpr int kRefillBatch = 256;
+  if (sweep.strategy->ProposesAhead() && sweep.Wanting() &&
+      sweep.unfinished <= sweep.strategy->MaxInFlight() - kRefillBatch) {
+    ProposeLocked(sweep_id, &sweep, kRefillBatch);
+    strategy_wakeup_ = true;
+  }
   // Nothing left running and nothing asked for yet: ask now, so that the
   // sweep never waits for an idle worker's poll to learn it is done.
   if (sweep.unfinished == 0 && sweep.Wanting()) {

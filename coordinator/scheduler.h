@@ -24,6 +24,7 @@
 // a ManualClock. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -119,6 +120,9 @@ class Scheduler {
     int64_t worker_timeout_ms = 90000;
     /// Where uploaded artifacts are kept (a folder per job).
     std::string artifacts_dir;
+    /// The largest grid (points) a submit may hold; larger ones are refused
+    /// at once, before anything is planned.
+    int64_t max_jobs_per_sweep = static_cast<int64_t>(kMaxJobsPerSweep);
   };
 
   /// Builds the scheduler over `store` and recovers the queue and the leases
@@ -132,8 +136,9 @@ class Scheduler {
   // ---- users ----
 
   /// Validates and stores a sweep with the jobs its strategy wants at once
-  /// (a grid: all of them; adaptive strategies propose theirs when workers
-  /// ask for work). Returns the sweep id and that number of jobs. An
+  /// (a grid: all of them, or its first GridStrategy::kWindow; adaptive
+  /// strategies propose theirs when workers ask for work). Returns the sweep
+  /// id and its number of jobs (a grid's: all it will run). An
   /// invalid spec is refused with INVALID_ARGUMENT naming the field, and
   /// nothing is written.
   Result<std::pair<int64_t, int>> SubmitSweep(const nlohmann::json& spec);
@@ -291,6 +296,9 @@ class Scheduler {
   int64_t next_job_id_ = 1;
   std::function<void()> on_work_available_;
   bool strategy_wakeup_ = false;
+  /// A sweep ended or a large one was submitted: hand freed memory back to
+  /// the system at the next Flush (outside the lock).
+  std::atomic<bool> trim_wanted_{false};
 
   // Group commit.
   std::vector<Mutation> gathering_;

@@ -60,6 +60,13 @@ class Strategy {
   virtual bool Done() const = 0;
   /// Most jobs of the sweep queued or running at once.
   virtual int MaxInFlight() const = 0;
+  /// Whether the strategy wants its jobs queued ahead of demand, up to
+  /// MaxInFlight (a grid: its jobs do not depend on results); the others
+  /// propose only when a worker asks for work.
+  virtual bool ProposesAhead() const { return false; }
+  /// Jobs the strategy will still propose for certain (counted as queued in
+  /// the sweep's progress); 0 when that depends on results.
+  virtual int64_t Unproposed() const { return 0; }
   /// Everything needed to continue after a restart (see CreateStrategy).
   virtual nlohmann::json SaveState() const = 0;
   /// What the search found so far, for people: chosen bit-widths, ranks...

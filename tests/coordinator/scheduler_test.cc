@@ -2,12 +2,15 @@
 // a real SQLite file.
 #include "coordinator/scheduler.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "coordinator/strategies/grid_strategy.h"
 #include "tests/test_util.h"
 
 namespace bitsweep::coordinator {
@@ -404,6 +407,110 @@ TEST_F(SchedulerTest, AReleasedJobIsRequeuedWithoutSpendingAnAttempt) {
   EXPECT_EQ(b.job_id, a.job_id);
   EXPECT_EQ(b.attempt, 1);
   EXPECT_GT(b.epoch, a.epoch);
+}
+
+
+// A grid larger than the window: submitted at once, at most kWindow of its
+// jobs exist at a time, and running it to the end makes exactly the jobs a
+// whole expansion would, in the same order (coinciding points once).
+TEST_F(SchedulerTest, ALargeGridIsPlannedAsItRunsAndMakesExactlyItsPoints) {
+  std::vector<int> seeds;
+  for (int i = 1; i <= 1200; ++i) seeds.push_back(i);
+  // (Axes vary in the order of their names: bits slowest, seed fastest.)
+  const nlohmann::json spec = {
+      {"name", "big"},
+      {"base", {{"task", "synthetic"}}},
+      {"strategy", {{"kind", "grid"},
+                    {"axes", {{"quant.g.method", {"none", "em", "minmax"}},
+                              {"train.seed", seeds},
+                              {"quant.g.bits", {1, 2, 4, 8}}}}}}};
+  auto expected = ExpandGrid(SweepSpec::FromJson(spec).value());
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+  ASSERT_EQ(expected->size(), 1200u * 9);  // method none runs once per seed, at 32 bits
+
+  const std::string w = Register();
+  auto submitted = scheduler_->SubmitSweep(spec);
+  ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+  const int64_t sweep = submitted->first;
+  // Every raw point counts as queued until it is reached.
+  // Points not yet reached count raw (those that will coincide too); here
+  // the ones past the first window are all distinct.
+  EXPECT_EQ(submitted->second, 1200 * 9);
+  EXPECT_EQ(store_->ListJobs(sweep)->size(), static_cast<size_t>(GridStrategy::kWindow));
+  auto view = scheduler_->GetSweep(sweep);
+  ASSERT_TRUE(view.ok());
+  EXPECT_GT(view->total, GridStrategy::kWindow);
+
+  size_t most_queued = 0;
+  for (int n = 0;; ++n) {
+    auto lease = scheduler_->TryLease(w);
+    ASSERT_TRUE(lease.ok());
+    if (!lease->has_value()) break;
+    ASSERT_TRUE(scheduler_->Complete(w, Report(**lease, 1.0)).ok());
+    if (n % 500 == 0) {
+      size_t queued = 0;
+      const auto listed = store_->ListJobs(sweep).value();
+      for (const auto& j : listed) queued += j.state == JobState::kQueued ? 1 : 0;
+      most_queued = std::max(most_queued, queued);
+    }
+  }
+  EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kDone);
+  EXPECT_LE(most_queued, static_cast<size_t>(GridStrategy::kWindow));
+  EXPECT_GT(most_queued, 0u);
+  auto jobs = store_->ListJobs(sweep).value();
+  ASSERT_EQ(jobs.size(), expected->size());
+  std::sort(jobs.begin(), jobs.end(), [](const JobRecord& a, const JobRecord& b) { return a.ordinal < b.ordinal; });
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    ASSERT_EQ(jobs[i].ordinal, static_cast<int64_t>(i));
+    ASSERT_EQ(nlohmann::json::parse(jobs[i].params_json), (*expected)[i].params) << i;
+    ASSERT_EQ(jobs[i].state, JobState::kSucceeded) << i;
+  }
+}
+
+// Beyond the window a point invalid only in combination (binary is 1 bit)
+// is found when reached: the jobs before it run, the sweep ends saying why.
+TEST_F(SchedulerTest, ALargeGridsInvalidPointEndsItWithTheReasonAfterTheJobsBefore) {
+  std::vector<int> seeds;
+  for (int i = 1; i <= 3334; ++i) seeds.push_back(i);
+  const nlohmann::json spec = {
+      {"name", "big"},
+      {"base", {{"task", "synthetic"}}},
+      {"strategy", {{"kind", "grid"},
+                    {"axes", {{"quant.g.method", {"em", "binary"}}, {"train.seed", seeds}, {"quant.g.bits", {1, 2}}}}}}};
+  const std::string w = Register();
+  const int64_t sweep = Submit(spec);
+  int ran = 0;
+  while (true) {
+    auto lease = scheduler_->TryLease(w);
+    ASSERT_TRUE(lease.ok());
+    if (!lease->has_value()) break;
+    ASSERT_TRUE(scheduler_->Complete(w, Report(**lease, 1.0)).ok());
+    ++ran;
+  }
+  // In grid order (bits, method, seed): every point at 1 bit, then em at 2
+  // bits; binary at 2 bits (point 10,002) is the first invalid one.
+  EXPECT_EQ(ran, 3334 * 3);
+  EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kDone);
+  const auto outcome = nlohmann::json::parse(store_->GetSweep(sweep)->strategy_outcome);
+  const std::string error = outcome.value("error", "");
+  EXPECT_NE(error.find("point {quant.g.bits=2, quant.g.method=\"binary\", train.seed=1}"), std::string::npos)
+      << error;
+}
+
+TEST_F(SchedulerTest, AGridOverTheCoordinatorsLimitIsRefusedBeforeAnythingIsPlanned) {
+  scheduler_.reset();
+  Scheduler::Options options;
+  options.artifacts_dir = dir_.File("artifacts");
+  options.max_jobs_per_sweep = 100;
+  auto limited = Scheduler::Create(options, store_.get(), &clock_);
+  ASSERT_TRUE(limited.ok());
+  auto refused = (*limited)->SubmitSweep(SyntheticSweep(101));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("the grid has 101 points, more than this coordinator's limit of 100"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(store_->ListSweeps()->empty());
+  EXPECT_TRUE((*limited)->SubmitSweep(SyntheticSweep(100)).ok());
 }
 
 }  // namespace

@@ -89,7 +89,9 @@ TEST_F(StoreE2ETest, TwoLocalSweepsInOneFolderKeepTheirOwnArtifacts) {
   const std::string demo = dir_.File("runs/demo2.db");
   RunLocal(TinySweep("ref", {1, 2}), ref);
   const auto ref_before = Artifacts(ref);
-  ASSERT_EQ(ref_before.size(), 4u);  // samples.png and generator.bsg of jobs 1 and 2
+  // samples.png, generator.bsg and log.txt (each job ran in its own process)
+  // of jobs 1 and 2
+  ASSERT_EQ(ref_before.size(), 6u);
   // What each job uploaded is what the store recorded and what is on disk.
   for (const auto& [key, a] : ref_before) {
     EXPECT_EQ(a.sha256, FileSha256(a.path)) << key;
@@ -100,7 +102,7 @@ TEST_F(StoreE2ETest, TwoLocalSweepsInOneFolderKeepTheirOwnArtifacts) {
   // The second store numbers its jobs from 1 too, in the same folder.
   RunLocal(TinySweep("demo2", {8, 4}), demo);
   const auto demo_artifacts = Artifacts(demo);
-  ASSERT_EQ(demo_artifacts.size(), 4u);
+  ASSERT_EQ(demo_artifacts.size(), 6u);
   for (const auto& [key, a] : demo_artifacts) {
     EXPECT_EQ(a.sha256, FileSha256(a.path)) << key;
     EXPECT_NE(a.path, ref_before.at(key).path) << key;
