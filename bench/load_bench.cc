@@ -1077,8 +1077,15 @@ int main(int argc, char** argv) {
         "no job acknowledged as succeeded twice (" + std::to_string(load.duplicate_acks_.load()) + ")");
   check(load.leased_after_ack_ == 0,
         "no job leased again after its success (" + std::to_string(load.leased_after_ack_.load()) + ")");
-  check(store.jobs == o.jobs, "the store holds the sweep's " + std::to_string(o.jobs) + " jobs (" +
-                                  std::to_string(store.jobs) + ")");
+  // A grid of more than 10,000 points gets its job rows as it runs: all of
+  // them only once it has run to the end.
+  if (load.acked() >= o.jobs || o.jobs <= 10000) {
+    check(store.jobs == o.jobs, "the store holds the sweep's " + std::to_string(o.jobs) + " jobs (" +
+                                    std::to_string(store.jobs) + ")");
+  } else {
+    check(store.jobs <= o.jobs && store.jobs >= static_cast<int64_t>(acked.size()),
+          "the store holds between the acknowledged and all of the sweep's jobs (" + std::to_string(store.jobs) + ")");
+  }
   check(store.success_count_mismatch == 0,
         "every SUCCEEDED job has exactly one succeeded attempt, others none (" +
             std::to_string(store.success_count_mismatch) + " do not)");

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -116,23 +117,6 @@ std::string SignalName(int signal) {
   return std::string("SIG") + (abbrev != nullptr ? abbrev : "?") + ", " + (text != nullptr ? text : "unknown");
 }
 
-// The value of CUDA_VISIBLE_DEVICES that shows the child only the slot's
-// GPU, and the device name it then uses ("cuda:0"). A CPU slot keeps both.
-std::pair<std::string, std::string> NarrowToSlotGpu(const std::string& device) {
-  if (device.rfind("cuda", 0) != 0) return {"", device};
-  const int index = device.size() > 5 ? std::stoi(device.substr(5)) : 0;
-  // The worker's own view may already be narrowed: index into it.
-  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
-  std::string physical = std::to_string(index);
-  if (visible != nullptr && *visible != '\0') {
-    std::vector<std::string> ids;
-    std::stringstream in(visible);
-    for (std::string id; std::getline(in, id, ',');) ids.push_back(id);
-    if (index < static_cast<int>(ids.size())) physical = ids[static_cast<size_t>(index)];
-  }
-  return {physical, "cuda:0"};
-}
-
 // Resident memory of a process in MiB (0 when it cannot be read).
 int64_t ResidentMiB(pid_t pid) {
   std::ifstream statm("/proc/" + std::to_string(pid) + "/statm");
@@ -207,7 +191,9 @@ Result<TaskOutcome> RunJobProcess(const JobProcessOptions& options, const JobSpe
   fs::create_directories(dir, ec);
   if (ec) return Status::IoError(dir.string() + ": cannot create the job's folder: " + ec.message());
 
-  const auto [visible_gpu, child_device] = NarrowToSlotGpu(context.device);
+  const SlotGpu gpu = NarrowToSlotGpu(context.device, std::getenv("CUDA_VISIBLE_DEVICES"));
+  const std::string& visible_gpu = gpu.visible_devices;
+  const std::string& child_device = gpu.device;
   nlohmann::json job = {{"spec", spec.ToJson()},       {"job_id", context.job_id},   {"attempt", context.attempt},
                         {"work_dir", work.string()},   {"device", child_device},     {"threads", context.threads},
                         {"cache_dir", context.cache_dir}};
@@ -340,6 +326,19 @@ void OnTerminate(int) { g_child_cancel = true; }
 
 }  // namespace
 
+SlotGpu NarrowToSlotGpu(const std::string& device, const char* inherited) {
+  if (device.rfind("cuda", 0) != 0) return {"", device};
+  const int index = device.size() > 5 ? std::stoi(device.substr(5)) : 0;
+  std::string physical = std::to_string(index);
+  if (inherited != nullptr && *inherited != '\0') {
+    std::vector<std::string> ids;
+    std::stringstream in(inherited);
+    for (std::string id; std::getline(in, id, ',');) ids.push_back(id);
+    if (index < static_cast<int>(ids.size())) physical = ids[static_cast<size_t>(index)];
+  }
+  return {physical, "cuda:0"};
+}
+
 TaskRunner RunInOwnProcess(JobProcessOptions options) {
   return [options](const JobSpec& spec, const TaskContext& context) { return RunJobProcess(options, spec, context); };
 }
@@ -456,9 +455,10 @@ int RunJobChild(const std::string& attempt_dir, int events_fd, int replies_fd,
 }
 
 std::string CurrentExecutable() {
+  // The running binary itself, even after its file was replaced (an
+  // upgrade while jobs run): every job runs the worker's own version.
   std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : self.string();
+  return fs::exists("/proc/self/exe", ec) ? "/proc/self/exe" : std::string();
 }
 
 }  // namespace bitsweep::worker

@@ -45,8 +45,20 @@ TaskRunner RunInOwnProcess(JobProcessOptions options);
 int RunJobChild(const std::string& attempt_dir, int events_fd, int replies_fd,
                 const std::map<std::string, TaskRunner>& runners);
 
-/// The path of the running executable (/proc/self/exe), for
-/// JobProcessOptions::binary.
+/// What a child on `device` ("cpu", "cuda", "cuda:N") sees: the value of
+/// CUDA_VISIBLE_DEVICES that shows it only the slot's GPU ("" for a CPU
+/// slot: the environment stays as it is), and the device it then uses. A
+/// worker whose own CUDA_VISIBLE_DEVICES (`inherited`) already narrows its
+/// view indexes into that list.
+struct SlotGpu {
+  std::string visible_devices;
+  std::string device;
+};
+SlotGpu NarrowToSlotGpu(const std::string& device, const char* inherited);
+
+/// The running executable ("/proc/self/exe", which a child started with it
+/// execs as the very binary the worker runs), for JobProcessOptions::binary;
+/// "" where there is no /proc.
 std::string CurrentExecutable();
 
 }  // namespace bitsweep::worker
