@@ -873,14 +873,42 @@ Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionR
 }
 
 Status Scheduler::Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error,
-                       bool retryable, bool released) {
+                       bool retryable, bool released, const std::vector<ArtifactUpload>& artifacts) {
   bool requeued = false;
   uint64_t ticket = 0;
+  // The files are written before the lock (and before the lease is known to
+  // be current), like a completion's; a stale report's are discarded.
+  std::vector<ArtifactRecord> records;
+  std::vector<std::string> temp_paths;
+  if (!artifacts.empty()) {
+    auto written = WriteArtifacts(job_id, artifacts, &records);
+    if (!written.ok()) return written.status();
+    temp_paths = std::move(written.value());
+  }
+  auto discard = [&] {
+    std::error_code ec;
+    for (const auto& p : temp_paths) fs::remove(p, ec);
+  };
   {
     std::lock_guard<std::mutex> lock(mu_);
-    BITSWEEP_ASSIGN_OR_RETURN(ActiveJob * job, FindLease(worker_id, job_id, epoch));
-    ticket = EndAttempt(job, released ? "released" : "failed", error, retryable, &requeued, released);
+    auto job = FindLease(worker_id, job_id, epoch);
+    if (!job.ok()) {
+      discard();
+      return job.status();
+    }
+    for (size_t i = 0; i < temp_paths.size(); ++i) {
+      std::error_code ec;
+      fs::rename(temp_paths[i], records[i].path, ec);
+      if (ec) records[i].path.clear();  // the log is a courtesy; the failure is what must be recorded
+    }
+    records.erase(std::remove_if(records.begin(), records.end(), [](const ArtifactRecord& r) { return r.path.empty(); }),
+                  records.end());
+    if (!records.empty()) {
+      Enqueue([this, job_id, records, now = clock_->NowMs()] { return store_->InsertArtifacts(job_id, records, now); });
+    }
+    ticket = EndAttempt(job.value(), released ? "released" : "failed", error, retryable, &requeued, released);
   }
+  discard();  // what could not be renamed
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   if (requeued) NotifyWorkAvailable();
   WakeIfStrategiesMayPropose();

@@ -175,8 +175,9 @@ class Scheduler {
   /// A failed attempt: requeued when `retryable` and attempts remain, else
   /// FAILED. `released`: the worker is stopping and hands the job back; it
   /// is requeued and the attempt does not count.
+  /// `artifacts` (the attempt's log) are kept as the job's.
   Status Fail(const std::string& worker_id, int64_t job_id, int64_t epoch, const std::string& error, bool retryable,
-              bool released = false);
+              bool released = false, const std::vector<ArtifactUpload>& artifacts = {});
 
   /// Expires leases past their TTL (call periodically); returns how many.
   Result<int> ExpireLeases();

@@ -433,19 +433,27 @@ Status Store::MarkSucceeded(const JobRecord& job, const CompletionReport& comple
     a.bind(4, "succeeded");
     a.bind(5);
     Run(a);
-    for (const auto& artifact : artifacts) {
-      auto& r = statements_->insert_artifact;
-      r.bind(1, job.id);
-      r.bind(2, artifact.name);
-      r.bind(3, artifact.path);
-      r.bind(4, artifact.bytes);
-      r.bind(5, now_ms);
-      BindText(r, 6, artifact.sha256);
-      Run(r);
-    }
+    InsertArtifactRows(job.id, artifacts, now_ms);
   });
   if (!stored.ok()) return stored;
   return InsertMetrics(job.id, completion.metrics);
+}
+
+void Store::InsertArtifactRows(int64_t job_id, const std::vector<ArtifactRecord>& artifacts, int64_t now_ms) {
+  for (const auto& artifact : artifacts) {
+    auto& r = statements_->insert_artifact;
+    r.bind(1, job_id);
+    r.bind(2, artifact.name);
+    r.bind(3, artifact.path);
+    r.bind(4, artifact.bytes);
+    r.bind(5, now_ms);
+    BindText(r, 6, artifact.sha256);
+    Run(r);
+  }
+}
+
+Status Store::InsertArtifacts(int64_t job_id, const std::vector<ArtifactRecord>& artifacts, int64_t now_ms) {
+  return Guard("store artifacts", [&] { InsertArtifactRows(job_id, artifacts, now_ms); });
 }
 
 Status Store::MarkAttemptEnded(const JobRecord& job, const std::string& outcome, const std::string& error,

@@ -104,6 +104,9 @@ class Store {
   /// count becomes (one less for an attempt that does not count).
   Status MarkAttemptEnded(const JobRecord& job, const std::string& outcome, const std::string& error,
                           int64_t now_ms, int counted_attempts = -1);
+  /// Records artifacts of a job whose files are already in place (a failed
+  /// attempt's log).
+  Status InsertArtifacts(int64_t job_id, const std::vector<ArtifactRecord>& artifacts, int64_t now_ms);
   /// A queued job -> CANCELLED.
   Status MarkQueuedCancelled(int64_t job_id, int64_t now_ms);
   /// Every QUEUED job of a sweep -> CANCELLED.
@@ -152,6 +155,8 @@ class Store {
   static Result<std::unique_ptr<Store>> OpenImpl(const std::string& path, int version);
   /// Runs `fn`, turning SQLite exceptions into a Status about `what`.
   Status Guard(const char* what, const std::function<void()>& fn);
+  /// Inside Guard: the artifact rows of one job.
+  void InsertArtifactRows(int64_t job_id, const std::vector<ArtifactRecord>& artifacts, int64_t now_ms);
   /// Bumps the owner epoch (or refuses: see Open).
   Status ClaimOwnership(const OwnerOptions& options);
   /// Inside a write transaction: fails (and fences this store off) when the

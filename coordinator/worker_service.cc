@@ -213,8 +213,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::CompleteJobs(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* WorkerServiceImpl::FailJob(grpc::CallbackServerContext* ctx,
                                                      const v1::FailJobRequest* request, v1::FailJobResponse*) {
   if (Status denied = access_.CheckWorker(*ctx); !denied.ok()) return Answer(ctx, denied);
+  std::vector<ArtifactUpload> artifacts;
+  for (const auto& a : request->artifacts()) artifacts.push_back({a.name(), a.content()});
   return Answer(ctx, scheduler_->Fail(request->worker_id(), request->job_id(), request->epoch(), request->error(),
-                                      request->retryable(), request->released()));
+                                      request->retryable(), request->released(), artifacts));
 }
 
 }  // namespace bitsweep::coordinator

@@ -6,6 +6,7 @@
 #include <deque>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -446,7 +447,7 @@ class Agent::Impl {
         // the attempt does not count (a qgan job resumes from its checkpoint).
         ReportFailure(lease, "worker stopped", /*retryable=*/true, /*released=*/true);
       } else {
-        ReportFailure(lease, error.ToString(), IsRetryable(error));
+        ReportFailure(lease, error.ToString(), IsRetryable(error), /*released=*/false, AttemptLog(work, lease));
       }
     }
     SlotDone(std::move(completion));
@@ -474,8 +475,28 @@ class Agent::Impl {
     return c;
   }
 
-  void ReportFailure(const v1::Lease& lease, const std::string& error, bool retryable, bool released = false) {
+  // The output of a job that ran in a process of its own (see
+  // worker/job_process.h), its last MiB at most; "" when there is none.
+  static std::string AttemptLog(const std::filesystem::path& work, const v1::Lease& lease) {
+    const std::filesystem::path log = work / ("attempt-" + std::to_string(lease.attempt())) / "log.txt";
+    std::ifstream in(log, std::ios::binary | std::ios::ate);
+    if (!in) return "";
+    constexpr std::streamoff kMaxBytes = 1 << 20;
+    const std::streamoff size = in.tellg();
+    in.seekg(std::max<std::streamoff>(0, size - kMaxBytes));
+    std::string content(static_cast<size_t>(std::min(size, kMaxBytes)), '\0');
+    in.read(content.data(), static_cast<std::streamsize>(content.size()));
+    return content;
+  }
+
+  void ReportFailure(const v1::Lease& lease, const std::string& error, bool retryable, bool released = false,
+                     const std::string& log = "") {
     v1::FailJobRequest request;
+    if (!log.empty()) {
+      auto* artifact = request.add_artifacts();
+      artifact->set_name("log.txt");
+      artifact->set_content(log);
+    }
     request.set_job_id(lease.job_id());
     request.set_epoch(lease.epoch());
     request.set_error(error);

@@ -224,6 +224,17 @@ TEST_F(ReliabilityE2ETest, AJobThatCrashesExhaustsMemoryOrHangsFailsAloneAndAtOn
                                       where + ")");
     EXPECT_LT(std::stoll(slowest), 15000) << sweep;
   }
+  // The failed attempt's whole output is kept as the job's log.txt.
+  {
+    int rc = 0;
+    const std::string log = dir_.File("segfault-log.txt");
+    const std::string out =
+        Shell(kBinary + " artifacts get --job 7 log.txt -o " + log + " --coordinator " + address, &rc);
+    ASSERT_EQ(rc, 0) << out;
+    const std::string text = testing::ReadFile(log);
+    EXPECT_NE(text.find("job 7 attempt 2: task synthetic"), std::string::npos) << text;
+    EXPECT_NE(text.find("fault \"segfault\" requested"), std::string::npos) << text;
+  }
   // One worker process did all of it, and is still there.
   EXPECT_TRUE(Running(w->pid())) << w->Log();
   EXPECT_EQ(Query("SELECT COUNT(*) FROM workers"), "1");
