@@ -294,12 +294,14 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
   if (jobs_now > 1000) trim_wanted_ = true;  // the plans' memory
+  PrepareStrategies();
   NotifyWorkAvailable();
   return std::make_pair(sweep.id, jobs_now);
 }
 
 int Scheduler::ProposeLocked(int64_t sweep_id, RunningSweep* sweep, int max_new) {
   auto plans = sweep->strategy->Propose(max_new);
+  if (sweep->strategy->ProposesAhead()) prepare_wanted_ = true;
   if (!plans.ok()) return RecordProposalErrorLocked(sweep_id, sweep, plans.status());
   return AddJobsLocked(sweep_id, sweep, JobsFromPlans(&plans.value(), sweep->next_ordinal, sweep->max_attempts));
 }
@@ -391,7 +393,20 @@ int Scheduler::TopUpLocked(int wanted, int above) {
   return added;
 }
 
+void Scheduler::PrepareStrategies() {
+  if (!prepare_wanted_.exchange(false)) return;
+  std::vector<std::shared_ptr<Strategy>> strategies;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, sweep] : sweeps_) {
+      if (sweep.strategy->ProposesAhead() && sweep.Wanting()) strategies.push_back(sweep.strategy);
+    }
+  }
+  for (const auto& strategy : strategies) strategy->PrepareAhead();
+}
+
 void Scheduler::WakeIfStrategiesMayPropose() {
+  PrepareStrategies();
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -208,7 +208,8 @@ class Scheduler {
     int priority = 0;
     int unfinished = 0;
     int max_attempts = 3;
-    std::unique_ptr<Strategy> strategy;
+    /// Shared so that PrepareStrategies can use it outside the lock.
+    std::shared_ptr<Strategy> strategy;
     int64_t next_ordinal = 0;
     /// The strategy state last written, to skip writes that change nothing.
     std::string saved_state;
@@ -272,8 +273,12 @@ class Scheduler {
   /// strategy wants nothing more; returns whether it did (mu_ held).
   bool MaybeFinishLocked(int64_t sweep_id);
   /// Whether a strategy may have work since the last call (then tells the
-  /// work-available listener).
+  /// work-available listener). Also lets strategies prepare their next jobs
+  /// (PrepareStrategies). Called without the lock.
   void WakeIfStrategiesMayPropose();
+  /// Strategy::PrepareAhead of every running sweep's strategy, outside the
+  /// lock (mu_ not held).
+  void PrepareStrategies();
   bool OtherLiveWorker(const std::string& worker_id, int64_t now) const;
   void Touch(int64_t sweep_id);
   void NotifyWorkAvailable();
@@ -300,6 +305,9 @@ class Scheduler {
   /// A sweep ended or a large one was submitted: hand freed memory back to
   /// the system at the next Flush (outside the lock).
   std::atomic<bool> trim_wanted_{false};
+  /// A strategy that prepares ahead handed out jobs: PrepareStrategies has
+  /// work.
+  std::atomic<bool> prepare_wanted_{false};
 
   // Group commit.
   std::vector<Mutation> gathering_;

@@ -64,6 +64,10 @@ class Strategy {
   /// MaxInFlight (a grid: its jobs do not depend on results); the others
   /// propose only when a worker asks for work.
   virtual bool ProposesAhead() const { return false; }
+  /// Called outside the scheduler's lock (possibly while another thread
+  /// calls Propose under it): prepares what Propose will hand out, so that
+  /// Propose stays cheap. Strategies whose jobs are cheap to make ignore it.
+  virtual void PrepareAhead() {}
   /// Jobs the strategy will still propose for certain (counted as queued in
   /// the sweep's progress); 0 when that depends on results.
   virtual int64_t Unproposed() const { return 0; }

@@ -1,14 +1,13 @@
 #include "coordinator/strategies/grid_strategy.h"
 
 #include <algorithm>
-#include <optional>
 
 namespace bitsweep::coordinator {
 namespace {
 
 constexpr size_t kCheckedValues = 1000;
 
-// The values of a large grid's axis checked at submit (see Create).
+// The values of a large grid's axis checked at submit (see the header).
 std::vector<nlohmann::json> ValuesToCheck(const GridAxis& axis) {
   if (axis.values.size() <= kCheckedValues) return axis.values;
   std::vector<nlohmann::json> values(axis.values.begin(), axis.values.begin() + kCheckedValues);
@@ -34,49 +33,41 @@ int64_t RawPoints(const SweepSpec& sweep) {
 
 Result<std::unique_ptr<Strategy>> GridStrategy::Create(const SweepSpec& sweep, const nlohmann::json& saved_state) {
   std::unique_ptr<GridStrategy> grid(new GridStrategy(sweep));
-  const int64_t raw = RawPoints(sweep);
-  grid->lazy_ = raw > kWindow;
   if (saved_state.is_object() && saved_state.contains("proposed")) {
     // Saved before grids were planned as they run: everything was proposed
     // at submit.
     const int64_t proposed = saved_state.value("proposed", int64_t{0});
     const int64_t total = saved_state.value("total", int64_t{0});
     if (proposed < total) return Status::Internal("grid state from an older version proposed only part of the grid");
-    grid->lazy_ = false;
     grid->next_point_ = grid->points_ = total;
     return std::unique_ptr<Strategy>(std::move(grid));
   }
+  const int64_t raw = RawPoints(sweep);
+  grid->lazy_ = raw > kWindow;
+  if (saved_state.is_object()) grid->next_point_ = saved_state.value("next_point", int64_t{0});
   if (!grid->lazy_) {
     BITSWEEP_ASSIGN_OR_RETURN(grid->expanded_, ExpandGrid(sweep));
     grid->points_ = static_cast<int64_t>(grid->expanded_.size());
-  } else {
-    grid->points_ = raw;
-    if (!saved_state.is_object()) {
-      // A fresh large grid: axis values on the first point. Every value of
-      // an axis of up to kCheckedValues; of a longer one (seeds, say: each
-      // check costs tens of microseconds) the first kCheckedValues and its
-      // smallest and largest numbers; its other values are checked as their
-      // points are reached.
-      const nlohmann::json first = grid->PointParams(0);
-      for (const auto& axis : sweep.axes) {
-        for (const auto& value : ValuesToCheck(axis)) {
-          nlohmann::json params = first;
-          params[axis.path] = value;
-          auto plan = PlanJob(sweep.base, params);
-          if (!plan.ok()) return plan.status().WithContext("strategy.axes");
-        }
-      }
-      // The first window, planned now: an invalid point there refuses the
-      // submit like in a small grid.
-      while (static_cast<int64_t>(grid->ready_.size()) < kWindow && grid->next_point_ < grid->points_) {
-        BITSWEEP_ASSIGN_OR_RETURN(auto plan, grid->PlanPoint(grid->next_point_));
-        ++grid->next_point_;
-        if (plan.has_value()) grid->ready_.push_back(std::move(*plan));
-      }
-      return std::unique_ptr<Strategy>(std::move(grid));
+    return std::unique_ptr<Strategy>(std::move(grid));
+  }
+  grid->points_ = raw;
+  if (saved_state.is_object()) return std::unique_ptr<Strategy>(std::move(grid));
+  // A fresh large grid: axis values on the first point, then the first
+  // window planned; an invalid one refuses the submit like in a small grid.
+  const nlohmann::json first = grid->PointParams(0);
+  for (const auto& axis : sweep.axes) {
+    for (const auto& value : ValuesToCheck(axis)) {
+      nlohmann::json params = first;
+      params[axis.path] = value;
+      auto plan = PlanJob(sweep.base, params);
+      if (!plan.ok()) return plan.status().WithContext("strategy.axes");
     }
   }
-  if (saved_state.is_object()) grid->next_point_ = saved_state.value("next_point", int64_t{0});
+  {
+    std::lock_guard<std::mutex> planning(grid->planning_mu_);
+    grid->PlanMore(kWindow + kPlannedAhead);
+  }
+  if (!grid->pending_error_.ok() && grid->ready_.size() < static_cast<size_t>(kWindow)) return grid->pending_error_;
   return std::unique_ptr<Strategy>(std::move(grid));
 }
 
@@ -116,10 +107,48 @@ Result<std::optional<JobPlan>> GridStrategy::PlanPoint(int64_t n) const {
   return std::optional<JobPlan>(std::move(plan.value()));
 }
 
+void GridStrategy::PlanMore(int64_t count) {
+  // Only the holder of planning_mu_ moves next_point_, so it can plan
+  // without state_mu_ and publish each point under it.
+  int64_t n = 0;
+  {
+    std::lock_guard<std::mutex> state(state_mu_);
+    if (!pending_error_.ok()) return;
+    n = next_point_;
+  }
+  for (int64_t planned = 0; planned < count && n < points_; ++n) {
+    auto plan = PlanPoint(n);
+    std::lock_guard<std::mutex> state(state_mu_);
+    if (!plan.ok()) {
+      pending_error_ = plan.status();
+      return;
+    }
+    next_point_ = n + 1;
+    if (plan->has_value()) {
+      ready_.emplace_back(n, std::move(**plan));
+      ++planned;
+    }
+  }
+}
+
+void GridStrategy::PrepareAhead() {
+  if (!lazy_) return;
+  std::unique_lock<std::mutex> planning(planning_mu_, std::try_to_lock);
+  if (!planning.owns_lock()) return;  // another thread is planning
+  int64_t missing = 0;
+  {
+    std::lock_guard<std::mutex> state(state_mu_);
+    missing = kPlannedAhead - static_cast<int64_t>(ready_.size());
+  }
+  if (missing > kPlannedAhead / 2) PlanMore(missing);
+}
+
 Result<std::vector<JobPlan>> GridStrategy::Propose(int max_new) {
   std::vector<JobPlan> out;
+  if (max_new <= 0) return out;
   if (!lazy_) {
-    const int64_t end = std::min<int64_t>(points_, next_point_ + std::max(0, max_new));
+    std::lock_guard<std::mutex> state(state_mu_);
+    const int64_t end = std::min<int64_t>(points_, next_point_ + max_new);
     if (expanded_.empty() && next_point_ < end) {
       BITSWEEP_ASSIGN_OR_RETURN(expanded_, ExpandGrid(sweep_));  // after a restart
     }
@@ -128,17 +157,44 @@ Result<std::vector<JobPlan>> GridStrategy::Propose(int max_new) {
     if (next_point_ >= points_) expanded_ = std::vector<JobPlan>();
     return out;
   }
-  const size_t from_ready = std::min(ready_.size(), static_cast<size_t>(std::max(0, max_new)));
-  for (size_t i = 0; i < from_ready; ++i) out.push_back(std::move(ready_[i]));
-  ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(from_ready));
-  while (static_cast<int>(out.size()) < max_new && next_point_ < points_) {
-    auto plan = PlanPoint(next_point_);
-    // An invalid point: the valid ones before it first; the error next time.
-    if (!plan.ok()) return out.empty() ? Result<std::vector<JobPlan>>(plan.status()) : out;
-    ++next_point_;
-    if (plan->has_value()) out.push_back(std::move(**plan));
+  auto take = [&] {
+    std::lock_guard<std::mutex> state(state_mu_);
+    while (static_cast<int>(out.size()) < max_new && !ready_.empty()) {
+      out.push_back(std::move(ready_.front().second));
+      ready_.pop_front();
+    }
+    return pending_error_;
+  };
+  Status error = take();
+  if (static_cast<int>(out.size()) < max_new && error.ok() && !Done()) {
+    // Nothing planned ahead (yet): plan what is asked for here.
+    std::lock_guard<std::mutex> planning(planning_mu_);
+    PlanMore(max_new - static_cast<int64_t>(out.size()));
+    error = take();
   }
+  // An invalid point: the valid ones before it first, its error next time.
+  if (out.empty() && !error.ok()) return error;
   return out;
+}
+
+int64_t GridStrategy::FirstUnproposedLocked() const {
+  if (lazy_ && !ready_.empty()) return ready_.front().first;
+  return next_point_;
+}
+
+bool GridStrategy::Done() const {
+  std::lock_guard<std::mutex> state(state_mu_);
+  return FirstUnproposedLocked() >= points_ && ready_.empty();
+}
+
+int64_t GridStrategy::Unproposed() const {
+  std::lock_guard<std::mutex> state(state_mu_);
+  return points_ - FirstUnproposedLocked();
+}
+
+nlohmann::json GridStrategy::SaveState() const {
+  std::lock_guard<std::mutex> state(state_mu_);
+  return {{"next_point", FirstUnproposedLocked()}, {"points", points_}};
 }
 
 }  // namespace bitsweep::coordinator
