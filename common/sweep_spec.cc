@@ -214,6 +214,21 @@ nlohmann::json SweepSpec::ToJson() const {
           {"priority", priority}};
 }
 
+int64_t GridPoints(const std::vector<GridAxis>& axes) {
+  const auto over = static_cast<int64_t>(kMaxJobsPerSweep) + 1;
+  int64_t total = 1;
+  for (const auto& axis : axes) {
+    // Stops before the product can overflow.
+    if (axis.values.empty()) return 0;
+    if (total > over / static_cast<int64_t>(std::min<size_t>(axis.values.size(), static_cast<size_t>(over)))) {
+      return over;
+    }
+    total *= static_cast<int64_t>(axis.values.size());
+    if (total > over) return over;
+  }
+  return total;
+}
+
 Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep) {
   auto plans = ExpandAxes(sweep.axes, sweep.base);
   if (!plans.ok()) return plans.status().WithContext("strategy.axes");
@@ -221,12 +236,9 @@ Result<std::vector<JobPlan>> ExpandGrid(const SweepSpec& sweep) {
 }
 
 Result<std::vector<JobPlan>> ExpandAxes(const std::vector<GridAxis>& axes, const nlohmann::json& base) {
-  size_t total = 1;
-  for (const auto& axis : axes) {
-    total *= axis.values.size();
-    if (total > kMaxJobsPerSweep) {
-      return Status::InvalidArgument("the grid has more than " + std::to_string(kMaxJobsPerSweep) + " points");
-    }
+  const auto total = static_cast<size_t>(GridPoints(axes));
+  if (total > kMaxJobsPerSweep) {
+    return Status::InvalidArgument("the grid has more than " + std::to_string(kMaxJobsPerSweep) + " points");
   }
   std::vector<JobPlan> jobs;
   jobs.reserve(total);

@@ -64,6 +64,10 @@ struct SweepSpec {
 /// The most jobs one sweep may hold.
 inline constexpr size_t kMaxJobsPerSweep = 1000000;
 
+/// The number of points of a grid over `axes` (before coinciding points are
+/// merged), or kMaxJobsPerSweep + 1 when it has more than kMaxJobsPerSweep.
+int64_t GridPoints(const std::vector<GridAxis>& axes);
+
 /// The jobs of a grid sweep, in order. A point that sets a network to method
 /// "none" forces its bits to 32 (full precision has no bit-width), and
 /// points that thereby coincide are run once. Errors name the grid point.

@@ -242,10 +242,12 @@ std::string Scheduler::StoreError() const {
 Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spec_json) {
   BITSWEEP_ASSIGN_OR_RETURN(SweepSpec spec, SweepSpec::FromJson(spec_json));
   if (spec.strategy == "grid") {
-    int64_t points = 1;
-    for (const auto& axis : spec.axes) points *= static_cast<int64_t>(axis.values.size());
+    const int64_t points = GridPoints(spec.axes);
     if (points > options_.max_jobs_per_sweep) {
-      return Status::InvalidArgument("strategy.axes: the grid has " + std::to_string(points) +
+      const std::string count = points > static_cast<int64_t>(kMaxJobsPerSweep)
+                                    ? "more than " + std::to_string(kMaxJobsPerSweep)
+                                    : std::to_string(points);
+      return Status::InvalidArgument("strategy.axes: the grid has " + count +
                                      " points, more than this coordinator's limit of " +
                                      std::to_string(options_.max_jobs_per_sweep) + " (--max-jobs-per-sweep)");
     }

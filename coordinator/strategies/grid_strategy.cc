@@ -23,12 +23,6 @@ std::vector<nlohmann::json> ValuesToCheck(const GridAxis& axis) {
   return values;
 }
 
-int64_t RawPoints(const SweepSpec& sweep) {
-  int64_t total = 1;
-  for (const auto& axis : sweep.axes) total *= static_cast<int64_t>(axis.values.size());
-  return total;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Strategy>> GridStrategy::Create(const SweepSpec& sweep, const nlohmann::json& saved_state) {
@@ -42,7 +36,11 @@ Result<std::unique_ptr<Strategy>> GridStrategy::Create(const SweepSpec& sweep, c
     grid->next_point_ = grid->points_ = total;
     return std::unique_ptr<Strategy>(std::move(grid));
   }
-  const int64_t raw = RawPoints(sweep);
+  const int64_t raw = GridPoints(sweep.axes);
+  if (raw > static_cast<int64_t>(kMaxJobsPerSweep)) {
+    return Status::InvalidArgument("strategy.axes: the grid has more than " + std::to_string(kMaxJobsPerSweep) +
+                                   " points");
+  }
   grid->lazy_ = raw > kWindow;
   if (saved_state.is_object()) grid->next_point_ = saved_state.value("next_point", int64_t{0});
   if (!grid->lazy_) {

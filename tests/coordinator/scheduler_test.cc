@@ -511,6 +511,23 @@ TEST_F(SchedulerTest, AGridOverTheCoordinatorsLimitIsRefusedBeforeAnythingIsPlan
       << refused.status().message();
   EXPECT_TRUE(store_->ListSweeps()->empty());
   EXPECT_TRUE((*limited)->SubmitSweep(SyntheticSweep(100)).ok());
+  // Nineteen axes of ten values: 10^19 points, past any 64-bit product,
+  // refused whole (the values are never looked at).
+  nlohmann::json ten = nlohmann::json::array();
+  for (int v = 1; v <= 10; ++v) ten.push_back(v);
+  nlohmann::json huge = SyntheticSweep(1);
+  huge["strategy"]["axes"] = nlohmann::json::object();
+  for (const char* path : {"train.iterations", "train.batch_size", "train.lr_g", "train.lr_d", "train.n_critic",
+                           "train.seed", "train.checkpoint_every", "train.log_every", "train.gp_weight", "model.nz",
+                           "model.ngf", "model.ndf", "synthetic.seconds", "synthetic.fid_full_precision",
+                           "synthetic.sensitivity_g", "synthetic.sensitivity_d", "synthetic.noise",
+                           "synthetic.failure_rate", "runtime.threads"}) {
+    huge["strategy"]["axes"][path] = ten;
+  }
+  auto too_big = (*limited)->SubmitSweep(huge);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_NE(too_big.status().message().find("the grid has more than 1000000 points"), std::string::npos)
+      << too_big.status().message();
 }
 
 }  // namespace
