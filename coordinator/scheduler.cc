@@ -20,6 +20,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Uploaded artifacts' temporary files that will not be kept (a stale report,
+// a failed rename); those already moved into place are gone from there.
+void RemoveUploads(const std::vector<std::string>& temp_paths) {
+  std::error_code ec;
+  for (const auto& p : temp_paths) fs::remove(p, ec);
+}
+
 std::string JobName(int64_t job_id) { return "job " + std::to_string(job_id); }
 
 // Artifact names become file names: keep them plain.
@@ -852,10 +859,7 @@ Result<std::pair<std::vector<Status>, std::vector<LeaseGrant>>> Scheduler::Compl
 Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionReport& report,
                                  const std::vector<std::string>& temp_paths, std::vector<ArtifactRecord> artifacts,
                                  uint64_t* ticket) {
-  auto discard = [&] {
-    std::error_code ec;
-    for (const auto& p : temp_paths) fs::remove(p, ec);
-  };
+  auto discard = [&] { RemoveUploads(temp_paths); };
   auto lease = FindLease(worker_id, report.job_id, report.epoch);
   if (!lease.ok()) {
     discard();
@@ -902,10 +906,7 @@ Status Scheduler::Fail(const std::string& worker_id, int64_t job_id, int64_t epo
     if (!written.ok()) return written.status();
     temp_paths = std::move(written.value());
   }
-  auto discard = [&] {
-    std::error_code ec;
-    for (const auto& p : temp_paths) fs::remove(p, ec);
-  };
+  auto discard = [&] { RemoveUploads(temp_paths); };
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto job = FindLease(worker_id, job_id, epoch);

@@ -3,6 +3,7 @@
 #include "coordinator/scheduler.h"
 
 #include <algorithm>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -88,6 +89,18 @@ class SchedulerTest : public ::testing::Test {
     r.artifacts = {{"samples.png", "png bytes"}};
     r.model_bytes = 1234;
     return r;
+  }
+
+  // Leases and completes jobs for `worker` until none is left; calls
+  // `after_each(n)` after the n-th (from 0). Returns how many ran.
+  int RunAll(const std::string& worker, const std::function<void(int)>& after_each = {}) {
+    for (int n = 0;; ++n) {
+      auto lease = scheduler_->TryLease(worker);
+      EXPECT_TRUE(lease.ok()) << lease.status().ToString();
+      if (!lease.ok() || !lease->has_value()) return n;
+      EXPECT_TRUE(scheduler_->Complete(worker, Report(**lease, 1.0)).ok());
+      if (after_each) after_each(n);
+    }
   }
 
   JobRecord Job(int64_t id) {
@@ -442,18 +455,13 @@ TEST_F(SchedulerTest, ALargeGridIsPlannedAsItRunsAndMakesExactlyItsPoints) {
   EXPECT_GT(view->total, GridStrategy::kWindow);
 
   size_t most_queued = 0;
-  for (int n = 0;; ++n) {
-    auto lease = scheduler_->TryLease(w);
-    ASSERT_TRUE(lease.ok());
-    if (!lease->has_value()) break;
-    ASSERT_TRUE(scheduler_->Complete(w, Report(**lease, 1.0)).ok());
-    if (n % 500 == 0) {
-      size_t queued = 0;
-      const auto listed = store_->ListJobs(sweep).value();
-      for (const auto& j : listed) queued += j.state == JobState::kQueued ? 1 : 0;
-      most_queued = std::max(most_queued, queued);
-    }
-  }
+  RunAll(w, [&](int n) {
+    if (n % 500 != 0) return;
+    size_t queued = 0;
+    const auto listed = store_->ListJobs(sweep).value();
+    for (const auto& j : listed) queued += j.state == JobState::kQueued ? 1 : 0;
+    most_queued = std::max(most_queued, queued);
+  });
   EXPECT_EQ(store_->GetSweep(sweep)->state, SweepState::kDone);
   EXPECT_LE(most_queued, static_cast<size_t>(GridStrategy::kWindow));
   EXPECT_GT(most_queued, 0u);
@@ -479,14 +487,7 @@ TEST_F(SchedulerTest, ALargeGridsInvalidPointEndsItWithTheReasonAfterTheJobsBefo
                     {"axes", {{"quant.g.method", {"em", "binary"}}, {"train.seed", seeds}, {"quant.g.bits", {1, 2}}}}}}};
   const std::string w = Register();
   const int64_t sweep = Submit(spec);
-  int ran = 0;
-  while (true) {
-    auto lease = scheduler_->TryLease(w);
-    ASSERT_TRUE(lease.ok());
-    if (!lease->has_value()) break;
-    ASSERT_TRUE(scheduler_->Complete(w, Report(**lease, 1.0)).ok());
-    ++ran;
-  }
+  const int ran = RunAll(w);
   // In grid order (bits, method, seed): every point at 1 bit, then em at 2
   // bits; binary at 2 bits (point 10,002) is the first invalid one.
   EXPECT_EQ(ran, 3334 * 3);

@@ -128,6 +128,20 @@ nlohmann::json TinyJobWithFid(int64_t iterations, const std::string& classifier)
   return base;
 }
 
+// A real em-only search for G over 1 and 2 bits on one seed (point
+// estimates, no D search), with `switches` added to its strategy.
+nlohmann::json TinyEmSearch(const std::string& name, const nlohmann::json& base, const nlohmann::json& switches) {
+  nlohmann::json strategy = {{"kind", "multi_precision"},
+                             {"methods", {"em"}},
+                             {"bits", {1, 2}},
+                             {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.5}}},
+                             {"seeds", {1}},
+                             {"confidence", 0},
+                             {"search_d", false}};
+  strategy.update(switches);
+  return {{"name", name}, {"base", base}, {"strategy", strategy}};
+}
+
 TEST_F(SearchE2ETest, SuccessiveHalvingContinuesRealTrainingFromTheUploadedCheckpoint) {
   int rc = 0;
   const nlohmann::json base = TinyJobWithFid(/*iterations=*/10, dir_.File("classifier.pt"));
@@ -173,17 +187,7 @@ TEST_F(SearchE2ETest, AWarmStartedMultiPrecisionSearchFineTunesFromItsRealBaseli
   const nlohmann::json base = TinyJobWithFid(/*iterations=*/12, dir_.File("classifier.pt"));
   ASSERT_FALSE(base.is_null());
   std::string out;
-  const std::string spec = WriteSweep({{"name", "warm-e2e"},
-                                       {"base", base},
-                                       {"strategy",
-                                        {{"kind", "multi_precision"},
-                                         {"methods", {"em"}},
-                                         {"bits", {1, 2}},
-                                         {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.5}}},
-                                         {"seeds", {1}},
-                                         {"confidence", 0},
-                                         {"search_d", false},
-                                         {"warm_start", true}}}});
+  const std::string spec = WriteSweep(TinyEmSearch("warm-e2e", base, {{"warm_start", true}}));
   const std::string address = StartCoordinator();
   auto w1 = StartWorker(address, 1);
   out = Shell(kBinary + " submit --watch --spec " + spec + " --coordinator " + address, &rc);
@@ -209,18 +213,8 @@ TEST_F(SearchE2ETest, ThePtqScreenQuantizesTheRealBaselineAndTrainsNoWidthItsPtq
   int rc = 0;
   const nlohmann::json base = TinyJobWithFid(/*iterations=*/12, dir_.File("classifier.pt"));
   ASSERT_FALSE(base.is_null());
-  const std::string spec = WriteSweep({{"name", "screen-e2e"},
-                                       {"base", base},
-                                       {"strategy",
-                                        {{"kind", "multi_precision"},
-                                         {"methods", {"em"}},
-                                         {"bits", {1, 2}},
-                                         {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.5}}},
-                                         {"seeds", {1}},
-                                         {"confidence", 0},
-                                         {"search_d", false},
-                                         {"ptq_screen", true},
-                                         {"ptq_bn_batches", 2}}}});
+  const std::string spec =
+      WriteSweep(TinyEmSearch("screen-e2e", base, {{"ptq_screen", true}, {"ptq_bn_batches", 2}}));
   const std::string address = StartCoordinator();
   auto w1 = StartWorker(address, 1);
   std::string out = Shell(kBinary + " submit --watch --spec " + spec + " --coordinator " + address, &rc);
