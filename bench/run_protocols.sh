@@ -18,12 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=("$@")
 [[ ${#seeds[@]} -gt 0 ]] || seeds=(1 2)
-source scripts/env.sh
-bash scripts/install-deps.sh
-bash scripts/build.sh bitsweep
-bitsweep=./build/cli/bitsweep
-classifier=runs/evaluators/fmnist-classifier.pt
-[[ -f "$classifier" ]] || "$bitsweep" evaluator train --dataset fashion-mnist --out "$classifier"
+source scripts/prepare.sh  # $bitsweep, $classifier
 iterations=$(/usr/bin/python3 -c 'import json; print(json.load(open("examples/demo-baseline.json"))["train"]["iterations"])')
 configs='{"quant.g.method": ["em"], "quant.g.bits": [2]}'
 for seed in "${seeds[@]}"; do

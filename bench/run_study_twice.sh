@@ -20,12 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 parts=("$@")
 [[ ${#parts[@]} -gt 0 ]] || parts=(warm scratch)
-source scripts/env.sh
-bash scripts/install-deps.sh
-bash scripts/build.sh bitsweep
-bitsweep=./build/cli/bitsweep
-classifier=runs/evaluators/fmnist-classifier.pt
-[[ -f "$classifier" ]] || "$bitsweep" evaluator train --dataset fashion-mnist --out "$classifier"
+source scripts/prepare.sh  # $bitsweep, $classifier
 mkdir -p runs/study
 search() {  # DB SPEC [--set ...]
   local db=$1 spec=$2

@@ -28,16 +28,7 @@ if [[ ! "$seed" =~ ^[0-9]+$ ]]; then
   echo "demo: --seed needs a non-negative whole number, got \"$seed\"" >&2
   exit 2
 fi
-source scripts/env.sh
-bash scripts/install-deps.sh
-bash scripts/build.sh bitsweep
-bitsweep=./build/cli/bitsweep
-
-classifier=runs/evaluators/fmnist-classifier.pt
-if [[ ! -f "$classifier" ]]; then
-  mkdir -p "$(dirname "$classifier")"
-  "$bitsweep" evaluator train --dataset fashion-mnist --out "$classifier"
-fi
+source scripts/prepare.sh  # $bitsweep, $classifier
 baseline=runs/baselines/demo-seed$seed
 if [[ ! -f "$baseline/result.json" ]]; then
   echo "demo: training the full-precision baseline of seed $seed (once; it is kept in $baseline)"
