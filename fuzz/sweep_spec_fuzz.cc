@@ -19,16 +19,7 @@ namespace {
 
 // Planning validates a whole job spec per point; beyond this many points a
 // run would test the same code again, only slower.
-constexpr size_t kMostPointsPlanned = 64;
-
-size_t GridPoints(const std::vector<GridAxis>& axes) {
-  size_t points = 1;
-  for (const auto& axis : axes) {
-    points *= axis.values.size();
-    if (points > kMostPointsPlanned) return points;
-  }
-  return points;
-}
+constexpr int64_t kMostPointsPlanned = 64;
 
 // A job a strategy plans is leased as ApplyParams(base, params): the worker
 // must read back exactly the spec that was validated.
