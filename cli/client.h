@@ -8,7 +8,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
-#include "cli/table.h"
+#include "common/table.h"
+#include "proto/results_table.h"
 #include "proto/transport_security.h"
 
 namespace bitsweep::cli {
@@ -41,9 +42,6 @@ Connection Connect(const std::string& address);
 std::unique_ptr<grpc::ClientContext> CallContext(double seconds = 30.0);
 /// Adds the token (when there is one) to a context made elsewhere.
 void Authorize(grpc::ClientContext* ctx);
-
-/// The results table as `bitsweep results` prints it.
-Table ResultsTable(const v1::QueryResultsResponse& results);
 
 /// "fmnist (sweep 3): DONE  6 jobs: 6 succeeded, 0 failed, 0 cancelled".
 std::string SweepSummary(const v1::Sweep& sweep);

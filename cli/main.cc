@@ -272,6 +272,15 @@ int main(int argc, char** argv) {
   auto* workers_cmd = app.add_subcommand("workers", "List the workers a coordinator knows");
   AddClientOptions(workers_cmd, &workers.coordinator);
 
+  DashboardCommandOptions dashboard;
+  auto* dashboard_cmd = app.add_subcommand(
+      "dashboard", "Serve a read-only web dashboard of a coordinator's sweeps, jobs, results and workers");
+  dashboard_cmd->add_option("--listen", dashboard.listen, "HTTP address (default 127.0.0.1:8080; port 0 picks one)")
+      ->envname("BITSWEEP_DASHBOARD_LISTEN");
+  dashboard_cmd->add_flag("--allow-remote", dashboard.allow_remote,
+                          "Allow --listen on an address other than loopback (anyone who reaches it sees every sweep)");
+  AddClientOptions(dashboard_cmd, &dashboard.coordinator);
+
   ArtifactsCommandOptions artifacts;
   auto* artifacts_cmd = app.add_subcommand("artifacts", "Sample grids and packed generators of finished jobs");
   artifacts_cmd->require_subcommand(1);
@@ -316,6 +325,7 @@ int main(int argc, char** argv) {
   if (cancel_cmd->parsed()) return RunCancelCommand(cancel);
   if (plot_cmd->parsed()) return RunPlotCommand(plot);
   if (workers_cmd->parsed()) return RunWorkersCommand(workers);
+  if (dashboard_cmd->parsed()) return RunDashboardCommand(dashboard);
   if (artifacts_list->parsed()) return RunArtifactsCommand(artifacts);
   if (artifacts_get->parsed()) return RunArtifactsCommand(artifact_get);
 #endif

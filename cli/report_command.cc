@@ -9,7 +9,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/service_commands.h"
-#include "cli/table.h"
+#include "common/table.h"
 #include "cli/verdict_report.h"
 
 namespace bitsweep::cli {

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/table.h"
+#include "common/table.h"
 
 namespace bitsweep::cli {
 

@@ -169,6 +169,15 @@ struct WorkersCommandOptions {
 };
 int RunWorkersCommand(const WorkersCommandOptions& options);
 
+struct DashboardCommandOptions {
+  std::string coordinator;
+  std::string listen = "127.0.0.1:8080";
+  /// Serve on an address other than loopback.
+  bool allow_remote = false;
+};
+/// The web dashboard (dashboard/server.h) until Ctrl-C.
+int RunDashboardCommand(const DashboardCommandOptions& options);
+
 struct ArtifactsCommandOptions {
   std::string coordinator;
   /// list or get.

@@ -20,6 +20,9 @@ PACKAGES+=(libssl-dev)
 # The font `bitsweep plot` labels its charts with (without it, a cruder
 # built-in stroke font is used).
 PACKAGES+=(fonts-dejavu-core)
+# The web dashboard: cpp-httplib (header-only HTTP server) and Chart.js,
+# which the binary embeds (served by the dashboard itself, no CDN).
+PACKAGES+=(libcpp-httplib-dev libjs-chart.js)
 # Real data for the demo and the tests.
 PACKAGES+=(dataset-fashion-mnist)
 # Tests and benchmarks: GoogleTest; clang with libFuzzer for the fuzz targets;
@@ -27,31 +30,51 @@ PACKAGES+=(dataset-fashion-mnist)
 # files without an engine) and PyYAML for the deployment-file checks.
 PACKAGES+=(libgtest-dev libgmock-dev libbenchmark-dev)
 PACKAGES+=(clang libclang-rt-14-dev openssl docker-compose python3-yaml)
+# The dashboard's browser tests: headless Chromium driven by playwright-core
+# (from npm, tests/browser/package-lock.json; it downloads no browser).
+# Debian's npm only where no npm came with an installed Node.js.
+PACKAGES+=(chromium nodejs)
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 if [[ "${1:-}" == "--bench" ]]; then
   # The PyTorch reference the training benchmark compares against.
   PACKAGES+=(python3-torch python3-numpy python3-scipy)
 fi
 
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
-    missing+=("$pkg")
+install_packages() {
+  local missing=()
+  for pkg in "${PACKAGES[@]}"; do
+    if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]]; then
+      missing+=("$pkg")
+    fi
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return
   fi
-done
-if [[ ${#missing[@]} -eq 0 ]]; then
-  exit 0
-fi
+  local sudo=()
+  if [[ "$(id -u)" -ne 0 ]]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+      exit 1
+    fi
+    sudo=(sudo)
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
 
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-  if ! command -v sudo >/dev/null 2>&1; then
-    echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
-    exit 1
+# The browser tests' driver, at the version the lock file pins.
+install_browser_driver() {
+  local dir
+  dir="$(dirname "$0")/../tests/browser"
+  if [[ ! -f "$dir/node_modules/playwright-core/package.json" ]] ||
+     [[ "$dir/package-lock.json" -nt "$dir/node_modules/playwright-core/package.json" ]]; then
+    echo "install-deps: installing the browser tests' driver (npm ci in tests/browser)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-  SUDO=(sudo)
-fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+install_packages
+install_browser_driver

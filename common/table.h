@@ -10,7 +10,7 @@
 
 #include "common/status.h"
 
-namespace bitsweep::cli {
+namespace bitsweep {
 
 /// A cell: the text shown, and the number behind it when it is one (for
 /// sorting, filtering and JSON). An empty cell with no number is "missing".
@@ -51,4 +51,4 @@ std::string FormatCsv(const Table& table);
 /// An array of objects; numbers stay numbers, missing cells are null.
 nlohmann::json FormatJson(const Table& table);
 
-}  // namespace bitsweep::cli
+}  // namespace bitsweep

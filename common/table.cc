@@ -1,4 +1,4 @@
-#include "cli/table.h"
+#include "common/table.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
-namespace bitsweep::cli {
+namespace bitsweep {
 namespace {
 
 std::string Joined(const std::vector<std::string>& names) {
@@ -212,4 +212,4 @@ nlohmann::json FormatJson(const Table& table) {
   return rows;
 }
 
-}  // namespace bitsweep::cli
+}  // namespace bitsweep

@@ -1,8 +1,8 @@
-#include "cli/table.h"
+#include "common/table.h"
 
 #include <gtest/gtest.h>
 
-namespace bitsweep::cli {
+namespace bitsweep {
 namespace {
 
 Table Sample() {
@@ -83,4 +83,4 @@ TEST(TableTest, CsvAndJsonKeepFullPrecisionAndNulls) {
 }
 
 }  // namespace
-}  // namespace bitsweep::cli
+}  // namespace bitsweep

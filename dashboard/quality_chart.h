@@ -1,0 +1,23 @@
+// The chart `bitsweep plot` draws, as data for an interactive one: a
+// metric against bits, one series per protocol and method, one point per
+// finished configuration (the mean over its seeds) with its error bar and
+// the jobs behind it.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bitsweep/v1/bitsweep.pb.h"
+#include "common/status.h"
+
+namespace bitsweep::dashboard {
+
+/// `metric` is fid, is or kid. The bits on the x axis are G's, or D's when
+/// the sweep only quantizes D (G at full precision wherever D is quantized).
+/// Error bars: the standard deviation over seeds where a configuration has
+/// two or more, else the sampling standard error of its one run (each point
+/// says which). Only SUCCEEDED rows count.
+Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, const std::string& metric);
+
+}  // namespace bitsweep::dashboard

@@ -1,0 +1,583 @@
+// The bitsweep dashboard: a handful of views over the dashboard's JSON API.
+// Everything that comes from the coordinator (names, specs, errors) is put
+// on the page as text nodes, never as HTML.
+'use strict';
+
+// ------------------------------------------------------------ helpers
+
+// el('td', {class: 'num'}, 'text', childNode, ...): strings become text.
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'onclick') node.addEventListener('click', value);
+    else if (key === 'onchange') node.addEventListener('change', value);
+    else if (key === 'oninput') node.addEventListener('input', value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(path) {
+  const response = await fetch(path);
+  const body = await response.json().catch(() => ({error: `HTTP ${response.status}`}));
+  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  return body;
+}
+
+const fmt = {
+  num(v, digits = 2) { return v === null || v === undefined ? '' : Number(v).toFixed(digits); },
+  int(v) { return v === null || v === undefined ? '' : Number(v).toLocaleString('en'); },
+  bytes(v) {
+    if (!v) return '';
+    if (v < 1024) return `${v} B`;
+    if (v < 1048576) return `${(v / 1024).toFixed(1)} KiB`;
+    return `${(v / 1048576).toFixed(2)} MiB`;
+  },
+  duration(s) {
+    if (s === null || s === undefined) return '';
+    if (s < 90) return `${Math.round(s)} s`;
+    if (s < 5400) return `${Math.round(s / 60)} min`;
+    return `${(s / 3600).toFixed(1)} h`;
+  },
+  time(ms) { return ms ? new Date(ms).toLocaleString() : ''; },
+  ago(ms, now) { return ms ? `${fmt.duration(Math.max(0, (now || Date.now()) - ms) / 1000)} ago` : ''; },
+  params(p) {
+    if (!p || typeof p !== 'object') return p ? String(p) : '';
+    return Object.entries(p).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ');
+  },
+};
+
+function stateBadge(state) { return el('span', {class: `state ${state}`}, state); }
+
+function progressBar(jobs) {
+  const total = Math.max(1, jobs.total);
+  const part = (cls, n) => el('span', {class: cls, style: `width:${(100 * n / total).toFixed(2)}%`});
+  return el('div', {class: 'bar', title: `${jobs.succeeded} succeeded, ${jobs.failed} failed, ` +
+                                         `${jobs.running} running, ${jobs.queued} queued`},
+            part('s', jobs.succeeded), part('f', jobs.failed), part('c', jobs.cancelled), part('r', jobs.running));
+}
+
+function progressText(sweep) {
+  const j = sweep.jobs;
+  const done = j.succeeded + j.failed + j.cancelled;
+  let text = `${done}/${j.total} done`;
+  if (j.running) text += ` · ${j.running} running`;
+  if (j.failed) text += ` · ${j.failed} failed`;
+  if (sweep.eta_seconds !== null && sweep.eta_seconds !== undefined) text += ` · about ${fmt.duration(sweep.eta_seconds)} left`;
+  return text;
+}
+
+function sortableHeader(columns, sort, onSort) {
+  return el('tr', {}, columns.map(([key, label, cls]) => {
+    let sortedClass = '';
+    if (key && sort === key) sortedClass = ' sorted-asc';
+    if (key && sort === `-${key}`) sortedClass = ' sorted-desc';
+    return el('th', {class: `${cls || ''}${key ? ' sortable' : ''}${sortedClass}`, 'data-col': key || null,
+                     onclick: key ? () => onSort(sort === key ? `-${key}` : key) : null}, label);
+  }));
+}
+
+function pager(offset, limit, matching, go) {
+  const last = Math.max(0, Math.ceil(matching / limit) - 1);
+  const page = Math.floor(offset / limit);
+  return el('div', {class: 'pager'},
+            el('button', {onclick: () => go(0), disabled: page === 0 ? 'disabled' : null}, '«'),
+            el('button', {onclick: () => go(Math.max(0, offset - limit)), disabled: page === 0 ? 'disabled' : null}, '‹'),
+            el('span', {class: 'muted'}, matching === 0 ? 'no rows' :
+               `${fmt.int(offset + 1)}–${fmt.int(Math.min(matching, offset + limit))} of ${fmt.int(matching)}`),
+            el('button', {onclick: () => go(offset + limit), disabled: page >= last ? 'disabled' : null}, '›'),
+            el('button', {onclick: () => go(last * limit), disabled: page >= last ? 'disabled' : null}, '»'));
+}
+
+function showError(container, error) {
+  container.replaceChildren(el('p', {class: 'error'}, String(error.message || error)));
+}
+
+// What a view leaves running (event streams, timers, charts), stopped when
+// the route changes.
+const running = {streams: [], timers: [], charts: []};
+function stopRunning() {
+  running.streams.forEach((s) => s.close());
+  running.timers.forEach((t) => clearInterval(t));
+  running.charts.forEach((c) => c.destroy());
+  running.streams = []; running.timers = []; running.charts = [];
+  document.getElementById('live').className = '';
+  document.getElementById('live').textContent = '';
+}
+
+// ------------------------------------------------------------ charts
+
+const palette = ['#0b63c5', '#d9480f', '#2e9e4f', '#7048e8', '#c2255c', '#1098ad', '#e67700', '#495057'];
+
+// Draws each point's error bar (its data carries yMin and yMax).
+const errorBarPlugin = {
+  id: 'errorBars',
+  afterDatasetsDraw(chart) {
+    const {ctx, scales: {x, y}} = chart;
+    ctx.save();
+    chart.data.datasets.forEach((dataset, i) => {
+      if (!chart.isDatasetVisible(i)) return;
+      ctx.strokeStyle = dataset.borderColor;
+      ctx.lineWidth = 1.5;
+      for (const p of dataset.data) {
+        if (p.yMin === undefined || p.yMax === undefined) continue;
+        const px = x.getPixelForValue(p.x);
+        const top = y.getPixelForValue(p.yMax), bottom = y.getPixelForValue(p.yMin);
+        ctx.beginPath();
+        ctx.moveTo(px, top); ctx.lineTo(px, bottom);
+        ctx.moveTo(px - 4, top); ctx.lineTo(px + 4, top);
+        ctx.moveTo(px - 4, bottom); ctx.lineTo(px + 4, bottom);
+        ctx.stroke();
+      }
+    });
+    ctx.restore();
+  },
+};
+
+function qualityChart(canvas, chart) {
+  const datasets = chart.series.map((s, i) => ({
+    label: s.label,
+    borderColor: palette[i % palette.length],
+    backgroundColor: palette[i % palette.length],
+    showLine: s.points.length > 1,
+    pointRadius: 5,
+    data: s.points.map((p) => ({x: p.bits, y: p.mean, yMin: p.err === null ? undefined : p.mean - p.err,
+                                yMax: p.err === null ? undefined : p.mean + p.err, point: p})),
+  }));
+  const metric = chart.metric.toUpperCase();
+  const maxBits = Math.max(8, ...chart.series.flatMap((s) => s.points.map((p) => p.bits)));
+  return new Chart(canvas, {
+    type: 'scatter',
+    data: {datasets},
+    plugins: [errorBarPlugin],
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: {
+        x: {type: 'logarithmic', title: {display: true, text: chart.x === 'bits_d' ? 'D bits' : 'G bits'},
+            min: 0.8, max: maxBits * 1.25,
+            afterBuildTicks: (axis) => { axis.ticks = [1, 2, 4, 8, 16, 32].filter((v) => v <= maxBits).map((v) => ({value: v})); },
+            ticks: {callback: (v) => String(v)}},
+        y: {title: {display: true, text: `${metric} (lower is better)`.replace(/IS \(lower is better\)/, 'IS (higher is better)')}},
+      },
+      plugins: {
+        tooltip: {callbacks: {label(item) {
+          const p = item.raw.point;
+          const err = p.err === null ? '' : ` ± ${fmt.num(p.err)} (${p.err_kind})`;
+          const jobs = p.jobs.map((j) => `job ${j.job} (seed ${j.seed}): ${fmt.num(j.value)}`);
+          return [`${item.dataset.label}, ${p.bits} bits: ${metric} ${fmt.num(p.mean)}${err}, ${p.n} run(s)`, ...jobs];
+        }}},
+      },
+      onClick(event, elements) {
+        if (!elements.length) return;
+        const p = datasets[elements[0].datasetIndex].data[elements[0].index].point;
+        location.hash = `#/job/${p.jobs[0].job}`;
+      },
+    },
+  });
+}
+
+function lineChart(canvas, series, xLabel, yLabel) {
+  return new Chart(canvas, {
+    type: 'line',
+    data: {datasets: series.map((s, i) => ({label: s.label, data: s.data, borderColor: palette[i % palette.length],
+                                            backgroundColor: palette[i % palette.length], pointRadius: 2,
+                                            borderWidth: 1.5}))},
+    options: {animation: false, maintainAspectRatio: false, parsing: true,
+              scales: {x: {type: 'linear', title: {display: true, text: xLabel}},
+                       y: {title: {display: true, text: yLabel}}}},
+  });
+}
+
+// ------------------------------------------------------------ views
+
+async function sweepsView(main) {
+  const table = el('table', {id: 'sweeps'});
+  main.replaceChildren(el('h1', {}, 'Sweeps'), table);
+  async function refresh() {
+    const {sweeps} = await api('/api/sweeps');
+    table.replaceChildren(
+        el('tr', {}, ['id', 'name', 'strategy', 'state', 'progress', 'slot-hours', 'created']
+            .map((h) => el('th', {class: h === 'slot-hours' || h === 'id' ? 'num' : ''}, h))),
+        ...sweeps.slice().reverse().map((s) => el('tr', {'data-sweep': s.id},
+            el('td', {class: 'num'}, s.id),
+            el('td', {}, el('a', {href: `#/sweep/${s.id}`, class: 'sweep-name'}, s.name)),
+            el('td', {}, s.strategy),
+            el('td', {}, stateBadge(s.state)),
+            el('td', {}, el('div', {class: 'progress-cell'}, progressBar(s.jobs), progressText(s))),
+            el('td', {class: 'num'}, fmt.num(s.slot_hours, 2)),
+            el('td', {}, fmt.time(s.created_ms)))));
+    if (!sweeps.length) table.replaceChildren(el('tr', {}, el('td', {class: 'muted'}, 'No sweeps yet: bitsweep submit --spec …')));
+  }
+  await refresh();
+  // Counts of every sweep: one call per refresh (each sweep's own page is
+  // live through its event stream).
+  running.timers.push(setInterval(() => refresh().catch(() => {}), 5000));
+}
+
+function outcomeSection(outcome) {
+  if (!outcome || typeof outcome !== 'object' || !outcome.configs) return null;
+  const box = el('div', {id: 'outcome'});
+  box.append(el('h2', {}, 'Search outcome'));
+  const base = outcome.baseline || {};
+  box.append(el('p', {class: 'note'},
+      `Metric ${outcome.metric || 'fid'}; a configuration "meets" when its ${outcome.metric || 'fid'} stays within ` +
+      `${outcome.threshold !== undefined ? outcome.threshold : '?'}× of full precision at ` +
+      `${outcome.confidence ? Math.round(outcome.confidence * 100) + '% confidence' : 'the point estimate'}. ` +
+      `Full precision: ${fmt.num(base.value)} ± ${fmt.num(base.std)} (std over ${base.n || 0} seed(s)).`));
+  if (outcome.methods) {
+    box.append(el('table', {id: 'chosen'},
+        el('tr', {}, ['method', 'G bits', 'decided by', 'D bits'].map((h) => el('th', {}, h))),
+        Object.entries(outcome.methods).map(([m, r]) => el('tr', {},
+            el('td', {}, m), el('td', {}, r.g && r.g.bits !== undefined ? r.g.bits : '?'),
+            el('td', {}, r.g && r.g.by ? r.g.by : ''), el('td', {}, r.d && r.d.bits !== undefined ? r.d.bits : '?')))));
+  }
+  box.append(el('table', {id: 'configs'},
+      el('tr', {}, ['G', 'D', 'value', '± std', 'seeds', 'ratio to FP (interval)', 'verdict'].map((h) => el('th', {}, h))),
+      outcome.configs.map((c) => {
+        const vb = c.vs_bound;
+        return el('tr', {},
+            el('td', {}, (c.g || []).join('-')), el('td', {}, (c.d || []).join('-')),
+            el('td', {class: 'num'}, fmt.num(c.value)), el('td', {class: 'num'}, fmt.num(c.std)),
+            el('td', {class: 'num'}, c.n),
+            el('td', {}, vb ? `${fmt.num(vb.estimate, 3)} (${fmt.num(vb.low, 3)}–${fmt.num(vb.high, 3)})` : ''),
+            el('td', {class: `verdict-${c.verdict}`}, c.verdict || ''));
+      })));
+  return box;
+}
+
+async function utilisationSection(sweepId) {
+  const rows = await api(`/api/sweeps/${sweepId}/utilisation`);
+  if (!rows.cells.length) return null;
+  // layers × configurations, mean over the configuration's jobs.
+  const configs = [...new Set(rows.cells.map((c) => c.config))];
+  const layers = [...new Set(rows.cells.map((c) => c.layer))];
+  const value = new Map(rows.cells.map((c) => [`${c.layer}|${c.config}`, c]));
+  const table = el('table', {class: 'heat', id: 'utilisation'},
+      el('tr', {}, el('th', {}, 'layer'), configs.map((c) => el('th', {}, c))),
+      layers.map((layer) => el('tr', {}, el('th', {}, layer), configs.map((config) => {
+        const c = value.get(`${layer}|${config}`);
+        if (!c) return el('td', {class: 'cell muted'}, '');
+        const u = c.utilisation;
+        // Red where levels go unused (the paper's under-represented levels).
+        const cell = el('td', {class: 'cell', title: `MSE ${c.mse.toExponential(2)}, ${c.jobs} job(s)`}, fmt.num(u, 2));
+        cell.style.background = `hsl(${Math.round(120 * u)}, 65%, ${88 - 18 * (1 - u)}%)`;
+        return cell;
+      }))));
+  return el('div', {}, el('h2', {}, 'Level utilisation per layer'),
+            el('p', {class: 'note'}, 'Share of the 2^bits levels that weights use (entropy of level use / bits), mean over ' +
+               'the configuration\'s finished jobs; hover for the quantization MSE.'), table);
+}
+
+async function sweepView(main, sweepId) {
+  const header = el('div', {id: 'sweep-header'});
+  const outcomeBox = el('div');
+  const chartBox = el('div', {class: 'chart-box'}, el('canvas', {id: 'quality-chart'}));
+  const chartNote = el('p', {class: 'note'});
+  const resultsBox = el('div', {id: 'results'});
+  const jobsBox = el('div', {id: 'jobs'});
+  const heatBox = el('div');
+  main.replaceChildren(header, outcomeBox,
+                       el('h2', {}, 'Quality against bits'), chartNote, chartBox,
+                       el('h2', {}, 'Results'), resultsBox, heatBox, el('h2', {}, 'Jobs'), jobsBox);
+
+  const sweep = await api(`/api/sweeps/${sweepId}`);
+  function renderHeader(s) {
+    header.replaceChildren(
+        el('h1', {}, el('span', {id: 'sweep-name'}, s.name), ' ', el('span', {class: 'muted'}, `sweep ${s.id} · ${s.strategy}`)),
+        el('div', {class: 'cards'},
+           el('div', {class: 'card'}, el('div', {class: 'k'}, 'state'), el('div', {class: 'v', id: 'sweep-state'}, stateBadge(s.state))),
+           el('div', {class: 'card'}, el('div', {class: 'k'}, 'progress'),
+              el('div', {class: 'progress-cell', id: 'sweep-progress'}, progressBar(s.jobs), progressText(s))),
+           el('div', {class: 'card'}, el('div', {class: 'k'}, 'slot-hours'), el('div', {class: 'v'}, fmt.num(s.slot_hours, 2)))));
+  }
+  renderHeader(sweep);
+  outcomeBox.replaceChildren(outcomeSection(sweep.outcome) || '');
+
+  // Results: filter, Pareto, sort and page on the server.
+  const results = {where: '', sort: '', offset: 0, limit: 50, pareto: false};
+  const resultsQuery = (format) => {
+    const q = new URLSearchParams();
+    results.where.split(/[\s,]+/).filter(Boolean).forEach((w) => q.append('where', w));
+    if (results.sort) q.set('sort', results.sort);
+    if (results.pareto) q.set('pareto', '1');
+    if (format) q.set('format', format); else { q.set('offset', results.offset); q.set('limit', results.limit); }
+    return `/api/sweeps/${sweepId}/results?${q}`;
+  };
+  const whereInput = el('input', {type: 'text', id: 'where', placeholder: 'filter, e.g. method_g=em bits_g<=4 fid<200'});
+  const csvLink = el('a', {id: 'csv', href: resultsQuery('csv'), download: `sweep-${sweepId}-results.csv`}, 'Download CSV');
+  const resultsTable = el('table', {id: 'results-table'});
+  const resultsPager = el('div');
+  const resultsError = el('div', {class: 'error'});
+  async function loadResults() {
+    csvLink.setAttribute('href', resultsQuery('csv'));
+    try {
+      const page = await api(resultsQuery());
+      resultsError.textContent = '';
+      const numeric = new Set(page.columns.filter((c, i) => page.rows.some((r) => r[i].n !== null)));
+      resultsTable.replaceChildren(
+          sortableHeader(page.columns.map((c) => [c, c, numeric.has(c) ? 'num' : '']), results.sort,
+                         (s) => { results.sort = s; results.offset = 0; loadResults(); }),
+          ...page.rows.map((row) => el('tr', {}, row.map((cell, i) => {
+            const column = page.columns[i];
+            if (column === 'job' && cell.n !== null) return el('td', {class: 'num'}, el('a', {href: `#/job/${cell.n}`}, cell.t));
+            return el('td', {class: cell.n !== null ? 'num' : ''}, cell.t);
+          }))));
+      resultsPager.replaceChildren(pager(results.offset, results.limit, page.matching,
+                                         (o) => { results.offset = o; loadResults(); }));
+    } catch (e) {
+      resultsError.textContent = e.message;
+    }
+  }
+  whereInput.addEventListener('keydown', (e) => { if (e.key === 'Enter') { results.where = whereInput.value; results.offset = 0; loadResults(); } });
+  resultsBox.replaceChildren(
+      el('div', {class: 'controls'}, whereInput,
+         el('button', {id: 'apply-filter', onclick: () => { results.where = whereInput.value; results.offset = 0; loadResults(); }}, 'Filter'),
+         el('label', {}, el('input', {type: 'checkbox', id: 'pareto', onchange: (e) => { results.pareto = e.target.checked; results.offset = 0; loadResults(); }}),
+            ' Pareto front of size against FID'),
+         csvLink),
+      el('p', {class: 'note'}, 'Conditions as in bitsweep results --where: column=value, !=, <, <=, >, >=. ' +
+         'Each metric comes with its sampling standard error (_se).'),
+      resultsError, resultsTable, resultsPager);
+
+  let chart = null;
+  async function loadChart() {
+    const data = await api(`/api/sweeps/${sweepId}/chart?metric=fid`);
+    const points = data.series.reduce((n, s) => n + s.points.length, 0);
+    chartNote.textContent = points ? `${points} configuration(s). Points are means over seeds; bars are the standard ` +
+        'deviation over seeds, or the sampling standard error where a configuration has one run. Hover for the jobs; click to open one.'
+        : 'No finished configuration yet.';
+    if (chart) { chart.destroy(); running.charts = running.charts.filter((c) => c !== chart); }
+    chart = qualityChart(document.getElementById('quality-chart'), data);
+    running.charts.push(chart);
+    window.bitsweepChart = data;  // for scripts and tests
+  }
+
+  // Jobs: a page of the live copy the dashboard keeps; rows update in place
+  // from the event stream.
+  const jobs = {state: '', sort: 'id', offset: 0, limit: 50, version: 0};
+  const jobsTable = el('table', {id: 'jobs-table'});
+  const jobsPager = el('div');
+  const jobColumns = [['id', 'job', 'num'], ['state', 'state'], [null, 'params'], ['attempts', 'attempt', 'num'],
+                      ['worker', 'worker'], ['progress', 'progress'], ['wall', 'wall', 'num'], [null, 'error']];
+  function jobRow(j) {
+    const pct = j.state === 'SUCCEEDED' ? 100 : (j.total > 0 ? Math.round(100 * j.step / j.total) : 0);
+    return el('tr', {'data-job': j.id, 'data-state': j.state},
+        el('td', {class: 'num'}, el('a', {href: `#/job/${j.id}`}, j.id)),
+        el('td', {}, stateBadge(j.state)),
+        el('td', {}, fmt.params(j.params)),
+        el('td', {class: 'num'}, `${j.attempts}/${j.max_attempts}`),
+        el('td', {}, j.worker),
+        el('td', {}, j.state === 'RUNNING' || j.state === 'SUCCEEDED' ? `${pct}%` : ''),
+        el('td', {class: 'num'}, j.wall_seconds ? fmt.duration(j.wall_seconds) : ''),
+        el('td', {class: 'err'}, j.error));
+  }
+  async function loadJobs() {
+    const q = new URLSearchParams({offset: jobs.offset, limit: jobs.limit, sort: jobs.sort});
+    if (jobs.state) q.set('state', jobs.state);
+    const page = await api(`/api/sweeps/${sweepId}/jobs?${q}`);
+    jobs.version = Math.max(jobs.version, page.version);
+    jobsTable.replaceChildren(sortableHeader(jobColumns, jobs.sort, (s) => { jobs.sort = s; jobs.offset = 0; loadJobs(); }),
+                              ...page.jobs.map(jobRow));
+    jobsPager.replaceChildren(pager(jobs.offset, jobs.limit, page.matching, (o) => { jobs.offset = o; loadJobs(); }));
+  }
+  const stateSelect = el('select', {id: 'state-filter', onchange: (e) => { jobs.state = e.target.value; jobs.offset = 0; loadJobs(); }},
+      ['', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => el('option', {value: s}, s || 'every state')));
+  jobsBox.replaceChildren(el('div', {class: 'controls'}, stateSelect), jobsTable, jobsPager);
+
+  await Promise.all([loadResults(), loadChart(), loadJobs()]);
+  utilisationSection(sweepId).then((s) => heatBox.replaceChildren(s || '')).catch(() => {});
+
+  // Live: the sweep's event stream from the dashboard (fed by one
+  // WatchSweep stream per sweep, whoever watches).
+  let finishedSeen = sweep.jobs.succeeded + sweep.jobs.failed;
+  let refetchTimer = null;
+  const refetchSoon = (what) => {
+    if (refetchTimer) return;
+    refetchTimer = setTimeout(() => { refetchTimer = null; what(); }, 1000);
+  };
+  const stream = new EventSource(`/api/sweeps/${sweepId}/events?since=${jobs.version}`);
+  running.streams.push(stream);
+  const live = document.getElementById('live');
+  stream.onopen = () => { live.className = 'on'; live.textContent = 'live'; };
+  stream.onerror = () => { if (live.textContent === 'live') { live.className = ''; live.textContent = 'reconnecting…'; } };
+  stream.addEventListener('change', (event) => {
+    const change = JSON.parse(event.data);
+    renderHeader(change.sweep);
+    let needPage = false;
+    for (const j of change.jobs) {
+      const row = jobsTable.querySelector(`tr[data-job="${j.id}"]`);
+      if (row && (!jobs.state || jobs.state === j.state) && (jobs.sort === 'id' || jobs.sort === '-id')) row.replaceWith(jobRow(j));
+      else needPage = true;
+    }
+    if (needPage) refetchSoon(loadJobs);
+    const finished = change.sweep.jobs.succeeded + change.sweep.jobs.failed;
+    if (finished !== finishedSeen) {
+      finishedSeen = finished;
+      setTimeout(() => { loadResults(); loadChart(); }, 300);
+    }
+  });
+  stream.addEventListener('reload', () => loadJobs());
+  stream.addEventListener('end', async () => {
+    stream.close();
+    live.className = ''; live.textContent = 'sweep finished';
+    const s = await api(`/api/sweeps/${sweepId}`);
+    renderHeader(s);
+    outcomeBox.replaceChildren(outcomeSection(s.outcome) || '');
+    loadJobs(); loadResults(); loadChart();
+    utilisationSection(sweepId).then((x) => heatBox.replaceChildren(x || '')).catch(() => {});
+  });
+}
+
+function kv(pairs) {
+  return el('table', {class: 'kv'}, pairs.filter(([, v]) => v !== undefined && v !== null && v !== '')
+      .map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v))));
+}
+
+function metricText(metrics, name) {
+  const last = metrics.filter((m) => m.name === name).pop();
+  if (!last) return '';
+  return last.std === null ? fmt.num(last.value) : `${fmt.num(last.value)} ± ${fmt.num(last.std)}`;
+}
+
+async function jobView(main, jobId) {
+  const data = await api(`/api/jobs/${jobId}`);
+  const job = data.job, result = data.result || {};
+  const artifactNames = new Set(data.artifacts.map((a) => a.name));
+  main.replaceChildren(
+      el('h1', {}, `Job ${job.id} `, stateBadge(job.state), ' ',
+         el('a', {href: `#/sweep/${job.sweep_id}`, class: 'muted'}, `sweep ${job.sweep_id}`)),
+      el('div', {class: 'controls'},
+         el('button', {id: 'add-compare', onclick: () => { addToCompare(job.id); location.hash = '#/compare'; }}, 'Compare with others')),
+      kv([['task', job.task], ['G', `${job.method_g}-${job.bits_g}`], ['D', `${job.method_d}-${job.bits_d}`],
+          ['seed', job.seed], ['params', fmt.params(job.params)], ['attempts', `${job.attempts}/${job.max_attempts}`],
+          ['worker', job.worker_id], ['FID', metricText(data.metrics, 'fid')], ['IS', metricText(data.metrics, 'is')],
+          ['KID', metricText(data.metrics, 'kid')], ['packed generator', fmt.bytes(job.model_bytes)],
+          ['wall', job.wall_seconds ? fmt.duration(job.wall_seconds) : ''],
+          ['started from', result.init_from ? `${result.init_from.job ? 'job ' + result.init_from.job : result.init_from.file || ''} ` +
+              `(sha256 ${String(result.init_from.sha256 || '').slice(0, 12)}…)` : ''],
+          ['error', job.last_error]]));
+
+  if (artifactNames.has('samples.png')) {
+    main.append(el('h2', {}, 'Samples'),
+                el('img', {class: 'samples', id: 'samples', alt: `samples of job ${job.id}`,
+                           src: `/api/jobs/${job.id}/artifacts/samples.png`}));
+  }
+  const metricNames = [...new Set(data.metrics.map((m) => m.name))];
+  const steps = new Set(data.metrics.map((m) => m.step));
+  if (steps.size > 1) {
+    main.append(el('h2', {}, 'Metrics over training'), el('div', {class: 'chart-small'}, el('canvas', {id: 'metrics-chart'})));
+    running.charts.push(lineChart(document.getElementById('metrics-chart'),
+        metricNames.map((n) => ({label: n, data: data.metrics.filter((m) => m.name === n).map((m) => ({x: m.step, y: m.value}))})),
+        'step', 'value'));
+  }
+  if (Array.isArray(result.losses) && result.losses.length) {
+    main.append(el('h2', {}, 'Losses'), el('div', {class: 'chart-small'}, el('canvas', {id: 'loss-chart'})));
+    running.charts.push(lineChart(document.getElementById('loss-chart'),
+        [{label: 'G loss', data: result.losses.map((l) => ({x: l.step, y: l.g_loss}))},
+         {label: 'D loss', data: result.losses.map((l) => ({x: l.step, y: l.d_loss}))}], 'step', 'loss'));
+  }
+  const quant = result.quantization || {};
+  const layers = [...(quant.g || []).map((l) => ['G', l]), ...(quant.d || []).map((l) => ['D', l])];
+  if (layers.length) {
+    main.append(el('h2', {}, 'Per-layer quantization'),
+        el('table', {class: 'heat', id: 'job-layers'},
+           el('tr', {}, ['net', 'layer', 'method', 'bits', 'levels used', 'utilisation', 'MSE', 'weights'].map((h) => el('th', {}, h))),
+           layers.map(([net, l]) => {
+             const u = el('td', {class: 'cell', 'data-layer': `${net}.${l.layer}`}, fmt.num(l.utilisation, 3));
+             u.style.background = `hsl(${Math.round(120 * l.utilisation)}, 65%, ${88 - 18 * (1 - l.utilisation)}%)`;
+             return el('tr', {}, el('td', {}, net), el('td', {}, l.layer), el('td', {}, l.method), el('td', {class: 'num'}, l.bits),
+                       el('td', {class: 'num'}, `${l.levels_used}/${2 ** l.bits}`), u,
+                       el('td', {class: 'num'}, Number(l.mse).toExponential(2)), el('td', {class: 'num'}, fmt.int(l.num_weights)));
+           })));
+  }
+  if (data.attempts.length) {
+    main.append(el('h2', {}, 'Attempts'), el('table', {id: 'attempts'},
+        el('tr', {}, ['attempt', 'worker', 'started', 'ended', 'outcome', 'error'].map((h) => el('th', {}, h))),
+        data.attempts.map((a) => el('tr', {}, el('td', {class: 'num'}, a.attempt), el('td', {}, a.worker_id),
+                                    el('td', {}, fmt.time(a.started_ms)), el('td', {}, fmt.time(a.ended_ms)),
+                                    el('td', {}, a.outcome), el('td', {class: 'err'}, a.error)))));
+  }
+  if (data.artifacts.length) {
+    main.append(el('h2', {}, 'Files'), el('ul', {id: 'artifacts'}, data.artifacts.map((a) => el('li', {},
+        el('a', {href: `/api/jobs/${job.id}/artifacts/${encodeURIComponent(a.name)}`}, a.name), ` (${fmt.bytes(a.bytes)})`))));
+  }
+  const spec = result.spec || job.params;
+  main.append(el('h2', {}, result.spec ? 'Spec it ran' : 'Parameters'), el('pre', {id: 'spec'}, JSON.stringify(spec, null, 2)));
+}
+
+async function workersView(main) {
+  const table = el('table', {id: 'workers'});
+  main.replaceChildren(el('h1', {}, 'Workers'), table);
+  async function refresh() {
+    const {workers, now_ms: now} = await api('/api/workers');
+    table.replaceChildren(
+        el('tr', {}, ['worker', 'host', 'devices', 'slots', 'running', 'alive', 'last heartbeat', 'version'].map((h) => el('th', {}, h))),
+        ...workers.map((w) => el('tr', {'data-worker': w.id},
+            el('td', {}, w.id), el('td', {}, w.host), el('td', {}, w.devices.join(', ')), el('td', {class: 'num'}, w.slots),
+            el('td', {class: 'num'}, w.running), el('td', {}, el('span', {class: `state ${w.alive ? 'SUCCEEDED' : 'FAILED'}`}, w.alive ? 'alive' : 'gone')),
+            el('td', {}, fmt.ago(w.last_seen_ms, now)), el('td', {}, w.version))));
+  }
+  await refresh();
+  running.timers.push(setInterval(() => refresh().catch(() => {}), 5000));
+}
+
+function compareList() {
+  try { return JSON.parse(localStorage.getItem('bitsweep.compare') || '[]'); } catch (e) { return []; }
+}
+function addToCompare(id) {
+  const list = compareList().filter((x) => x !== id);
+  list.push(id);
+  localStorage.setItem('bitsweep.compare', JSON.stringify(list.slice(-6)));
+}
+
+async function compareView(main, idsText) {
+  const ids = (idsText ? idsText.split(',') : compareList().map(String)).map((x) => parseInt(x, 10)).filter((x) => x > 0);
+  const input = el('input', {type: 'text', id: 'compare-ids', value: ids.join(','), placeholder: 'job ids, e.g. 3,7,12'});
+  const go = () => { location.hash = `#/compare/${input.value.replace(/\s+/g, '')}`; };
+  input.addEventListener('keydown', (e) => { if (e.key === 'Enter') go(); });
+  const columns = el('div', {class: 'compare', id: 'compare'});
+  main.replaceChildren(el('h1', {}, 'Compare jobs'),
+                       el('div', {class: 'controls'}, input, el('button', {onclick: go}, 'Compare')), columns);
+  if (!ids.length) { columns.append(el('p', {class: 'muted'}, 'Give job ids, or use "Compare with others" on a job page.')); return; }
+  const jobs = await Promise.all(ids.map((id) => api(`/api/jobs/${id}`).catch((e) => ({error: e.message, id}))));
+  for (const data of jobs) {
+    if (data.error) { columns.append(el('div', {class: 'col'}, el('p', {class: 'error'}, `job ${data.id}: ${data.error}`))); continue; }
+    const j = data.job;
+    const has = new Set(data.artifacts.map((a) => a.name));
+    columns.append(el('div', {class: 'col', 'data-job': j.id},
+        el('h2', {}, el('a', {href: `#/job/${j.id}`}, `job ${j.id}`), ' ', stateBadge(j.state)),
+        has.has('samples.png') ? el('img', {class: 'samples', src: `/api/jobs/${j.id}/artifacts/samples.png`, alt: `samples of job ${j.id}`}) : '',
+        kv([['G', `${j.method_g}-${j.bits_g}`], ['D', `${j.method_d}-${j.bits_d}`], ['seed', j.seed],
+            ['FID', metricText(data.metrics, 'fid')], ['IS', metricText(data.metrics, 'is')],
+            ['KID', metricText(data.metrics, 'kid')], ['packed generator', fmt.bytes(j.model_bytes)]])));
+  }
+}
+
+// ------------------------------------------------------------ routing
+
+async function route() {
+  stopRunning();
+  const main = document.getElementById('main');
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [view, arg] = hash.split('/');
+  try {
+    if (view === 'sweep' && /^\d+$/.test(arg)) await sweepView(main, arg);
+    else if (view === 'job' && /^\d+$/.test(arg)) await jobView(main, arg);
+    else if (view === 'workers') await workersView(main);
+    else if (view === 'compare') await compareView(main, arg);
+    else await sweepsView(main);
+  } catch (e) {
+    showError(main, e);
+  }
+  document.body.setAttribute('data-ready', hash || 'sweeps');
+}
+
+window.addEventListener('hashchange', route);
+route();

@@ -1,0 +1,38 @@
+#include "proto/results_table.h"
+
+namespace bitsweep {
+
+Table ResultsTable(const v1::QueryResultsResponse& results) {
+  Table t;
+  // Each metric with its sampling standard error (_se: the value is
+  // within about 2 of them of what an unlimited sample would give).
+  t.columns = {"sweep", "job",   "state", "protocol", "method_g", "bits_g", "method_d",    "bits_d", "loss",
+               "seed",  "fid",   "fid_se", "is",      "is_se",    "kid",    "kid_se", "model_bytes", "wall_s",
+               "dataset"};
+  for (const auto& r : results.rows()) {
+    t.rows.push_back({
+        Cell::Text(r.sweep()),
+        Cell::Number(static_cast<double>(r.job_id()), "%.0f"),
+        Cell::Text(r.state()),
+        Cell::Text(r.protocol()),
+        Cell::Text(r.method_g()),
+        Cell::Number(r.bits_g(), "%.0f"),
+        Cell::Text(r.method_d()),
+        Cell::Number(r.bits_d(), "%.0f"),
+        Cell::Text(r.loss()),
+        Cell::Number(static_cast<double>(r.seed()), "%.0f"),
+        r.has_fid() ? Cell::Number(r.fid(), "%.2f") : Cell::Missing(),
+        r.has_fid_se() ? Cell::Number(r.fid_se(), "%.2f") : Cell::Missing(),
+        r.has_is() ? Cell::Number(r.is(), "%.3f") : Cell::Missing(),
+        r.has_is_se() ? Cell::Number(r.is_se(), "%.3f") : Cell::Missing(),
+        r.has_kid() ? Cell::Number(r.kid(), "%.4f") : Cell::Missing(),
+        r.has_kid_se() ? Cell::Number(r.kid_se(), "%.4f") : Cell::Missing(),
+        r.model_bytes() > 0 ? Cell::Number(static_cast<double>(r.model_bytes()), "%.0f") : Cell::Missing(),
+        Cell::Number(r.wall_seconds(), "%.1f"),
+        Cell::Text(r.dataset()),
+    });
+  }
+  return t;
+}
+
+}  // namespace bitsweep

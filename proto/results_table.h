@@ -1,0 +1,12 @@
+// The results view as a table: the one column set that `bitsweep results`
+// prints and the dashboard serves, so both filter, sort and export alike.
+#pragma once
+
+#include "bitsweep/v1/bitsweep.pb.h"
+#include "common/table.h"
+
+namespace bitsweep {
+
+Table ResultsTable(const v1::QueryResultsResponse& results);
+
+}  // namespace bitsweep
