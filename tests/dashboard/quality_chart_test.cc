@@ -1,0 +1,79 @@
+#include "dashboard/quality_chart.h"
+
+#include <gtest/gtest.h>
+
+namespace bitsweep::dashboard {
+namespace {
+
+void AddRow(v1::QueryResultsResponse* results, int64_t job, const std::string& method_g, int bits_g,
+            const std::string& method_d, int bits_d, int64_t seed, double fid, double fid_se,
+            const std::string& state = "SUCCEEDED") {
+  auto* r = results->add_rows();
+  r->set_job_id(job);
+  r->set_state(state);
+  r->set_method_g(method_g);
+  r->set_bits_g(bits_g);
+  r->set_method_d(method_d);
+  r->set_bits_d(bits_d);
+  r->set_seed(seed);
+  r->set_has_fid(true);
+  r->set_fid(fid);
+  r->set_fid_se(fid_se);
+  r->set_protocol("from-scratch");
+}
+
+const nlohmann::json* Series(const nlohmann::json& chart, const std::string& label) {
+  for (const auto& s : chart["series"]) {
+    if (s["label"] == label) return &s;
+  }
+  return nullptr;
+}
+
+TEST(QualityChartTest, OnePointPerConfigurationWithTheSpreadOverSeedsOrTheSamplingError) {
+  v1::QueryResultsResponse results;
+  AddRow(&results, 1, "em", 2, "none", 32, 1, 40.0, 1.0);
+  AddRow(&results, 2, "em", 2, "none", 32, 2, 50.0, 1.5);
+  AddRow(&results, 3, "em", 4, "none", 32, 1, 30.0, 0.8);
+  AddRow(&results, 4, "em", 1, "none", 32, 1, 99.0, 2.0, "FAILED");
+  AddRow(&results, 5, "none", 32, "none", 32, 1, 25.0, 0.5);
+  auto chart = QualityChart(results, "fid");
+  ASSERT_TRUE(chart.ok()) << chart.status().ToString();
+  EXPECT_EQ((*chart)["x"], "bits_g");
+  const auto* em = Series(*chart, "em · from-scratch");
+  ASSERT_NE(em, nullptr) << chart->dump();
+  ASSERT_EQ((*em)["points"].size(), 2u) << "the failed 1-bit job is no point";
+  const auto& two = (*em)["points"][0];
+  EXPECT_EQ(two["bits"], 2);
+  EXPECT_DOUBLE_EQ(two["mean"].get<double>(), 45.0);
+  EXPECT_NEAR(two["err"].get<double>(), 7.0710678, 1e-6);  // std of {40, 50}
+  EXPECT_EQ(two["err_kind"], "std over seeds");
+  EXPECT_EQ(two["jobs"].size(), 2u);
+  const auto& four = (*em)["points"][1];
+  EXPECT_DOUBLE_EQ(four["err"].get<double>(), 0.8);
+  EXPECT_EQ(four["err_kind"], "sampling SE, one seed");
+  const auto* fp = Series(*chart, "full precision · from-scratch");
+  ASSERT_NE(fp, nullptr);
+  EXPECT_EQ((*fp)["points"][0]["bits"], 32);
+}
+
+TEST(QualityChartTest, ASweepThatOnlyQuantizesDPutsDsBitsOnTheAxis) {
+  v1::QueryResultsResponse results;
+  AddRow(&results, 1, "none", 32, "minmax", 2, 1, 60.0, 1.0);
+  AddRow(&results, 2, "none", 32, "minmax", 4, 1, 40.0, 1.0);
+  auto chart = QualityChart(results, "fid");
+  ASSERT_TRUE(chart.ok());
+  EXPECT_EQ((*chart)["x"], "bits_d");
+  const auto* d = Series(*chart, "minmax (D) · from-scratch");
+  ASSERT_NE(d, nullptr) << chart->dump();
+  EXPECT_EQ((*d)["points"][0]["bits"], 2);
+  EXPECT_EQ((*d)["points"][1]["bits"], 4);
+}
+
+TEST(QualityChartTest, AnUnknownMetricIsRefusedByName) {
+  auto chart = QualityChart({}, "psnr");
+  ASSERT_FALSE(chart.ok());
+  EXPECT_NE(chart.status().message().find("psnr"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bitsweep::dashboard
