@@ -191,6 +191,11 @@ int main(int argc, char** argv) {
   local_cmd->add_option("--cache-dir", local.cache_dir, "Reference-feature cache");
   local_cmd->add_flag("--quiet", local.quiet, "No progress display");
   local_cmd->add_flag("--pareto", local.pareto, "Also print the Pareto front of model size against FID");
+  local_cmd
+      ->add_option("--dashboard", local.dashboard,
+                   "Serve the web dashboard (default address 127.0.0.1:8080) while the sweep runs and after it, "
+                   "until Ctrl-C")
+      ->expected(0, 1);
   local_cmd->add_flag("--rerun", local.rerun,
                       "Run the sweep again when the store already holds a finished run of the same spec "
                       "(default: print that run's results)");
@@ -312,7 +317,10 @@ int main(int argc, char** argv) {
   if (coord_cmd->parsed()) return RunCoordinatorCommand(coord);
   if (worker_cmd->parsed()) return RunWorkerCommand(work);
   if (job_child_cmd->parsed()) return RunJobChildCommand(job_child);
-  if (local_cmd->parsed()) return RunLocalCommand(local);
+  if (local_cmd->parsed()) {
+    if (local_cmd->count("--dashboard") > 0 && local.dashboard.empty()) local.dashboard = "127.0.0.1:8080";
+    return RunLocalCommand(local);
+  }
   if (report_cmd->parsed()) return RunReportCommand(report);  // reads the store file, no coordinator
   // The rest are clients of a coordinator.
   if (bitsweep::Status security = LoadClientSecurity(); !security.ok()) return ReportError("connect", security);

@@ -17,6 +17,7 @@
 #include "cli/sweep_watch.h"
 #include "common/sweep_spec.h"
 #include "coordinator/server.h"
+#include "dashboard/server.h"
 #include "proto/grpc_status.h"
 #include "worker/agent.h"
 #include "worker/job_process.h"
@@ -190,6 +191,14 @@ int RunLocalCommand(const LocalCommandOptions& options) {
   if (!server.ok()) return ReportError("local", server.status());
   const std::string address = "127.0.0.1:" + std::to_string(server.value()->port());
   Connection c = Connect(address);
+  std::unique_ptr<dashboard::DashboardServer> web;
+  if (!options.dashboard.empty()) {
+    auto listen = dashboard::ParseListenAddress(options.dashboard, /*allow_remote=*/false);
+    if (!listen.ok()) return ReportError("local --dashboard", listen.status());
+    web = std::make_unique<dashboard::DashboardServer>(c.channel, Authorize);
+    if (Status started = web->Start(listen.value()); !started.ok()) return ReportError("local --dashboard", started);
+    std::fprintf(stderr, "dashboard: %s\n", web->Url().c_str());
+  }
 
   // The same spec in the same store, unfinished: carry on with it (finished
   // jobs stay done; interrupted ones resume from their checkpoints).
@@ -282,6 +291,13 @@ int RunLocalCommand(const LocalCommandOptions& options) {
       header = true;
       std::printf("  job %lld  %s\n", static_cast<long long>(a.job_id()), a.path().c_str());
     }
+  }
+  if (web) {
+    // The results stay browsable until the user is done with them.
+    std::fflush(stdout);
+    std::fprintf(stderr, "\ndashboard still at %s (Ctrl-C stops)\n", web->Url().c_str());
+    while (!interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    web->Stop();
   }
   server.value()->Shutdown();
   if (!s.ok()) return ReportError("local", s);

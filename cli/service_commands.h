@@ -82,6 +82,9 @@ struct LocalCommandOptions {
   /// Run the sweep again even when the store holds a finished run of the
   /// same spec (default: show that run's results).
   bool rerun = false;
+  /// Serve the web dashboard on this loopback address while the sweep runs,
+  /// and after it until Ctrl-C ("" = no dashboard).
+  std::string dashboard;
 };
 int RunLocalCommand(const LocalCommandOptions& options);
 

@@ -47,3 +47,6 @@ echo
 echo "demo: the verdicts (seed $seed; bash scripts/demo.sh --seed 2 checks them against another baseline)"
 "$bitsweep" report --db "$db" --bound 2
 echo "full-precision samples: $baseline/samples.png"
+echo
+echo "demo: browse these results in the web dashboard (http://127.0.0.1:8080/; Ctrl-C stops):"
+echo "  $bitsweep local --spec examples/demo-qat.json --db $db --dashboard"
