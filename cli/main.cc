@@ -283,7 +283,8 @@ int main(int argc, char** argv) {
   dashboard_cmd->add_option("--listen", dashboard.listen, "HTTP address (default 127.0.0.1:8080; port 0 picks one)")
       ->envname("BITSWEEP_DASHBOARD_LISTEN");
   dashboard_cmd->add_flag("--allow-remote", dashboard.allow_remote,
-                          "Allow --listen on an address other than loopback (anyone who reaches it sees every sweep)");
+                          "Allow --listen on an address other than loopback (anyone who reaches it sees every sweep)")
+      ->envname("BITSWEEP_DASHBOARD_ALLOW_REMOTE");
   AddClientOptions(dashboard_cmd, &dashboard.coordinator);
 
   ArtifactsCommandOptions artifacts;
