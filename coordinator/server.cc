@@ -51,6 +51,10 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Options opti
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, credentials, &server->port_);
+  // gRPC shares a port with any other process that asks (SO_REUSEPORT):
+  // a second coordinator on the same port would silently take half the
+  // calls. Binding a port in use must fail instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Larger requests are refused with RESOURCE_EXHAUSTED before any handler
   // sees them.
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);

@@ -23,6 +23,9 @@ std::optional<Value> MetricOf(const v1::ResultRow& r, const std::string& metric)
 
 bool FullPrecision(const std::string& method, int bits) { return method == "none" || bits >= 32; }
 
+// Jobs listed per point (for the tooltip and the link); `n` counts them all.
+constexpr size_t kMostJobsListed = 12;
+
 struct Runs {
   std::vector<double> values;
   std::vector<double> ses;  // of runs that estimated one
@@ -71,7 +74,9 @@ Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, con
     const Value v = *MetricOf(*r, metric);
     runs.values.push_back(v.value);
     if (v.se) runs.ses.push_back(*v.se);
-    runs.jobs.push_back({{"job", r->job_id()}, {"seed", r->seed()}, {"value", v.value}});
+    if (runs.jobs.size() < kMostJobsListed) {
+      runs.jobs.push_back({{"job", r->job_id()}, {"seed", r->seed()}, {"value", v.value}});
+    }
   }
 
   nlohmann::json out_series = nlohmann::json::array();

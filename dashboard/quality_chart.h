@@ -17,7 +17,8 @@ namespace bitsweep::dashboard {
 /// the sweep only quantizes D (G at full precision wherever D is quantized).
 /// Error bars: the standard deviation over seeds where a configuration has
 /// two or more, else the sampling standard error of its one run (each point
-/// says which). Only SUCCEEDED rows count.
+/// says which). Only SUCCEEDED rows count. A point lists at most 12 of its
+/// jobs; `n` counts them all.
 Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, const std::string& metric);
 
 }  // namespace bitsweep::dashboard

@@ -155,22 +155,68 @@ grpc::Status Routes::Results(int64_t sweep_id, std::shared_ptr<const v1::QueryRe
   if (!s.ok()) return s;
   const std::string key = std::to_string(sweep.state()) + "/" +
                           std::to_string(sweep.jobs_succeeded() + sweep.jobs_failed() + sweep.jobs_cancelled());
-  {
+  auto cached = [&] {
     std::lock_guard<std::mutex> lock(results_mu_);
     auto it = results_.find(sweep_id);
-    if (it != results_.end() && it->second.key == key) {
-      *rows = it->second.rows;
-      return grpc::Status::OK;
-    }
-  }
+    if (it == results_.end() || it->second.key != key) return false;
+    *rows = it->second.rows;
+    return true;
+  };
+  if (cached()) return grpc::Status::OK;
+  // One fetch at a time: the page asks for the table and the chart at once,
+  // and both need the same rows.
+  std::lock_guard<std::mutex> fetching(fetch_mu_);
+  if (cached()) return grpc::Status::OK;
   auto fetched = std::make_shared<v1::QueryResultsResponse>();
   v1::QueryResultsRequest request;
   request.set_sweep_id(sweep_id);
   s = stub_->QueryResults(Call(120).get(), request, fetched.get());
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(results_mu_);
-  results_[sweep_id] = {key, fetched};
+  results_[sweep_id] = {key, fetched, {}};
   *rows = fetched;
+  return grpc::Status::OK;
+}
+
+grpc::Status Routes::ResultsTableFor(int64_t sweep_id, const std::vector<std::string>& where, bool pareto,
+                                     const std::string& sort, std::shared_ptr<const Table>* table, Status* invalid) {
+  std::shared_ptr<const v1::QueryResultsResponse> rows;
+  grpc::Status s = Results(sweep_id, &rows);
+  if (!s.ok()) return s;
+  std::string view_key = (pareto ? "pareto|" : "|") + sort;
+  for (const auto& condition : where) view_key += "|" + condition;
+  {
+    std::lock_guard<std::mutex> lock(results_mu_);
+    auto& cached = results_[sweep_id];
+    auto it = cached.rows == rows ? cached.tables.find(view_key) : cached.tables.end();
+    if (it != cached.tables.end()) {
+      *table = it->second;
+      return grpc::Status::OK;
+    }
+  }
+  // A large table and its copies leave freed memory behind.
+  constexpr int kLargeTableRows = 10000;
+  if (rows->rows_size() > kLargeTableRows) trim_wanted_ = true;
+  auto made = std::make_shared<Table>(ResultsTable(*rows));
+  *invalid = FilterRows(made.get(), where);
+  if (invalid->ok() && pareto) {
+    auto front = ParetoFront(*made, "model_bytes", "fid");
+    if (front.ok()) {
+      *made = std::move(front.value());
+    } else {
+      *invalid = front.status();
+    }
+  }
+  if (invalid->ok() && !sort.empty()) *invalid = SortRows(made.get(), sort);
+  if (!invalid->ok()) return grpc::Status::OK;
+  std::lock_guard<std::mutex> lock(results_mu_);
+  auto& cached = results_[sweep_id];
+  if (cached.rows == rows) {
+    constexpr size_t kMostTablesKept = 4;
+    if (cached.tables.size() >= kMostTablesKept) cached.tables.clear();
+    cached.tables[view_key] = made;
+  }
+  *table = made;
   return grpc::Status::OK;
 }
 
@@ -284,26 +330,18 @@ void Routes::AddTo(httplib::Server* http) {
     int64_t offset = 0, limit = 100;
     if (!IntParam(req, "offset", 0, &offset, res) || !IntParam(req, "limit", 100, &limit, res)) return;
     if (offset < 0 || limit < 1 || limit > 5000) return SendBadRequest(res, "offset must be >= 0 and limit within 1..5000");
-    std::shared_ptr<const v1::QueryResultsResponse> rows;
-    grpc::Status s = Results(sweep_id, &rows);
-    if (!s.ok()) return SendError(res, s);
-    Table table = ResultsTable(*rows);
     std::vector<std::string> where;
     for (size_t i = 0; i < req.get_param_value_count("where"); ++i) {
       const std::string condition = req.get_param_value("where", i);
       if (!condition.empty()) where.push_back(condition);
     }
-    Status filtered = FilterRows(&table, where);
-    if (!filtered.ok()) return SendBadRequest(res, filtered.message());
-    if (req.get_param_value("pareto") == "1") {
-      auto front = ParetoFront(table, "model_bytes", "fid");
-      if (!front.ok()) return SendBadRequest(res, front.status().message());
-      table = std::move(front.value());
-    }
-    if (req.has_param("sort") && !req.get_param_value("sort").empty()) {
-      Status sorted = SortRows(&table, req.get_param_value("sort"));
-      if (!sorted.ok()) return SendBadRequest(res, sorted.message());
-    }
+    std::shared_ptr<const Table> view;
+    Status invalid;
+    grpc::Status s = ResultsTableFor(sweep_id, where, req.get_param_value("pareto") == "1",
+                                     req.get_param_value("sort"), &view, &invalid);
+    if (!s.ok()) return SendError(res, s);
+    if (!invalid.ok()) return SendBadRequest(res, invalid.message());
+    const Table& table = *view;
     if (req.get_param_value("format") == "csv") {
       res.set_header("Content-Disposition",
                      "attachment; filename=\"sweep-" + std::to_string(sweep_id) + "-results.csv\"");

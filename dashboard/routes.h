@@ -8,8 +8,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "common/status.h"
+#include "common/table.h"
 #include "dashboard/sweep_feed.h"
 
 namespace httplib {
@@ -24,20 +27,33 @@ class Routes {
   void AddTo(httplib::Server* http);
   /// Ends the event streams (they check it every second).
   void Stop() { stopping_ = true; }
+  /// True (once) after a request built or sent something large: the
+  /// server then hands freed memory back to the system.
+  bool TakeTrimWanted() { return trim_wanted_.exchange(false); }
 
  private:
   struct CachedResults {
     std::string key;  // the sweep's state and finished count when fetched
     std::shared_ptr<const v1::QueryResultsResponse> rows;
+    // Filtered / Pareto / sorted tables of these rows, by the request that
+    // made them: paging through a big sweep's results sorts it once.
+    std::map<std::string, std::shared_ptr<const Table>> tables;
   };
   /// The sweep's result rows, fetched again only when a job finished since.
   grpc::Status Results(int64_t sweep_id, std::shared_ptr<const v1::QueryResultsResponse>* rows);
+  /// The results table after `where`, the Pareto front (when `pareto`) and
+  /// `sort`; a request the table refuses (an unknown column) comes back in
+  /// `invalid` with an OK status.
+  grpc::Status ResultsTableFor(int64_t sweep_id, const std::vector<std::string>& where, bool pareto,
+                               const std::string& sort, std::shared_ptr<const Table>* table, Status* invalid);
   std::unique_ptr<grpc::ClientContext> Call(double seconds) const;
 
   v1::SweepService::Stub* stub_;
   Authorizer authorize_;
   FeedRegistry* feeds_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> trim_wanted_{false};
+  std::mutex fetch_mu_;
   std::mutex results_mu_;
   std::map<int64_t, CachedResults> results_;
 };

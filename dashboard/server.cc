@@ -1,5 +1,9 @@
 #include "dashboard/server.h"
 
+#include <malloc.h>
+#include <sys/socket.h>
+
+#include <chrono>
 #include <cstdlib>
 
 #include <httplib.h>
@@ -70,6 +74,28 @@ Status DashboardServer::Start(const ListenAddress& address) {
                               {"Content-Security-Policy",
                                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                                "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"}});
+  // Debian's cpp-httplib compresses with Brotli at its slowest setting,
+  // which is slower than sending the bytes (a 3 MB CSV took seconds of CPU).
+  // Taking "br" out of what the browser accepts makes it use gzip instead.
+  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    auto& headers = const_cast<httplib::Request&>(req).headers;  // httplib's own, not const
+    auto it = headers.find("Accept-Encoding");
+    if (it != headers.end()) {
+      if (it->second.find("gzip") != std::string::npos) {
+        it->second = "gzip";
+      } else {
+        headers.erase(it);
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // httplib's default shares the port with any other process that asks
+  // (SO_REUSEPORT), so a second dashboard would silently take half the
+  // requests; only reuse after a restart (SO_REUSEADDR) is wanted.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   host_ = address.host;
   if (address.port == 0) {
     port_ = http_->bind_to_any_port(address.host);
@@ -81,6 +107,12 @@ Status DashboardServer::Start(const ListenAddress& address) {
                                " (in use, or not an address of this host)");
   }
   serving_ = std::thread([this] { http_->listen_after_bind(); });
+  trimming_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(trim_mu_);
+    while (!trim_stop_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; })) {
+      if (routes_->TakeTrimWanted()) malloc_trim(0);
+    }
+  });
   return Status::Ok();
 }
 
@@ -90,6 +122,12 @@ std::string DashboardServer::Url() const {
 }
 
 void DashboardServer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(trim_mu_);
+    stopping_ = true;
+  }
+  trim_stop_.notify_all();
+  if (trimming_.joinable()) trimming_.join();
   if (routes_) routes_->Stop();
   if (http_) http_->stop();
   if (serving_.joinable()) serving_.join();

@@ -4,7 +4,9 @@
 // often offline, so nothing comes from a CDN).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -55,6 +57,12 @@ class DashboardServer {
   std::unique_ptr<Routes> routes_;
   std::unique_ptr<httplib::Server> http_;
   std::thread serving_;
+  // Hands memory freed by large responses back to the system (the
+  // allocator settings of scripts/env.sh would keep it otherwise).
+  std::thread trimming_;
+  std::mutex trim_mu_;
+  std::condition_variable trim_stop_;
+  bool stopping_ = false;
   std::string host_;
   int port_ = 0;
 };

@@ -43,7 +43,7 @@ bool SortColumn(const std::string& column, JobLess* less) {
     *less = [](const v1::Job* a, const v1::Job* b) { return a->id() < b->id(); };
   } else if (column == "state") {
     *less = [](const v1::Job* a, const v1::Job* b) {
-      return ByKey(a, b, [](const v1::Job& j) { return std::string(StateName(j.state())); });
+      return ByKey(a, b, [](const v1::Job& j) { return static_cast<int>(j.state()); });
     };
   } else if (column == "attempts") {
     *less = [](const v1::Job* a, const v1::Job* b) { return ByKey(a, b, [](const v1::Job& j) { return j.attempts(); }); };

@@ -385,7 +385,9 @@ async function sweepView(main, sweepId) {
     jobs.version = Math.max(jobs.version, page.version);
     jobsTable.replaceChildren(sortableHeader(jobColumns, jobs.sort, (s) => { jobs.sort = s; jobs.offset = 0; loadJobs(); }),
                               ...page.jobs.map(jobRow));
-    jobsPager.replaceChildren(pager(jobs.offset, jobs.limit, page.matching, (o) => { jobs.offset = o; loadJobs(); }));
+    const unplanned = jobs.state ? 0 : page.sweep.jobs.total - page.matching;
+    jobsPager.replaceChildren(pager(jobs.offset, jobs.limit, page.matching, (o) => { jobs.offset = o; loadJobs(); }),
+        unplanned > 0 ? el('p', {class: 'note'}, `The other ${fmt.int(unplanned)} points of this grid become jobs as it runs.`) : '');
   }
   const stateSelect = el('select', {id: 'state-filter', onchange: (e) => { jobs.state = e.target.value; jobs.offset = 0; loadJobs(); }},
       ['', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => el('option', {value: s}, s || 'every state')));
@@ -395,7 +397,9 @@ async function sweepView(main, sweepId) {
   utilisationSection(sweepId).then((s) => heatBox.replaceChildren(s || '')).catch(() => {});
 
   // Live: the sweep's event stream from the dashboard (fed by one
-  // WatchSweep stream per sweep, whoever watches).
+  // WatchSweep stream per sweep, whoever watches). A finished sweep has
+  // nothing more to say.
+  if (sweep.state !== 'RUNNING') return;
   let finishedSeen = sweep.jobs.succeeded + sweep.jobs.failed;
   let refetchTimer = null;
   const refetchSoon = (what) => {

@@ -249,10 +249,13 @@ test('the workers view lists the live worker', async () => {
   assert.match(rows[0], /alive/);
 });
 
-test('the dashboard refuses a non-loopback address unless told, and names the flag', async () => {
+test('the dashboard refuses a non-loopback address unless told, and a port in use', async () => {
   const refused = run(['dashboard', '--coordinator', coordinator, '--listen', '0.0.0.0:0']);
   assert.notEqual(refused.code, 0);
   assert.match(refused.err, /--allow-remote/);
+  const taken = run(['dashboard', '--coordinator', coordinator, '--listen', new URL(url).host]);
+  assert.notEqual(taken.code, 0, 'a second dashboard must not share the port');
+  assert.match(taken.err, /cannot listen on/);
   const bad = run(['dashboard', '--coordinator', coordinator, '--listen', 'localhost']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /HOST:PORT/);

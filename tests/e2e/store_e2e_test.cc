@@ -206,6 +206,17 @@ TEST_F(StoreE2ETest, AStoreMadeAnewInTheSameFolderSeesNoneOfTheOldFilesOrCheckpo
 
 // ---------------------------------------------------------------- one writer
 
+TEST_F(StoreE2ETest, ASecondCoordinatorOnAPortInUseIsRefusedNotSharingIt) {
+  StartCoordinatorOn(dir_.File("first.db"));
+  int rc = 0;
+  // Another store, the same port: with a shared port (SO_REUSEPORT) the two
+  // would split every client's calls between them.
+  std::string out =
+      Shell("timeout 30 " + kBinary + " coordinator --listen " + address_ + " --db " + dir_.File("second.db"), &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("cannot listen on " + address_), std::string::npos) << out;
+}
+
 TEST_F(StoreE2ETest, ASecondCoordinatorOrLocalOnTheStoreIsRefusedNamingTheHolder) {
   const std::string db = dir_.File("store.db");
   StartCoordinatorOn(db);
