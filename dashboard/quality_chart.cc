@@ -3,7 +3,6 @@
 #include <cmath>
 #include <map>
 #include <optional>
-#include <tuple>
 #include <vector>
 
 namespace bitsweep::dashboard {
@@ -34,48 +33,39 @@ struct Runs {
 
 }  // namespace
 
-Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, const std::string& metric) {
+Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, const std::string& metric,
+                                    const std::string& side) {
   if (metric != "fid" && metric != "is" && metric != "kid") {
     return Status::InvalidArgument("metric: \"" + metric + "\" is not one of fid, is, kid");
   }
-  std::vector<const v1::ResultRow*> rows;
-  for (const auto& r : results.rows()) {
-    if (r.state() == "SUCCEEDED" && MetricOf(r, metric)) rows.push_back(&r);
-  }
-  // D is the varying side when no row quantizes G while D is quantized too
-  // and some row quantizes D.
-  bool any_d = false, g_with_d = false;
-  for (const auto* r : rows) {
-    const bool d_quantized = !FullPrecision(r->method_d(), r->bits_d());
-    any_d |= d_quantized;
-    g_with_d |= d_quantized && !FullPrecision(r->method_g(), r->bits_g());
-  }
-  const bool x_is_d = any_d && !g_with_d;
-
+  if (side != "g" && side != "d") return Status::InvalidArgument("side: \"" + side + "\" is not g or d");
   // series label -> bits -> runs
   std::map<std::string, std::map<int, Runs>> series;
-  for (const auto* r : rows) {
-    const bool fp = FullPrecision(r->method_g(), r->bits_g()) && FullPrecision(r->method_d(), r->bits_d());
+  for (const auto& r : results.rows()) {
+    if (r.state() != "SUCCEEDED" || !MetricOf(r, metric)) continue;
+    const bool g_fp = FullPrecision(r.method_g(), r.bits_g());
+    const bool d_fp = FullPrecision(r.method_d(), r.bits_d());
     std::string label;
     int bits;
-    if (fp) {
+    if (g_fp && d_fp) {
       label = "full precision";
       bits = 32;
-    } else if (x_is_d) {
-      label = r->method_d() + " (D)";
-      bits = r->bits_d();
+    } else if (side == "g" && d_fp) {
+      label = r.method_g();
+      bits = r.bits_g();
+    } else if (side == "d" && !d_fp) {
+      label = "D " + r.method_d() + (g_fp ? "" : ", G " + r.method_g() + "-" + std::to_string(r.bits_g()));
+      bits = r.bits_d();
     } else {
-      label = r->method_g();
-      if (!FullPrecision(r->method_d(), r->bits_d())) label += ", D " + r->method_d() + "-" + std::to_string(r->bits_d());
-      bits = r->bits_g();
+      continue;
     }
-    if (!r->protocol().empty()) label += " · " + r->protocol();
+    if (!r.protocol().empty()) label += " · " + r.protocol();
     Runs& runs = series[label][bits];
-    const Value v = *MetricOf(*r, metric);
+    const Value v = *MetricOf(r, metric);
     runs.values.push_back(v.value);
     if (v.se) runs.ses.push_back(*v.se);
     if (runs.jobs.size() < kMostJobsListed) {
-      runs.jobs.push_back({{"job", r->job_id()}, {"seed", r->seed()}, {"value", v.value}});
+      runs.jobs.push_back({{"job", r.job_id()}, {"seed", r.seed()}, {"value", v.value}});
     }
   }
 
@@ -106,7 +96,7 @@ Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, con
     }
     out_series.push_back({{"label", label}, {"points", std::move(out_points)}});
   }
-  return nlohmann::json{{"metric", metric}, {"x", x_is_d ? "bits_d" : "bits_g"}, {"series", std::move(out_series)}};
+  return nlohmann::json{{"metric", metric}, {"x", side == "d" ? "bits_d" : "bits_g"}, {"series", std::move(out_series)}};
 }
 
 }  // namespace bitsweep::dashboard

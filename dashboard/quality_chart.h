@@ -13,12 +13,14 @@
 
 namespace bitsweep::dashboard {
 
-/// `metric` is fid, is or kid. The bits on the x axis are G's, or D's when
-/// the sweep only quantizes D (G at full precision wherever D is quantized).
-/// Error bars: the standard deviation over seeds where a configuration has
-/// two or more, else the sampling standard error of its one run (each point
-/// says which). Only SUCCEEDED rows count. A point lists at most 12 of its
-/// jobs; `n` counts them all.
-Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, const std::string& metric);
+/// `metric` is fid, is or kid. `side` "g": the configurations whose D is at
+/// full precision, against G's bits; "d": those whose D is quantized,
+/// against D's bits (one series per D method and G width). Full precision
+/// appears in both, at 32 bits. Error bars: the standard deviation over
+/// seeds where a configuration has two or more, else the sampling standard
+/// error of its one run (each point says which). Only SUCCEEDED rows count.
+/// A point lists at most 12 of its jobs; `n` counts them all.
+Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, const std::string& metric,
+                                    const std::string& side = "g");
 
 }  // namespace bitsweep::dashboard

@@ -356,7 +356,8 @@ void Routes::AddTo(httplib::Server* http) {
     grpc::Status s = Results(PathId(req), &rows);
     if (!s.ok()) return SendError(res, s);
     const std::string metric = req.has_param("metric") ? req.get_param_value("metric") : "fid";
-    auto chart = QualityChart(*rows, metric);
+    const std::string side = req.has_param("side") ? req.get_param_value("side") : "g";
+    auto chart = QualityChart(*rows, metric, side);
     if (!chart.ok()) return SendBadRequest(res, chart.status().message());
     SendJson(res, chart.value());
   });

@@ -146,6 +146,7 @@ function qualityChart(canvas, chart) {
     borderColor: palette[i % palette.length],
     backgroundColor: palette[i % palette.length],
     showLine: s.points.length > 1,
+    borderDash: s.label.endsWith('· ptq') ? [6, 4] : undefined,  // post-training: dashed
     pointRadius: 5,
     data: s.points.map((p) => ({x: p.bits, y: p.mean, yMin: p.err === null ? undefined : p.mean - p.err,
                                 yMax: p.err === null ? undefined : p.mean + p.err, point: p})),
@@ -226,29 +227,34 @@ function outcomeSection(outcome) {
   const box = el('div', {id: 'outcome'});
   box.append(el('h2', {}, 'Search outcome'));
   const base = outcome.baseline || {};
+  const rule = outcome.confidence ? `at ${Math.round(outcome.confidence * 100)}% confidence over seeds and sampling`
+                                  : 'on the mean over seeds (no interval)';
   box.append(el('p', {class: 'note'},
-      `Metric ${outcome.metric || 'fid'}; a configuration "meets" when its ${outcome.metric || 'fid'} stays within ` +
-      `${outcome.threshold !== undefined ? outcome.threshold : '?'}× of full precision at ` +
-      `${outcome.confidence ? Math.round(outcome.confidence * 100) + '% confidence' : 'the point estimate'}. ` +
+      `Requirement ${outcome.requirement || '?'} (bound ${fmt.num(outcome.threshold, 1)}), judged ${rule}. ` +
       `Full precision: ${fmt.num(base.value)} ± ${fmt.num(base.std)} (std over ${base.n || 0} seed(s)).`));
   if (outcome.methods) {
+    const by = {ptq: 'post-training quantization', qat: 'fine-tuning', '': ''};
     box.append(el('table', {id: 'chosen'},
-        el('tr', {}, ['method', 'G bits', 'decided by', 'D bits'].map((h) => el('th', {}, h))),
-        Object.entries(outcome.methods).map(([m, r]) => el('tr', {},
-            el('td', {}, m), el('td', {}, r.g && r.g.bits !== undefined ? r.g.bits : '?'),
-            el('td', {}, r.g && r.g.by ? r.g.by : ''), el('td', {}, r.d && r.d.bits !== undefined ? r.d.bits : '?')))));
+        el('tr', {}, ['method', 'G bits', 'G decided by', 'D bits'].map((h) => el('th', {}, h))),
+        ...Object.entries(outcome.methods).map(([m, r]) => el('tr', {},
+            el('td', {}, m), el('td', {}, r.g && r.g.bits !== undefined ? r.g.bits : (r.g && r.g.status) || '?'),
+            el('td', {}, r.g && r.g.by ? by[r.g.by] || r.g.by : ''),
+            el('td', {}, r.d && r.d.bits !== undefined ? r.d.bits : (r.d && r.d.status) || '?')))));
   }
-  box.append(el('table', {id: 'configs'},
-      el('tr', {}, ['G', 'D', 'value', '± std', 'seeds', 'ratio to FP (interval)', 'verdict'].map((h) => el('th', {}, h))),
-      outcome.configs.map((c) => {
+  const table = el('table', {id: 'configs'},
+      el('tr', {}, ['G', 'D', 'how', 'value', '± std', 'seeds', 'ratio to full precision (interval)', 'verdict']
+          .map((h) => el('th', {}, h))),
+      ...outcome.configs.map((c) => {
         const vb = c.vs_bound;
         return el('tr', {},
             el('td', {}, (c.g || []).join('-')), el('td', {}, (c.d || []).join('-')),
+            el('td', {}, c.ptq ? 'post-training' : (c.verdict === 'baseline' ? '' : 'trained')),
             el('td', {class: 'num'}, fmt.num(c.value)), el('td', {class: 'num'}, fmt.num(c.std)),
             el('td', {class: 'num'}, c.n),
             el('td', {}, vb ? `${fmt.num(vb.estimate, 3)} (${fmt.num(vb.low, 3)}–${fmt.num(vb.high, 3)})` : ''),
             el('td', {class: `verdict-${c.verdict}`}, c.verdict || ''));
-      })));
+      }));
+  box.append(el('details', {}, el('summary', {}, `Every configuration tried (${outcome.configs.length})`), table));
   return box;
 }
 
@@ -280,11 +286,14 @@ async function sweepView(main, sweepId) {
   const outcomeBox = el('div');
   const chartBox = el('div', {class: 'chart-box'}, el('canvas', {id: 'quality-chart'}));
   const chartNote = el('p', {class: 'note'});
+  const chartBoxD = el('div', {class: 'chart-box'}, el('canvas', {id: 'quality-chart-d'}));
+  const chartD = el('div', {id: 'd-chart', hidden: 'hidden'},
+                    el('h2', {}, 'Quality against the discriminator\'s bits'), chartBoxD);
   const resultsBox = el('div', {id: 'results'});
   const jobsBox = el('div', {id: 'jobs'});
   const heatBox = el('div');
   main.replaceChildren(header, outcomeBox,
-                       el('h2', {}, 'Quality against bits'), chartNote, chartBox,
+                       el('h2', {}, 'Quality against bits'), chartNote, chartBox, chartD,
                        el('h2', {}, 'Results'), resultsBox, heatBox, el('h2', {}, 'Jobs'), jobsBox);
 
   const sweep = await api(`/api/sweeps/${sweepId}`);
@@ -301,7 +310,7 @@ async function sweepView(main, sweepId) {
   outcomeBox.replaceChildren(outcomeSection(sweep.outcome) || '');
 
   // Results: filter, Pareto, sort and page on the server.
-  const results = {where: '', sort: '', offset: 0, limit: 50, pareto: false};
+  const results = {where: '', sort: '', offset: 0, limit: 20, pareto: false};
   const resultsQuery = (format) => {
     const q = new URLSearchParams();
     results.where.split(/[\s,]+/).filter(Boolean).forEach((w) => q.append('where', w));
@@ -344,24 +353,33 @@ async function sweepView(main, sweepId) {
          csvLink),
       el('p', {class: 'note'}, 'Conditions as in bitsweep results --where: column=value, !=, <, <=, >, >=. ' +
          'Each metric comes with its sampling standard error (_se).'),
-      resultsError, resultsTable, resultsPager);
+      resultsError, el('div', {class: 'scroll'}, resultsTable), resultsPager);
 
-  let chart = null;
+  const charts = {g: null, d: null};
+  function drawChart(side, data) {
+    if (charts[side]) { charts[side].destroy(); running.charts = running.charts.filter((c) => c !== charts[side]); }
+    charts[side] = qualityChart(document.getElementById(side === 'g' ? 'quality-chart' : 'quality-chart-d'), data);
+    running.charts.push(charts[side]);
+  }
   async function loadChart() {
-    const data = await api(`/api/sweeps/${sweepId}/chart?metric=fid`);
-    const points = data.series.reduce((n, s) => n + s.points.length, 0);
-    chartNote.textContent = points ? `${points} configuration(s). Points are means over seeds; bars are the standard ` +
+    const [g, d] = await Promise.all([api(`/api/sweeps/${sweepId}/chart?metric=fid&side=g`),
+                                      api(`/api/sweeps/${sweepId}/chart?metric=fid&side=d`)]);
+    const count = (data) => data.series.reduce((n, s) => n + s.points.length, 0);
+    const quantizedD = d.series.filter((s) => s.label !== 'full precision' && !s.label.startsWith('full precision ·'));
+    chartNote.textContent = count(g) + count(d) ? `Points are means over seeds; bars are the standard ` +
         'deviation over seeds, or the sampling standard error where a configuration has one run. Hover for the jobs; click to open one.'
         : 'No finished configuration yet.';
-    if (chart) { chart.destroy(); running.charts = running.charts.filter((c) => c !== chart); }
-    chart = qualityChart(document.getElementById('quality-chart'), data);
-    running.charts.push(chart);
-    window.bitsweepChart = data;  // for scripts and tests
+    drawChart('g', g);
+    if (quantizedD.length) {
+      chartD.hidden = false;
+      drawChart('d', d);
+    }
+    window.bitsweepChart = g;  // for scripts and tests
   }
 
   // Jobs: a page of the live copy the dashboard keeps; rows update in place
   // from the event stream.
-  const jobs = {state: '', sort: 'id', offset: 0, limit: 50, version: 0};
+  const jobs = {state: '', sort: 'id', offset: 0, limit: 25, version: 0};
   const jobsTable = el('table', {id: 'jobs-table'});
   const jobsPager = el('div');
   const jobColumns = [['id', 'job', 'num'], ['state', 'state'], [null, 'params'], ['attempts', 'attempt', 'num'],
@@ -371,7 +389,7 @@ async function sweepView(main, sweepId) {
     return el('tr', {'data-job': j.id, 'data-state': j.state},
         el('td', {class: 'num'}, el('a', {href: `#/job/${j.id}`}, j.id)),
         el('td', {}, stateBadge(j.state)),
-        el('td', {}, fmt.params(j.params)),
+        el('td', {class: 'params', title: fmt.params(j.params)}, fmt.params(j.params)),
         el('td', {class: 'num'}, `${j.attempts}/${j.max_attempts}`),
         el('td', {}, j.worker),
         el('td', {}, j.state === 'RUNNING' || j.state === 'SUCCEEDED' ? `${pct}%` : ''),

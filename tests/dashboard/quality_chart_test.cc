@@ -56,23 +56,37 @@ TEST(QualityChartTest, OnePointPerConfigurationWithTheSpreadOverSeedsOrTheSampli
   EXPECT_EQ((*fp)["points"][0]["bits"], 32);
 }
 
-TEST(QualityChartTest, ASweepThatOnlyQuantizesDPutsDsBitsOnTheAxis) {
+TEST(QualityChartTest, DsSideHasTheConfigurationsThatQuantizeDAgainstDsBits) {
   v1::QueryResultsResponse results;
   AddRow(&results, 1, "none", 32, "minmax", 2, 1, 60.0, 1.0);
   AddRow(&results, 2, "none", 32, "minmax", 4, 1, 40.0, 1.0);
-  auto chart = QualityChart(results, "fid");
+  AddRow(&results, 3, "em", 4, "em", 2, 1, 70.0, 1.0);
+  AddRow(&results, 4, "em", 4, "none", 32, 1, 30.0, 1.0);
+  auto chart = QualityChart(results, "fid", "d");
   ASSERT_TRUE(chart.ok());
   EXPECT_EQ((*chart)["x"], "bits_d");
-  const auto* d = Series(*chart, "minmax (D) · from-scratch");
+  const auto* d = Series(*chart, "D minmax · from-scratch");
   ASSERT_NE(d, nullptr) << chart->dump();
   EXPECT_EQ((*d)["points"][0]["bits"], 2);
   EXPECT_EQ((*d)["points"][1]["bits"], 4);
+  const auto* with_g = Series(*chart, "D em, G em-4 · from-scratch");
+  ASSERT_NE(with_g, nullptr) << chart->dump();
+  EXPECT_EQ((*with_g)["points"].size(), 1u);
+  EXPECT_EQ(Series(*chart, "em · from-scratch"), nullptr) << "G-only configurations belong on G's side";
+
+  auto g_side = QualityChart(results, "fid", "g");
+  ASSERT_TRUE(g_side.ok());
+  ASSERT_EQ((*g_side)["series"].size(), 1u) << g_side->dump();
+  EXPECT_EQ((*g_side)["series"][0]["label"], "em · from-scratch");
 }
 
 TEST(QualityChartTest, AnUnknownMetricIsRefusedByName) {
   auto chart = QualityChart({}, "psnr");
   ASSERT_FALSE(chart.ok());
   EXPECT_NE(chart.status().message().find("psnr"), std::string::npos);
+  auto side = QualityChart({}, "fid", "both");
+  ASSERT_FALSE(side.ok());
+  EXPECT_NE(side.status().message().find("both"), std::string::npos);
 }
 
 }  // namespace
