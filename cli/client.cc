@@ -50,25 +50,9 @@ void Authorize(grpc::ClientContext* ctx) {
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
 }
 
-const char* JobStateText(v1::JobState state) {
-  switch (state) {
-    case v1::JOB_QUEUED: return "QUEUED";
-    case v1::JOB_RUNNING: return "RUNNING";
-    case v1::JOB_SUCCEEDED: return "SUCCEEDED";
-    case v1::JOB_FAILED: return "FAILED";
-    case v1::JOB_CANCELLED: return "CANCELLED";
-    default: return "?";
-  }
-}
+const char* JobStateText(v1::JobState state) { return JobStateName(state); }
 
-const char* SweepStateText(v1::SweepState state) {
-  switch (state) {
-    case v1::SWEEP_RUNNING: return "RUNNING";
-    case v1::SWEEP_DONE: return "DONE";
-    case v1::SWEEP_CANCELLED: return "CANCELLED";
-    default: return "?";
-  }
-}
+const char* SweepStateText(v1::SweepState state) { return SweepStateName(state); }
 
 std::string SweepSummary(const v1::Sweep& s) {
   const char* state = SweepStateText(s.state());

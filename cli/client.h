@@ -10,6 +10,7 @@
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
 #include "common/table.h"
 #include "proto/results_table.h"
+#include "proto/state_names.h"
 #include "proto/transport_security.h"
 
 namespace bitsweep::cli {

@@ -2,30 +2,9 @@
 
 #include <algorithm>
 
+#include "proto/state_names.h"
+
 namespace bitsweep::dashboard {
-namespace {
-
-const char* SweepState(v1::SweepState state) {
-  switch (state) {
-    case v1::SWEEP_RUNNING: return "RUNNING";
-    case v1::SWEEP_DONE: return "DONE";
-    case v1::SWEEP_CANCELLED: return "CANCELLED";
-    default: return "?";
-  }
-}
-
-const char* JobState(v1::JobState state) {
-  switch (state) {
-    case v1::JOB_QUEUED: return "QUEUED";
-    case v1::JOB_RUNNING: return "RUNNING";
-    case v1::JOB_SUCCEEDED: return "SUCCEEDED";
-    case v1::JOB_FAILED: return "FAILED";
-    case v1::JOB_CANCELLED: return "CANCELLED";
-    default: return "?";
-  }
-}
-
-}  // namespace
 
 nlohmann::json ParsedOrText(const std::string& text) {
   if (text.empty()) return nullptr;
@@ -38,7 +17,7 @@ nlohmann::json SweepJson(const v1::Sweep& s, int64_t now_unix_ms, bool with_spec
   nlohmann::json j = {
       {"id", s.id()},
       {"name", s.name()},
-      {"state", SweepState(s.state())},
+      {"state", SweepStateName(s.state())},
       {"strategy", s.strategy()},
       {"priority", s.priority()},
       {"created_ms", s.created_unix_ms()},
@@ -71,7 +50,7 @@ nlohmann::json JobJson(const v1::Job& job) {
   return {
       {"id", job.id()},
       {"sweep_id", job.sweep_id()},
-      {"state", JobState(job.state())},
+      {"state", JobStateName(job.state())},
       {"params", ParsedOrText(job.params_json())},
       {"attempts", job.attempts()},
       {"max_attempts", job.max_attempts()},

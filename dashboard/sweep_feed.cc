@@ -4,6 +4,8 @@
 #include <chrono>
 #include <set>
 
+#include "proto/state_names.h"
+
 namespace bitsweep::dashboard {
 namespace {
 
@@ -12,17 +14,6 @@ constexpr size_t kMostRecentChanges = 20000;
 // How long a broken stream waits before following the sweep again (the
 // coordinator restarting, say).
 constexpr auto kReconnectDelay = std::chrono::seconds(1);
-
-const char* StateName(v1::JobState state) {
-  switch (state) {
-    case v1::JOB_QUEUED: return "QUEUED";
-    case v1::JOB_RUNNING: return "RUNNING";
-    case v1::JOB_SUCCEEDED: return "SUCCEEDED";
-    case v1::JOB_FAILED: return "FAILED";
-    case v1::JOB_CANCELLED: return "CANCELLED";
-    default: return "";
-  }
-}
 
 double Progress(const v1::Job& job) {
   if (job.state() == v1::JOB_SUCCEEDED) return 1.0;
@@ -173,7 +164,7 @@ grpc::Status SweepFeed::Page(const JobPageRequest& request, JobPage* page) const
   std::vector<const v1::Job*> rows;
   rows.reserve(jobs_.size());
   for (const auto& [id, job] : jobs_) {
-    if (request.state.empty() || request.state == StateName(job.state())) rows.push_back(&job);
+    if (request.state.empty() || request.state == JobStateName(job.state())) rows.push_back(&job);
   }
   if (column != "id" && !column.empty()) std::stable_sort(rows.begin(), rows.end(), less);
   if (descending) std::reverse(rows.begin(), rows.end());
