@@ -75,12 +75,18 @@ const coordinatorPort = await freePort();
 const coordinator = `127.0.0.1:${coordinatorPort}`;
 start(['coordinator', '--listen', coordinator, '--db', 'store.db', '--lease-ttl', '30'], 'coordinator');
 await waitFor('the coordinator', () => run(['health', '--coordinator', coordinator]).code === 0, 30);
-start(['worker', '--coordinator', coordinator, '--slots', '2', '--work-dir', 'work', '--threads', '1'], 'worker');
+// The worker starts only once the sweep page is open (first test), so the
+// page sees every job queued however slow the browser is to start.
+let worker = null;
+function startWorker() {
+  worker ??= start(['worker', '--coordinator', coordinator, '--slots', '2', '--work-dir', 'work', '--threads', '1'],
+                   'worker');
+}
 start(['dashboard', '--coordinator', coordinator, '--listen', '127.0.0.1:0'], 'dashboard');
 const url = await dashboardUrl('dashboard.log');
 
-// A synthetic grid whose jobs take a second each, so a page opened at the
-// start sees rows change; two seeds per configuration for error bars.
+// A synthetic grid whose jobs take a second each; two seeds per
+// configuration for error bars.
 fs.writeFileSync(path.join(dir, 'grid.json'), JSON.stringify({
   name: XSS_NAME,
   base: {task: 'synthetic', synthetic: {seconds: 1.0, noise: 0.05}},
@@ -122,10 +128,11 @@ test('the sweep page shows every job and rows change state live, without a reloa
   await page.evaluate(() => { window.__sameDocument = true; });
   const before = await page.$$eval('#jobs-table tr[data-job]', (rows) => rows.map((r) => [r.dataset.job, r.dataset.state]));
   assert.equal(before.length, 12, 'one row per job');
-  const unfinished = before.filter(([, state]) => state !== 'SUCCEEDED').map(([id]) => id);
-  assert.ok(unfinished.length > 0, `some job still unfinished when the page opened: ${JSON.stringify(before)}`);
-  // The last job to finish: its row must turn SUCCEEDED in place.
-  const watched = unfinished[unfinished.length - 1];
+  assert.deepEqual(before.map(([, state]) => state), Array(12).fill('QUEUED'), 'no worker yet: every job queued');
+  startWorker();
+  // Rows leave QUEUED and the last one turns SUCCEEDED in place.
+  await page.waitForSelector('#jobs-table tr[data-job]:not([data-state="QUEUED"])', {timeout: 60000});
+  const watched = before[before.length - 1][0];
   await page.waitForSelector(`#jobs-table tr[data-job="${watched}"][data-state="SUCCEEDED"]`, {timeout: 60000});
   await page.waitForFunction(() => document.querySelector('#sweep-state').textContent.includes('DONE'), null, {timeout: 60000});
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the page was not reloaded');
@@ -283,6 +290,7 @@ try {
       await t.body();
       console.log(`ok   ${t.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (e) {
+      startWorker();  // a failure before the worker started must not hang the rest
       failed++;
       console.log(`FAIL ${t.name}\n     ${String(e.stack || e).split('\n').join('\n     ')}`);
     }
@@ -296,6 +304,7 @@ try {
   for (const c of children) c.kill('SIGTERM');
   if (failed) {
     for (const name of ['coordinator', 'worker', 'dashboard']) {
+      if (!fs.existsSync(path.join(dir, `${name}.log`))) continue;
       console.log(`--- ${name}.log (last lines)\n${fs.readFileSync(path.join(dir, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n')}`);
     }
   } else {
