@@ -74,15 +74,25 @@ try {
   const cpu = `${(fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1]}, ${os.cpus().length} cores`;
   console.log(`# ${cpu}; sweep of ${seeds * noises} synthetic jobs`);
 
+  // Where a cold open's time goes: each API call from its start to its
+  // last byte.
+  const calls = [];
+  page.on('requestfinished', (r) => {
+    if (r.url().includes('/api/') && !r.url().includes('/events')) calls.push([r.url().replace(url, '/'), r.timing()]);
+  });
   async function openTimes(label) {
     const times = [];
     for (let i = 0; i < repeat; ++i) {
       await page.goto('about:blank');
+      calls.length = 0;
       const t0 = performance.now();
       await page.goto(`${url}#/sweep/${sweepId}`);
       await page.waitForSelector('body[data-ready]', {timeout: 120000});
       await page.waitForSelector('#jobs-table tr[data-job]', {timeout: 120000});
       times.push((performance.now() - t0) / 1000);
+      if (i === 0) {
+        for (const [u, t] of calls) console.log(`  ${label} cold: ${u}  ${(t.responseEnd / 1000).toFixed(3)} s`);
+      }
     }
     const rows = await page.$$eval('#jobs-table tr[data-job]', (r) => r.length);
     const warm = times.slice(1).sort((a, b) => a - b);

@@ -235,28 +235,47 @@ Result<JobSpec> JobSpec::FromFile(const std::string& path) {
 }
 
 nlohmann::json JobSpec::ToJson() const {
+  // Field by field rather than from nested initializer lists, which copy
+  // every value once more: a large grid writes one of these per point.
   auto quant_json = [](const QuantSpec& q) {
-    return nlohmann::json{{"method", QuantMethodName(q.method)},
-                          {"bits", q.bits},
-                          {"keep_first_last_fp", q.keep_first_last_fp},
-                          {"em_max_iters", q.em_max_iters}};
+    nlohmann::json j = nlohmann::json::object();
+    j["method"] = QuantMethodName(q.method);
+    j["bits"] = q.bits;
+    j["keep_first_last_fp"] = q.keep_first_last_fp;
+    j["em_max_iters"] = q.em_max_iters;
+    return j;
   };
-  nlohmann::json j = {
-      {"task", task},
-      {"dataset",
-       {{"name", dataset.name}, {"root", dataset.root}, {"image_size", dataset.image_size},
-        {"split", dataset.split}, {"limit", dataset.limit}}},
-      {"model", {{"arch", model.arch}, {"nz", model.nz}, {"ngf", model.ngf}, {"ndf", model.ndf}}},
-      {"loss", LossKindName(loss)},
-      {"quant", {{"g", quant_json(quant_g)}, {"d", quant_json(quant_d)}}},
-      {"train",
-       {{"iterations", train.iterations}, {"batch_size", train.batch_size}, {"lr_g", train.lr_g},
-        {"lr_d", train.lr_d}, {"betas", {train.betas[0], train.betas[1]}}, {"n_critic", train.n_critic},
-        {"seed", train.seed}, {"checkpoint_every", train.checkpoint_every}, {"log_every", train.log_every},
-        {"gp_weight", train.gp_weight}, {"resume_from_job", train.resume_from_job},
-        {"upload_checkpoint", train.upload_checkpoint}}},
-      {"runtime", {{"device", runtime.device}, {"threads", runtime.threads}}},
-  };
+  nlohmann::json j = nlohmann::json::object();
+  j["task"] = task;
+  auto& d = j["dataset"];
+  d["name"] = dataset.name;
+  d["root"] = dataset.root;
+  d["image_size"] = dataset.image_size;
+  d["split"] = dataset.split;
+  d["limit"] = dataset.limit;
+  auto& m = j["model"];
+  m["arch"] = model.arch;
+  m["nz"] = model.nz;
+  m["ngf"] = model.ngf;
+  m["ndf"] = model.ndf;
+  j["loss"] = LossKindName(loss);
+  j["quant"]["g"] = quant_json(quant_g);
+  j["quant"]["d"] = quant_json(quant_d);
+  auto& t = j["train"];
+  t["iterations"] = train.iterations;
+  t["batch_size"] = train.batch_size;
+  t["lr_g"] = train.lr_g;
+  t["lr_d"] = train.lr_d;
+  t["betas"] = nlohmann::json::array({train.betas[0], train.betas[1]});
+  t["n_critic"] = train.n_critic;
+  t["seed"] = train.seed;
+  t["checkpoint_every"] = train.checkpoint_every;
+  t["log_every"] = train.log_every;
+  t["gp_weight"] = train.gp_weight;
+  t["resume_from_job"] = train.resume_from_job;
+  t["upload_checkpoint"] = train.upload_checkpoint;
+  j["runtime"]["device"] = runtime.device;
+  j["runtime"]["threads"] = runtime.threads;
   // Only when set, so that the canonical form (and hash) of every spec
   // written before warm starts stays as it was.
   if (train.init_from_job != 0) j["train"]["init_from_job"] = train.init_from_job;

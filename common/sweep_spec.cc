@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include "common/job_spec.h"
 #include "common/spec_reader.h"
@@ -10,16 +9,21 @@
 namespace bitsweep {
 
 nlohmann::json::json_pointer JsonPointerOf(const std::string& dotted) {
-  std::string pointer;
-  std::stringstream in(dotted);
+  // Tokens are pushed as they are (no escaping to undo), one per part
+  // between dots; a trailing dot adds no empty part. Planning a grid point
+  // builds several of these, so no stream.
+  nlohmann::json::json_pointer pointer;
   std::string part;
-  while (std::getline(in, part, '.')) {
-    // JSON pointer escapes, so that no field name can make it malformed.
-    std::string escaped;
-    for (char c : part) escaped += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
-    pointer += "/" + escaped;
+  for (size_t i = 0; i < dotted.size(); ++i) {
+    if (dotted[i] != '.') {
+      part += dotted[i];
+      continue;
+    }
+    pointer.push_back(part);
+    part.clear();
   }
-  return nlohmann::json::json_pointer(pointer);
+  if (!part.empty()) pointer.push_back(part);
+  return pointer;
 }
 
 bool IsFieldOf(const nlohmann::json& base, const std::string& path) {
@@ -127,7 +131,13 @@ Result<JobPlan> PlanJob(const nlohmann::json& base, const nlohmann::json& params
   // precision forced is recorded even where the point did not name it
   // (a grid over quant.g.method alone).
   for (const auto& [path, value] : plan.params.items()) plan.params[path] = plan.spec[JsonPointerOf(path)];
-  const nlohmann::json leased = ApplyParams(base, plan.params);
+  // Only the base's quantization object and the point's fields in it decide
+  // the bits a lease will see: rebuild just that, not the whole spec.
+  nlohmann::json leased = nlohmann::json::object();
+  if (base.contains("quant")) leased["quant"] = base["quant"];
+  for (const auto& [path, value] : plan.params.items()) {
+    if (path == "quant" || path.rfind("quant.", 0) == 0) SetParam(&leased, path, value);
+  }
   for (const char* net : {"g", "d"}) {
     const std::string bits_path = std::string("quant.") + net + ".bits";
     const auto bits = JsonPointerOf(bits_path);
