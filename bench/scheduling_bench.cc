@@ -18,7 +18,9 @@
 // the coordinator's memory with N jobs queued, after the sweep ended (as the
 // coordinator leaves it: no malloc_trim of the benchmark's own), and the
 // time of a results query. --submit-only (a flag, after the options) cancels
-// the big sweep instead of running it.
+// the big sweep instead of running it. The process uses the coordinator
+// process's memory settings (common/service_memory.h) unless
+// --default-malloc (a flag) keeps glibc's defaults.
 #include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "bitsweep/v1/bitsweep.grpc.pb.h"
+#include "common/service_memory.h"
 #include "coordinator/server.h"
 #include "worker/agent.h"
 #include "worker/synthetic_task.h"
@@ -294,10 +297,11 @@ void CoreOnly(const std::string& dir, int64_t jobs) {
 int main(int argc, char** argv) {
   int64_t jobs = 20000, big = 0;
   int workers = 8, slots = 8;
-  bool core_only = false, submit_only = false;
+  bool core_only = false, submit_only = false, default_malloc = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--core-only")) core_only = true;
     if (!std::strcmp(argv[i], "--submit-only")) submit_only = true;
+    if (!std::strcmp(argv[i], "--default-malloc")) default_malloc = true;
   }
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--jobs")) jobs = std::atoll(argv[i + 1]);
@@ -305,6 +309,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--slots")) slots = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--big")) big = std::atoll(argv[i + 1]);
   }
+  if (!default_malloc) bitsweep::UseServiceMemorySettings();  // as `bitsweep coordinator` does
   std::string dir_template = (std::filesystem::temp_directory_path() / "bitsweep-bench-XXXXXX").string();
   const std::string dir = mkdtemp(dir_template.data());
   bitsweep::coordinator::CoordinatorServer::Options options;

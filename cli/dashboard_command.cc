@@ -7,12 +7,14 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/service_commands.h"
+#include "common/service_memory.h"
 #include "dashboard/server.h"
 
 namespace bitsweep::cli {
 
 int RunDashboardCommand(const DashboardCommandOptions& options) {
   const auto& interrupted = InterruptFlag();
+  UseServiceMemorySettings();
   auto address = dashboard::ParseListenAddress(options.listen, options.allow_remote);
   if (!address.ok()) return ReportError("dashboard", address.status());
   const std::string coordinator = options.coordinator.empty() ? DefaultCoordinatorAddress() : options.coordinator;

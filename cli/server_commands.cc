@@ -15,6 +15,7 @@
 #include "cli/search_data.h"
 #include "cli/service_commands.h"
 #include "cli/sweep_watch.h"
+#include "common/service_memory.h"
 #include "common/sweep_spec.h"
 #include "coordinator/server.h"
 #include "dashboard/server.h"
@@ -105,6 +106,7 @@ int RunCoordinatorCommand(const CoordinatorCommandOptions& options) {
   // Past a file-size limit a write should fail like on a full disk (the
   // store then refuses work), not kill the coordinator.
   std::signal(SIGXFSZ, SIG_IGN);
+  UseServiceMemorySettings();
   coordinator::CoordinatorServer::Options server_options;
   server_options.listen = options.listen;
   server_options.tls = {options.tls_cert, options.tls_key, options.tls_client_ca};
