@@ -17,6 +17,9 @@ namespace bitsweep::coordinator {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// Reads that can run at once (each its own connection): a long one, say
+// every result of a large sweep, leaves the others free.
+constexpr int kReaders = 4;
 
 constexpr const char* kJobColumns =
     "id, sweep_id, ordinal, params_json, task, method_g, bits_g, method_d, bits_d, loss, dataset, seed, state, "
@@ -152,7 +155,7 @@ Store::~Store() {
     });
   }
   statements_.reset();
-  reader_.reset();
+  readers_.reset();
   writer_.reset();
   lock_.reset();  // last: nobody else may open the file for writing before it is closed
 }
@@ -300,7 +303,7 @@ Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, int targ
   }
 
   opened = store->Guard("prepare", [&] {
-    store->reader_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+    store->readers_ = std::make_unique<ReaderPool>(path, kReaders, kBusyTimeoutMs);
     if (target_version == LatestSchemaVersion()) store->statements_ = std::make_unique<Statements>(*store->writer_);
     if (target_version >= 4) {
       store->store_id_ = store->writer_->execAndGet("SELECT value FROM store_info WHERE key = 'store_id'").getString();
@@ -512,10 +515,10 @@ Status Store::SaveStrategy(int64_t sweep_id, const std::string& state_json, cons
 }
 
 Result<double> Store::SweepSlotSeconds(int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   double seconds = 0.0;
   BITSWEEP_RETURN_IF_ERROR(Guard("sum attempt time", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader.db(),
                         "SELECT COALESCE(SUM(a.ended_ms - a.started_ms), 0) FROM attempts a JOIN jobs j "
                         "ON j.id = a.job_id WHERE j.sweep_id = ? AND a.ended_ms IS NOT NULL");
     q.bind(1, sweep_id);
@@ -593,10 +596,10 @@ Status Store::TouchWorker(const std::string& worker_id, int64_t now_ms) {
 // ---- reads ----
 
 Result<SweepRecord> Store::GetSweep(int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::optional<SweepRecord> sweep;
   BITSWEEP_RETURN_IF_ERROR(Guard("get sweep", [&] {
-    SQLite::Statement q(*reader_, std::string("SELECT ") + kSweepColumns + " FROM sweeps WHERE id = ?");
+    SQLite::Statement q(reader.db(), std::string("SELECT ") + kSweepColumns + " FROM sweeps WHERE id = ?");
     q.bind(1, sweep_id);
     if (q.executeStep()) sweep = ReadSweep(q);
   }));
@@ -605,30 +608,30 @@ Result<SweepRecord> Store::GetSweep(int64_t sweep_id) {
 }
 
 Result<std::vector<SweepRecord>> Store::ListSweeps() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::vector<SweepRecord> sweeps;
   BITSWEEP_RETURN_IF_ERROR(Guard("list sweeps", [&] {
-    SQLite::Statement q(*reader_, std::string("SELECT ") + kSweepColumns + " FROM sweeps ORDER BY id");
+    SQLite::Statement q(reader.db(), std::string("SELECT ") + kSweepColumns + " FROM sweeps ORDER BY id");
     while (q.executeStep()) sweeps.push_back(ReadSweep(q));
   }));
   return sweeps;
 }
 
 Result<std::pair<int64_t, int64_t>> Store::MaxIds() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::pair<int64_t, int64_t> ids{0, 0};
   BITSWEEP_RETURN_IF_ERROR(Guard("read ids", [&] {
-    ids.first = reader_->execAndGet("SELECT COALESCE(MAX(id), 0) FROM sweeps").getInt64();
-    ids.second = reader_->execAndGet("SELECT COALESCE(MAX(id), 0) FROM jobs").getInt64();
+    ids.first = reader.db().execAndGet("SELECT COALESCE(MAX(id), 0) FROM sweeps").getInt64();
+    ids.second = reader.db().execAndGet("SELECT COALESCE(MAX(id), 0) FROM jobs").getInt64();
   }));
   return ids;
 }
 
 Result<std::vector<SweepRecord>> Store::RunningSweeps() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::vector<SweepRecord> sweeps;
   BITSWEEP_RETURN_IF_ERROR(Guard("list running sweeps", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader.db(),
                         std::string("SELECT ") + kSweepColumns + " FROM sweeps WHERE state = 'RUNNING' ORDER BY id");
     while (q.executeStep()) sweeps.push_back(ReadSweep(q));
   }));
@@ -636,10 +639,10 @@ Result<std::vector<SweepRecord>> Store::RunningSweeps() {
 }
 
 Result<JobRecord> Store::GetJob(int64_t job_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::optional<JobRecord> job;
   BITSWEEP_RETURN_IF_ERROR(Guard("get job", [&] {
-    SQLite::Statement q(*reader_, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
+    SQLite::Statement q(reader.db(), std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
     q.bind(1, job_id);
     if (q.executeStep()) job = ReadJob(q);
   }));
@@ -648,10 +651,10 @@ Result<JobRecord> Store::GetJob(int64_t job_id) {
 }
 
 Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::vector<JobRecord> jobs;
   BITSWEEP_RETURN_IF_ERROR(Guard("list jobs", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader.db(),
                         std::string("SELECT ") + kJobColumns + " FROM jobs WHERE sweep_id = ? ORDER BY ordinal");
     q.bind(1, sweep_id);
     while (q.executeStep()) jobs.push_back(ReadJob(q));
@@ -660,10 +663,10 @@ Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id) {
 }
 
 Result<std::map<JobState, int>> Store::CountJobs(int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::map<JobState, int> counts;
   BITSWEEP_RETURN_IF_ERROR(Guard("count jobs", [&] {
-    SQLite::Statement q(*reader_, "SELECT state, COUNT(*) FROM jobs WHERE sweep_id = ? GROUP BY state");
+    SQLite::Statement q(reader.db(), "SELECT state, COUNT(*) FROM jobs WHERE sweep_id = ? GROUP BY state");
     q.bind(1, sweep_id);
     while (q.executeStep()) {
       auto state = ParseJobState(q.getColumn(0).getString());
@@ -675,10 +678,10 @@ Result<std::map<JobState, int>> Store::CountJobs(int64_t sweep_id) {
 }
 
 Result<std::vector<JobRecord>> Store::ActiveJobs() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::vector<JobRecord> jobs;
   BITSWEEP_RETURN_IF_ERROR(Guard("list active jobs", [&] {
-    SQLite::Statement q(*reader_, std::string("SELECT ") + kJobColumns +
+    SQLite::Statement q(reader.db(), std::string("SELECT ") + kJobColumns +
                                       " FROM jobs WHERE state IN ('QUEUED', 'RUNNING') ORDER BY id");
     while (q.executeStep()) jobs.push_back(ReadJob(q));
   }));
@@ -686,14 +689,16 @@ Result<std::vector<JobRecord>> Store::ActiveJobs() {
 }
 
 Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::vector<ResultRecord> rows;
+  // Not "WHERE ?1 = 0 OR sweep_id = ?1": that form scans every sweep's jobs.
+  const std::string where = sweep_id == 0 ? "" : "WHERE sweep_id = ?1 ";
   BITSWEEP_RETURN_IF_ERROR(Guard("query results", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader.db(),
                         "SELECT sweep, sweep_id, job, state, method_g, bits_g, method_d, bits_d, loss, dataset, seed, "
-                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json, fid_se, is_se, kid_se, protocol FROM results "
-                        "WHERE ?1 = 0 OR sweep_id = ?1 ORDER BY job");
-    q.bind(1, sweep_id);
+                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json, fid_se, is_se, kid_se, protocol "
+                        "FROM results " + where + "ORDER BY job");
+    if (sweep_id != 0) q.bind(1, sweep_id);
     while (q.executeStep()) {
       ResultRecord r;
       r.sweep = q.getColumn(0).getString();
@@ -730,10 +735,10 @@ Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
 }
 
 Result<std::vector<WorkerRecord>> Store::ListWorkers() {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::vector<WorkerRecord> workers;
   BITSWEEP_RETURN_IF_ERROR(Guard("list workers", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader.db(),
                         "SELECT id, host, devices_json, slots, version, registered_ms, last_seen_ms FROM workers "
                         "ORDER BY registered_ms, id");
     while (q.executeStep()) {
@@ -752,10 +757,10 @@ Result<std::vector<WorkerRecord>> Store::ListWorkers() {
 }
 
 Result<std::vector<ArtifactRecord>> Store::ListArtifacts(int64_t job_id, int64_t sweep_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::vector<ArtifactRecord> artifacts;
   BITSWEEP_RETURN_IF_ERROR(Guard("list artifacts", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader.db(),
                         "SELECT a.job_id, a.name, a.path, a.bytes, a.sha256 FROM artifacts a JOIN jobs j ON j.id = "
                         "a.job_id WHERE (?1 != 0 AND a.job_id = ?1) OR (?1 = 0 AND j.sweep_id = ?2) "
                         "ORDER BY a.job_id, a.name");
@@ -770,10 +775,10 @@ Result<std::vector<ArtifactRecord>> Store::ListArtifacts(int64_t job_id, int64_t
 }
 
 Result<std::vector<MetricValue>> Store::JobMetrics(int64_t job_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::vector<MetricValue> metrics;
   BITSWEEP_RETURN_IF_ERROR(Guard("read metrics", [&] {
-    SQLite::Statement q(*reader_,
+    SQLite::Statement q(reader.db(),
                         "SELECT name, value, std, step, n_samples, evaluator, evaluator_hash FROM metrics "
                         "WHERE job_id = ? ORDER BY step, name");
     q.bind(1, job_id);
@@ -793,10 +798,10 @@ Result<std::vector<MetricValue>> Store::JobMetrics(int64_t job_id) {
 }
 
 Result<std::string> Store::JobResultJson(int64_t job_id) {
-  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto reader = readers_->Acquire();
   std::string result;
   BITSWEEP_RETURN_IF_ERROR(Guard("read result", [&] {
-    SQLite::Statement q(*reader_, "SELECT result_json FROM jobs WHERE id = ?");
+    SQLite::Statement q(reader.db(), "SELECT result_json FROM jobs WHERE id = ?");
     q.bind(1, job_id);
     if (q.executeStep()) result = TextOrEmpty(q.getColumn(0));
   }));

@@ -21,6 +21,7 @@
 
 #include "common/status.h"
 #include "common/sweep_spec.h"
+#include "coordinator/reader_pool.h"
 #include "coordinator/records.h"
 
 namespace SQLite {
@@ -172,8 +173,7 @@ class Store {
   std::string fence_error_;
   std::unique_ptr<SQLite::Database> writer_;
   std::unique_ptr<Statements> statements_;
-  std::mutex read_mutex_;
-  std::unique_ptr<SQLite::Database> reader_;
+  std::unique_ptr<ReaderPool> readers_;
 };
 
 }  // namespace bitsweep::coordinator

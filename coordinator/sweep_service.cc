@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <thread>
+#include <utility>
 
 #include "common/sha256.h"
 #include "coordinator/sql_query.h"
@@ -145,18 +146,19 @@ grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext* ctx, const v1::
   }
   auto rows = scheduler_->store()->QueryResults(request->sweep_id());
   if (!rows.ok()) return ToGrpcStatus(rows.status());
-  for (const auto& r : rows.value()) {
+  response->mutable_rows()->Reserve(static_cast<int>(rows->size()));
+  for (auto& r : rows.value()) {
     auto* out = response->add_rows();
-    out->set_sweep(r.sweep);
+    out->set_sweep(std::move(r.sweep));
     out->set_sweep_id(r.sweep_id);
     out->set_job_id(r.job_id);
-    out->set_state(r.state);
-    out->set_method_g(r.method_g);
+    out->set_state(std::move(r.state));
+    out->set_method_g(std::move(r.method_g));
     out->set_bits_g(r.bits_g);
-    out->set_method_d(r.method_d);
+    out->set_method_d(std::move(r.method_d));
     out->set_bits_d(r.bits_d);
-    out->set_loss(r.loss);
-    out->set_dataset(r.dataset);
+    out->set_loss(std::move(r.loss));
+    out->set_dataset(std::move(r.dataset));
     out->set_seed(r.seed);
     out->set_has_fid(r.has_fid);
     out->set_fid(r.fid);
@@ -166,11 +168,11 @@ grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext* ctx, const v1::
     out->set_kid(r.kid);
     out->set_model_bytes(r.model_bytes);
     out->set_wall_seconds(r.wall_seconds);
-    out->set_params_json(r.params_json);
+    out->set_params_json(std::move(r.params_json));
     if (r.fid_se) out->set_fid_se(*r.fid_se);
     if (r.is_se) out->set_is_se(*r.is_se);
     if (r.kid_se) out->set_kid_se(*r.kid_se);
-    out->set_protocol(r.protocol);
+    out->set_protocol(std::move(r.protocol));
   }
   return grpc::Status::OK;
 }

@@ -335,14 +335,27 @@ void Routes::AddTo(httplib::Server* http) {
       const std::string condition = req.get_param_value("where", i);
       if (!condition.empty()) where.push_back(condition);
     }
+    const bool pareto = req.get_param_value("pareto") == "1";
+    const std::string sort = req.get_param_value("sort");
+    const bool csv = req.get_param_value("format") == "csv";
+    if (where.empty() && !pareto && sort.empty() && !csv) {
+      // The rows as they come: format only the page (a sweep's first
+      // view, whatever its size).
+      std::shared_ptr<const v1::QueryResultsResponse> rows;
+      grpc::Status s = Results(sweep_id, &rows);
+      if (!s.ok()) return SendError(res, s);
+      const auto begin = static_cast<size_t>(offset);
+      nlohmann::json page = TablePageJson(ResultsTable(*rows, begin, begin + static_cast<size_t>(limit)), 0, limit);
+      page["matching"] = rows->rows_size();
+      return SendJson(res, page);
+    }
     std::shared_ptr<const Table> view;
     Status invalid;
-    grpc::Status s = ResultsTableFor(sweep_id, where, req.get_param_value("pareto") == "1",
-                                     req.get_param_value("sort"), &view, &invalid);
+    grpc::Status s = ResultsTableFor(sweep_id, where, pareto, sort, &view, &invalid);
     if (!s.ok()) return SendError(res, s);
     if (!invalid.ok()) return SendBadRequest(res, invalid.message());
     const Table& table = *view;
-    if (req.get_param_value("format") == "csv") {
+    if (csv) {
       res.set_header("Content-Disposition",
                      "attachment; filename=\"sweep-" + std::to_string(sweep_id) + "-results.csv\"");
       res.set_content(FormatCsv(table), "text/csv; charset=utf-8");

@@ -1,15 +1,23 @@
 #include "proto/results_table.h"
 
+#include <algorithm>
+
 namespace bitsweep {
 
 Table ResultsTable(const v1::QueryResultsResponse& results) {
+  return ResultsTable(results, 0, static_cast<size_t>(results.rows_size()));
+}
+
+Table ResultsTable(const v1::QueryResultsResponse& results, size_t begin, size_t end) {
   Table t;
   // Each metric with its sampling standard error (_se: the value is
   // within about 2 of them of what an unlimited sample would give).
   t.columns = {"sweep", "job",   "state", "protocol", "method_g", "bits_g", "method_d",    "bits_d", "loss",
                "seed",  "fid",   "fid_se", "is",      "is_se",    "kid",    "kid_se", "model_bytes", "wall_s",
                "dataset"};
-  for (const auto& r : results.rows()) {
+  end = std::min(end, static_cast<size_t>(results.rows_size()));
+  for (size_t i = begin; i < end; ++i) {
+    const v1::ResultRow& r = results.rows(static_cast<int>(i));
     t.rows.push_back({
         Cell::Text(r.sweep()),
         Cell::Number(static_cast<double>(r.job_id()), "%.0f"),

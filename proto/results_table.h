@@ -9,4 +9,8 @@ namespace bitsweep {
 
 Table ResultsTable(const v1::QueryResultsResponse& results);
 
+/// Only rows [begin, end) of that table, as they come (ordered by job):
+/// a page of a large result set without formatting every other row.
+Table ResultsTable(const v1::QueryResultsResponse& results, size_t begin, size_t end);
+
 }  // namespace bitsweep

@@ -296,7 +296,9 @@ async function sweepView(main, sweepId) {
                        el('h2', {}, 'Quality against bits'), chartNote, chartBox, chartD,
                        el('h2', {}, 'Results'), resultsBox, heatBox, el('h2', {}, 'Jobs'), jobsBox);
 
-  const sweep = await api(`/api/sweeps/${sweepId}`);
+  // Every section loads at once and shows as soon as its data is in: the
+  // job table of a 100,000-job sweep does not wait for its results.
+  const sweepLoaded = api(`/api/sweeps/${sweepId}`);
   function renderHeader(s) {
     header.replaceChildren(
         el('h1', {}, el('span', {id: 'sweep-name'}, s.name), ' ', el('span', {class: 'muted'}, `sweep ${s.id} · ${s.strategy}`)),
@@ -306,8 +308,6 @@ async function sweepView(main, sweepId) {
               el('div', {class: 'progress-cell', id: 'sweep-progress'}, progressBar(s.jobs), progressText(s))),
            el('div', {class: 'card'}, el('div', {class: 'k'}, 'slot-hours'), el('div', {class: 'v'}, fmt.num(s.slot_hours, 2)))));
   }
-  renderHeader(sweep);
-  outcomeBox.replaceChildren(outcomeSection(sweep.outcome) || '');
 
   // Results: filter, Pareto, sort and page on the server.
   const results = {where: '', sort: '', offset: 0, limit: 20, pareto: false};
@@ -411,7 +411,14 @@ async function sweepView(main, sweepId) {
       ['', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => el('option', {value: s}, s || 'every state')));
   jobsBox.replaceChildren(el('div', {class: 'controls'}, stateSelect), jobsTable, jobsPager);
 
-  await Promise.all([loadResults(), loadChart(), loadJobs()]);
+  chartNote.textContent = 'Loading…';
+  resultsTable.replaceChildren(el('tr', {}, el('td', {class: 'muted'}, 'Loading the results…')));
+  const sections = Promise.all([loadJobs(), loadResults(), loadChart()]);
+  sections.catch(() => {});  // an unknown sweep is reported once, below
+  const sweep = await sweepLoaded;
+  renderHeader(sweep);
+  outcomeBox.replaceChildren(outcomeSection(sweep.outcome) || '');
+  await sections;
   utilisationSection(sweepId).then((s) => heatBox.replaceChildren(s || '')).catch(() => {});
 
   // Live: the sweep's event stream from the dashboard (fed by one
