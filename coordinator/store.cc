@@ -654,6 +654,10 @@ Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id) {
   auto reader = readers_->Acquire();
   std::vector<JobRecord> jobs;
   BITSWEEP_RETURN_IF_ERROR(Guard("list jobs", [&] {
+    // Sized first: a sweep can hold 100,000 jobs.
+    SQLite::Statement count(reader.db(), "SELECT COUNT(*) FROM jobs WHERE sweep_id = ?");
+    count.bind(1, sweep_id);
+    if (count.executeStep()) jobs.reserve(static_cast<size_t>(count.getColumn(0).getInt64()));
     SQLite::Statement q(reader.db(),
                         std::string("SELECT ") + kJobColumns + " FROM jobs WHERE sweep_id = ? ORDER BY ordinal");
     q.bind(1, sweep_id);

@@ -148,6 +148,7 @@ std::unique_ptr<grpc::ClientContext> Routes::Call(double seconds) const {
 }
 
 grpc::Status Routes::Results(int64_t sweep_id, std::shared_ptr<const v1::QueryResultsResponse>* rows) {
+  const auto arrived = std::chrono::steady_clock::now();
   v1::GetSweepRequest get;
   get.set_sweep_id(sweep_id);
   v1::Sweep sweep;
@@ -158,22 +159,27 @@ grpc::Status Routes::Results(int64_t sweep_id, std::shared_ptr<const v1::QueryRe
   auto cached = [&] {
     std::lock_guard<std::mutex> lock(results_mu_);
     auto it = results_.find(sweep_id);
-    if (it == results_.end() || it->second.key != key) return false;
+    if (it == results_.end() || !it->second.rows ||
+        (it->second.key != key && it->second.fetched_from < arrived)) {
+      return false;
+    }
     *rows = it->second.rows;
     return true;
   };
   if (cached()) return grpc::Status::OK;
   // One fetch at a time: the page asks for the table and the chart at once,
-  // and both need the same rows.
+  // and both need the same rows; requests that queued behind a fetch take
+  // its rows instead of fetching again each.
   std::lock_guard<std::mutex> fetching(fetch_mu_);
   if (cached()) return grpc::Status::OK;
+  const auto fetched_from = std::chrono::steady_clock::now();
   auto fetched = std::make_shared<v1::QueryResultsResponse>();
   v1::QueryResultsRequest request;
   request.set_sweep_id(sweep_id);
   s = stub_->QueryResults(Call(120).get(), request, fetched.get());
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(results_mu_);
-  results_[sweep_id] = {key, fetched, {}};
+  results_[sweep_id] = {key, fetched_from, fetched, {}};
   *rows = fetched;
   return grpc::Status::OK;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,9 @@ class Routes {
  private:
   struct CachedResults {
     std::string key;  // the sweep's state and finished count when fetched
+    // When the fetch began: a request that arrived before then can take
+    // these rows, whatever its key (they are newer than what it asked for).
+    std::chrono::steady_clock::time_point fetched_from;
     std::shared_ptr<const v1::QueryResultsResponse> rows;
     // Filtered / Pareto / sorted tables of these rows, by the request that
     // made them: paging through a big sweep's results sorts it once.

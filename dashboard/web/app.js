@@ -426,6 +426,20 @@ async function sweepView(main, sweepId) {
   // nothing more to say.
   if (sweep.state !== 'RUNNING') return;
   let finishedSeen = sweep.jobs.succeeded + sweep.jobs.failed;
+  // Results and charts follow finished jobs, one refresh at a time and
+  // spaced by twice what the last one took: a big sweep's results take a
+  // second to fetch, and jobs finish faster than that.
+  let resultsRefresh = null, resultsStale = false, lastRefreshMs = 0;
+  const refreshResults = () => {
+    if (resultsRefresh) { resultsStale = true; return; }
+    resultsRefresh = setTimeout(async () => {
+      const t0 = performance.now();
+      await Promise.all([loadResults(), loadChart()]).catch(() => {});
+      lastRefreshMs = performance.now() - t0;
+      resultsRefresh = null;
+      if (resultsStale) { resultsStale = false; refreshResults(); }
+    }, Math.max(300, 2 * lastRefreshMs));
+  };
   let refetchTimer = null;
   const refetchSoon = (what) => {
     if (refetchTimer) return;
@@ -449,7 +463,7 @@ async function sweepView(main, sweepId) {
     const finished = change.sweep.jobs.succeeded + change.sweep.jobs.failed;
     if (finished !== finishedSeen) {
       finishedSeen = finished;
-      setTimeout(() => { loadResults(); loadChart(); }, 300);
+      refreshResults();
     }
   });
   stream.addEventListener('reload', () => loadJobs());
