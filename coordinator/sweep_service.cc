@@ -1,5 +1,6 @@
 #include "coordinator/sweep_service.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,8 +15,13 @@ namespace bitsweep::coordinator {
 namespace {
 
 constexpr size_t kArtifactChunkBytes = 1 << 20;
-// A watch re-reads the sweep at most this often, however busy it is.
+// A watch re-reads the sweep at most this often, however busy it is, and
+// waits at least kWatchReadsPerInterval times what its last read took: a
+// re-read lists every job of the sweep, which for 100,000 jobs takes a
+// good part of a second, and a watcher must not take the coordinator's
+// cores from the jobs.
 constexpr auto kWatchMinInterval = std::chrono::milliseconds(250);
+constexpr int kWatchReadsPerInterval = 4;
 
 v1::SweepState ToProto(SweepState s) {
   switch (s) {
@@ -186,6 +192,7 @@ grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::Wa
   std::map<int64_t, std::tuple<int, int64_t, int>> sent;
   bool first = true;
   while (!ctx->IsCancelled() && !stopping_) {
+    const auto read_start = std::chrono::steady_clock::now();
     auto view = scheduler_->GetSweep(sweep_id);
     if (!view.ok()) return ToGrpcStatus(view.status());
     auto jobs = scheduler_->ListJobs(sweep_id);
@@ -209,8 +216,10 @@ grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::Wa
       writer->Write(end);
       return grpc::Status::OK;
     }
+    const auto read_took = std::chrono::steady_clock::now() - read_start;
     version = scheduler_->WaitForSweepChange(sweep_id, version, 1000);
-    std::this_thread::sleep_for(kWatchMinInterval);
+    std::this_thread::sleep_for(std::max<std::chrono::steady_clock::duration>(
+        kWatchMinInterval, kWatchReadsPerInterval * read_took));
   }
   return grpc::Status::OK;
 }
