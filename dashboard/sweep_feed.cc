@@ -83,7 +83,7 @@ void SweepFeed::Follow() {
     }
     auto reader = stub_->WatchSweep(ctx, request);
     v1::SweepEvent event;
-    while (reader->Read(&event)) Apply(event);
+    while (reader->Read(&event)) Apply(&event);
     grpc::Status status = reader->Finish();
     std::unique_lock<std::mutex> lock(mu_);
     if (ended_ || stopping_) return;
@@ -100,7 +100,8 @@ void SweepFeed::Follow() {
   }
 }
 
-void SweepFeed::Apply(const v1::SweepEvent& event) {
+void SweepFeed::Apply(v1::SweepEvent* read) {
+  const v1::SweepEvent& event = *read;
   std::lock_guard<std::mutex> lock(mu_);
   ++version_;
   if (event.kind() == v1::EVENT_SNAPSHOT) {
@@ -111,9 +112,11 @@ void SweepFeed::Apply(const v1::SweepEvent& event) {
     stream_status_ = grpc::Status::OK;
   }
   if (event.has_sweep()) sweep_ = event.sweep();
-  for (const auto& job : event.jobs()) {
-    jobs_[job.id()] = job;
-    if (event.kind() != v1::EVENT_SNAPSHOT) recent_.emplace_back(version_, job.id());
+  // Swapped in, not copied: a snapshot holds every job of the sweep.
+  for (auto& job : *read->mutable_jobs()) {
+    const int64_t id = job.id();
+    jobs_[id].Swap(&job);
+    if (event.kind() != v1::EVENT_SNAPSHOT) recent_.emplace_back(version_, id);
   }
   if (event.kind() == v1::EVENT_SNAPSHOT) replay_from_ = version_;
   // A browser that has not seen a dropped change's version cannot replay.

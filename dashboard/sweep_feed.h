@@ -75,7 +75,8 @@ class SweepFeed {
 
  private:
   void Follow();
-  void Apply(const v1::SweepEvent& event);
+  /// Takes the event's jobs (it is read into again next).
+  void Apply(v1::SweepEvent* event);
 
   const int64_t sweep_id_;
   v1::SweepService::Stub* stub_;
