@@ -531,9 +531,9 @@ Result<std::vector<SweepView>> Scheduler::ListSweeps() {
   return views;
 }
 
-Result<std::vector<JobView>> Scheduler::ListJobs(int64_t sweep_id) {
+Result<std::vector<JobView>> Scheduler::ListJobs(int64_t sweep_id, int64_t from_id) {
   BITSWEEP_RETURN_IF_ERROR(store_->GetSweep(sweep_id).status());
-  BITSWEEP_ASSIGN_OR_RETURN(auto jobs, store_->ListJobs(sweep_id));
+  BITSWEEP_ASSIGN_OR_RETURN(auto jobs, store_->ListJobs(sweep_id, from_id));
   std::vector<JobView> views;
   views.reserve(jobs.size());
   std::lock_guard<std::mutex> lock(mu_);

@@ -147,7 +147,8 @@ class Scheduler {
   Result<int> CancelJob(int64_t job_id);
   Result<SweepView> GetSweep(int64_t sweep_id);
   Result<std::vector<SweepView>> ListSweeps();
-  Result<std::vector<JobView>> ListJobs(int64_t sweep_id);
+  /// The sweep's jobs (see Store::ListJobs for `from_id`).
+  Result<std::vector<JobView>> ListJobs(int64_t sweep_id, int64_t from_id = 0);
   Result<std::vector<WorkerView>> ListWorkers();
   /// Blocks until the sweep changes after `seen` (a value this returned
   /// before; 0 at first) or `timeout_ms` passes; returns the current value.

@@ -650,17 +650,19 @@ Result<JobRecord> Store::GetJob(int64_t job_id) {
   return *job;
 }
 
-Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id) {
+Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id, int64_t from_id) {
   auto reader = readers_->Acquire();
   std::vector<JobRecord> jobs;
   BITSWEEP_RETURN_IF_ERROR(Guard("list jobs", [&] {
     // Sized first: a sweep can hold 100,000 jobs.
-    SQLite::Statement count(reader.db(), "SELECT COUNT(*) FROM jobs WHERE sweep_id = ?");
+    SQLite::Statement count(reader.db(), "SELECT COUNT(*) FROM jobs WHERE sweep_id = ? AND id >= ?");
     count.bind(1, sweep_id);
+    count.bind(2, from_id);
     if (count.executeStep()) jobs.reserve(static_cast<size_t>(count.getColumn(0).getInt64()));
-    SQLite::Statement q(reader.db(),
-                        std::string("SELECT ") + kJobColumns + " FROM jobs WHERE sweep_id = ? ORDER BY ordinal");
+    SQLite::Statement q(reader.db(), std::string("SELECT ") + kJobColumns +
+                                         " FROM jobs WHERE sweep_id = ? AND id >= ? ORDER BY ordinal");
     q.bind(1, sweep_id);
+    q.bind(2, from_id);
     while (q.executeStep()) jobs.push_back(ReadJob(q));
   }));
   return jobs;

@@ -127,7 +127,9 @@ class Store {
   Result<SweepRecord> GetSweep(int64_t sweep_id);
   Result<std::vector<SweepRecord>> ListSweeps();
   Result<JobRecord> GetJob(int64_t job_id);
-  Result<std::vector<JobRecord>> ListJobs(int64_t sweep_id);
+  /// The sweep's jobs in order; with `from_id`, only those whose id is at
+  /// least that.
+  Result<std::vector<JobRecord>> ListJobs(int64_t sweep_id, int64_t from_id = 0);
   /// How many jobs of the sweep are in each state.
   Result<std::map<JobState, int>> CountJobs(int64_t sweep_id);
   /// Every QUEUED or RUNNING job, for recovery after a restart.

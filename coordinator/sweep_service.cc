@@ -190,22 +190,36 @@ grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::Wa
   uint64_t version = 0;
   // What the client has seen of each job: (state, step, attempts).
   std::map<int64_t, std::tuple<int, int64_t, int>> sent;
+  // A finished job never changes again, and a sweep's new jobs get higher
+  // ids than its old ones: each read after the snapshot starts at the
+  // first job the last read saw unfinished, not at the sweep's first job.
+  int64_t read_from_id = 0;
   bool first = true;
   while (!ctx->IsCancelled() && !stopping_) {
     const auto read_start = std::chrono::steady_clock::now();
     auto view = scheduler_->GetSweep(sweep_id);
     if (!view.ok()) return ToGrpcStatus(view.status());
-    auto jobs = scheduler_->ListJobs(sweep_id);
+    auto jobs = scheduler_->ListJobs(sweep_id, read_from_id);
     if (!jobs.ok()) return ToGrpcStatus(jobs.status());
     v1::SweepEvent event;
     event.set_kind(first ? v1::EVENT_SNAPSHOT : v1::EVENT_JOB);
     SweepToProto(view.value(), event.mutable_sweep());
+    int64_t first_unfinished = 0, last_id = 0;
     for (const auto& j : jobs.value()) {
+      last_id = std::max(last_id, j.job.id);
+      if (!IsFinished(j.job.state) && (first_unfinished == 0 || j.job.id < first_unfinished)) {
+        first_unfinished = j.job.id;
+      }
       auto key = std::make_tuple(static_cast<int>(j.job.state), j.step, j.job.attempts);
       auto it = sent.find(j.job.id);
       if (it != sent.end() && it->second == key) continue;
       sent[j.job.id] = key;
       JobToProto(j, event.add_jobs());
+    }
+    if (first_unfinished != 0) {
+      read_from_id = first_unfinished;
+    } else if (last_id != 0) {
+      read_from_id = last_id + 1;
     }
     if ((first || event.jobs_size() > 0) && !writer->Write(event)) return grpc::Status::OK;
     first = false;

@@ -3,7 +3,9 @@
 // real Fashion-MNIST training, a real SQLite file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -13,6 +15,7 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
+#include "bitsweep/v1/bitsweep.grpc.pb.h"
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/test_util.h"
 
@@ -272,6 +275,50 @@ TEST_F(ServiceE2ETest, ServerReflectionListsTheServices) {
   const std::string bytes = call.ResponseBytes();
   EXPECT_NE(bytes.find("bitsweep.v1.SweepService"), std::string::npos);
   EXPECT_NE(bytes.find("bitsweep.v1.WorkerService"), std::string::npos);
+}
+
+// A watch reads only from the first job it last saw unfinished: jobs that
+// finish after later ones (long and short jobs side by side on four slots)
+// and jobs a grid plans as it runs must still all reach the watcher.
+TEST_F(ServiceE2ETest, WatchSweepDeliversEveryJobsFinalStateWhenJobsFinishOutOfOrder) {
+  const std::string address = StartCoordinator();
+  const std::string client = " --coordinator " + address;
+  // One axis, so that the order is the list's: long and short jobs alternate.
+  nlohmann::json points = nlohmann::json::array();
+  for (int i = 0; i < 8; ++i) points.push_back({{"seconds", i % 2 == 0 ? 1.5 : 0.05}, {"noise", 0.001 * i}});
+  nlohmann::json sweep = {{"name", "out-of-order"},
+                          {"base", {{"task", "synthetic"}}},
+                          {"strategy", {{"kind", "grid"}, {"axes", {{"synthetic", points}}}}}};
+  int rc = 0;
+  std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + client, &rc);
+  ASSERT_EQ(rc, 0) << out;
+
+  auto stub = v1::SweepService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  v1::WatchSweepRequest request;
+  request.set_sweep_id(1);
+  auto reader = stub->WatchSweep(&ctx, request);
+  auto worker = StartWorker(address, 1, {"--slots", "4"});
+  std::map<int64_t, v1::JobState> last_seen;
+  std::vector<int64_t> finished_order;
+  v1::SweepEvent event;
+  bool ended = false;
+  while (reader->Read(&event)) {
+    for (const auto& job : event.jobs()) {
+      if (job.state() == v1::JOB_SUCCEEDED && last_seen[job.id()] != v1::JOB_SUCCEEDED) {
+        finished_order.push_back(job.id());
+      }
+      last_seen[job.id()] = job.state();
+    }
+    ended = ended || event.kind() == v1::EVENT_END;
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_TRUE(ended);
+  ASSERT_EQ(last_seen.size(), 8u);
+  for (const auto& [id, state] : last_seen) EXPECT_EQ(state, v1::JOB_SUCCEEDED) << "job " << id;
+  // The point of the test: some job finished after a job with a higher id.
+  EXPECT_FALSE(std::is_sorted(finished_order.begin(), finished_order.end())) << worker->Log();
 }
 
 }  // namespace
