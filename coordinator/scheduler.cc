@@ -464,9 +464,6 @@ Result<int> Scheduler::CancelSweep(int64_t sweep_id) {
     });
   }
   BITSWEEP_RETURN_IF_ERROR(AwaitDurable(ticket));
-  // Again once the cancellation is stored: a trim that ran while it was
-  // being committed misses what the commit itself freed.
-  trim_wanted_ = true;
   return static_cast<int>(ids.size());
 }
 
