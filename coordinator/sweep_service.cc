@@ -16,10 +16,9 @@ namespace {
 
 constexpr size_t kArtifactChunkBytes = 1 << 20;
 // A watch re-reads the sweep at most this often, however busy it is, and
-// waits at least kWatchReadsPerInterval times what its last read took: a
-// re-read lists every job of the sweep, which for 100,000 jobs takes a
-// good part of a second, and a watcher must not take the coordinator's
-// cores from the jobs.
+// waits at least kWatchReadsPerInterval times what its last read took: the
+// snapshot and early re-reads of a 100,000-job sweep take a good part of a
+// second, and a watcher must not take the coordinator's cores from the jobs.
 constexpr auto kWatchMinInterval = std::chrono::milliseconds(250);
 constexpr int kWatchReadsPerInterval = 4;
 
