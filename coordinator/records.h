@@ -93,6 +93,15 @@ struct ArtifactRecord {
   std::string sha256;
 };
 
+/// Which of a sweep's jobs a listing covers, in the sweep's order: those
+/// whose id is at least `from_id`, after skipping `offset` of them, at most
+/// `limit` (0: no limit).
+struct JobRange {
+  int64_t from_id = 0;
+  int64_t offset = 0;
+  int64_t limit = 0;
+};
+
 /// One row of the `results` view.
 struct ResultRecord {
   std::string sweep;

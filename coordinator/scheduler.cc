@@ -529,22 +529,30 @@ Result<std::vector<SweepView>> Scheduler::ListSweeps() {
 }
 
 Result<std::vector<JobView>> Scheduler::ListJobs(int64_t sweep_id, int64_t from_id) {
-  BITSWEEP_RETURN_IF_ERROR(store_->GetSweep(sweep_id).status());
-  BITSWEEP_ASSIGN_OR_RETURN(auto jobs, store_->ListJobs(sweep_id, from_id));
   std::vector<JobView> views;
-  views.reserve(jobs.size());
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& j : jobs) {
-    JobView view;
-    auto it = active_.find(j.id);
-    if (it != active_.end() && it->second.record.state == JobState::kRunning) {
-      view.step = it->second.step;
-      view.total = it->second.total;
-    }
-    view.job = std::move(j);
-    views.push_back(std::move(view));
-  }
+  JobRange range;
+  range.from_id = from_id;
+  BITSWEEP_RETURN_IF_ERROR(VisitJobs(sweep_id, range, [&](const JobView& view) { views.push_back(view); }));
   return views;
+}
+
+Status Scheduler::VisitJobs(int64_t sweep_id, const JobRange& range, const std::function<void(const JobView&)>& visit) {
+  BITSWEEP_RETURN_IF_ERROR(store_->GetSweep(sweep_id).status());
+  JobView view;
+  return store_->VisitJobs(sweep_id, range, [&](JobRecord& job) {
+    view.step = 0;
+    view.total = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = active_.find(job.id);
+      if (it != active_.end() && it->second.record.state == JobState::kRunning) {
+        view.step = it->second.step;
+        view.total = it->second.total;
+      }
+    }
+    view.job = std::move(job);
+    visit(view);
+  });
 }
 
 Result<std::vector<WorkerView>> Scheduler::ListWorkers() {

@@ -149,6 +149,9 @@ class Scheduler {
   Result<std::vector<SweepView>> ListSweeps();
   /// The sweep's jobs (see Store::ListJobs for `from_id`).
   Result<std::vector<JobView>> ListJobs(int64_t sweep_id, int64_t from_id = 0);
+  /// Hands the sweep's jobs in `range` to `visit` one at a time, with the
+  /// progress of those running (NOT_FOUND for an unknown sweep).
+  Status VisitJobs(int64_t sweep_id, const JobRange& range, const std::function<void(const JobView&)>& visit);
   Result<std::vector<WorkerView>> ListWorkers();
   /// Blocks until the sweep changes after `seen` (a value this returned
   /// before; 0 at first) or `timeout_ms` passes; returns the current value.

@@ -651,21 +651,38 @@ Result<JobRecord> Store::GetJob(int64_t job_id) {
 }
 
 Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id, int64_t from_id) {
-  auto reader = readers_->Acquire();
   std::vector<JobRecord> jobs;
-  BITSWEEP_RETURN_IF_ERROR(Guard("list jobs", [&] {
-    // Sized first: a sweep can hold 100,000 jobs.
-    SQLite::Statement count(reader.db(), "SELECT COUNT(*) FROM jobs WHERE sweep_id = ? AND id >= ?");
-    count.bind(1, sweep_id);
-    count.bind(2, from_id);
-    if (count.executeStep()) jobs.reserve(static_cast<size_t>(count.getColumn(0).getInt64()));
-    SQLite::Statement q(reader.db(), std::string("SELECT ") + kJobColumns +
-                                         " FROM jobs WHERE sweep_id = ? AND id >= ? ORDER BY ordinal");
-    q.bind(1, sweep_id);
-    q.bind(2, from_id);
-    while (q.executeStep()) jobs.push_back(ReadJob(q));
-  }));
+  JobRange range;
+  range.from_id = from_id;
+  BITSWEEP_RETURN_IF_ERROR(VisitJobs(sweep_id, range, [&](JobRecord& job) { jobs.push_back(std::move(job)); }));
   return jobs;
+}
+
+Status Store::VisitJobs(int64_t sweep_id, const JobRange& range, const std::function<void(JobRecord&)>& visit) {
+  auto reader = readers_->Acquire();
+  return Guard("list jobs", [&] {
+    SQLite::Statement q(reader.db(), std::string("SELECT ") + kJobColumns +
+                                         " FROM jobs WHERE sweep_id = ? AND id >= ? ORDER BY ordinal LIMIT ? OFFSET ?");
+    q.bind(1, sweep_id);
+    q.bind(2, range.from_id);
+    q.bind(3, range.limit > 0 ? range.limit : int64_t{-1});  // SQLite: a negative LIMIT is none
+    q.bind(4, range.offset);
+    while (q.executeStep()) {
+      JobRecord job = ReadJob(q);
+      visit(job);
+    }
+  });
+}
+
+Result<int64_t> Store::CountJobRows(int64_t sweep_id) {
+  auto reader = readers_->Acquire();
+  int64_t count = 0;
+  BITSWEEP_RETURN_IF_ERROR(Guard("count jobs", [&] {
+    SQLite::Statement q(reader.db(), "SELECT COUNT(*) FROM jobs WHERE sweep_id = ?");
+    q.bind(1, sweep_id);
+    if (q.executeStep()) count = q.getColumn(0).getInt64();
+  }));
+  return count;
 }
 
 Result<std::map<JobState, int>> Store::CountJobs(int64_t sweep_id) {
@@ -695,11 +712,16 @@ Result<std::vector<JobRecord>> Store::ActiveJobs() {
 }
 
 Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
-  auto reader = readers_->Acquire();
   std::vector<ResultRecord> rows;
+  BITSWEEP_RETURN_IF_ERROR(VisitResults(sweep_id, [&](ResultRecord& row) { rows.push_back(std::move(row)); }));
+  return rows;
+}
+
+Status Store::VisitResults(int64_t sweep_id, const std::function<void(ResultRecord&)>& visit) {
+  auto reader = readers_->Acquire();
   // Not "WHERE ?1 = 0 OR sweep_id = ?1": that form scans every sweep's jobs.
   const std::string where = sweep_id == 0 ? "" : "WHERE sweep_id = ?1 ";
-  BITSWEEP_RETURN_IF_ERROR(Guard("query results", [&] {
+  return Guard("query results", [&] {
     SQLite::Statement q(reader.db(),
                         "SELECT sweep, sweep_id, job, state, method_g, bits_g, method_d, bits_d, loss, dataset, seed, "
                         "fid, \"is\", kid, model_bytes, wall_seconds, params_json, fid_se, is_se, kid_se, protocol "
@@ -734,10 +756,9 @@ Result<std::vector<ResultRecord>> Store::QueryResults(int64_t sweep_id) {
       r.is_se = optional(18);
       r.kid_se = optional(19);
       r.protocol = q.getColumn(20).getString();
-      rows.push_back(std::move(r));
+      visit(r);
     }
-  }));
-  return rows;
+  });
 }
 
 Result<std::vector<WorkerRecord>> Store::ListWorkers() {

@@ -130,6 +130,13 @@ class Store {
   /// The sweep's jobs in order; with `from_id`, only those whose id is at
   /// least that.
   Result<std::vector<JobRecord>> ListJobs(int64_t sweep_id, int64_t from_id = 0);
+  /// Hands each job of the sweep in `range` to `visit`, in order, one at a
+  /// time: a caller that converts them needs no copy of 100,000 records.
+  /// `visit` may move from its argument.
+  Status VisitJobs(int64_t sweep_id, const JobRange& range, const std::function<void(JobRecord&)>& visit);
+  /// How many jobs of the sweep exist (a large grid plans its points into
+  /// jobs as it runs).
+  Result<int64_t> CountJobRows(int64_t sweep_id);
   /// How many jobs of the sweep are in each state.
   Result<std::map<JobState, int>> CountJobs(int64_t sweep_id);
   /// Every QUEUED or RUNNING job, for recovery after a restart.
@@ -140,6 +147,8 @@ class Store {
   Result<std::vector<SweepRecord>> RunningSweeps();
   /// Rows of the results view, for one sweep or (sweep_id 0) all.
   Result<std::vector<ResultRecord>> QueryResults(int64_t sweep_id);
+  /// The same rows, handed to `visit` one at a time (it may move from them).
+  Status VisitResults(int64_t sweep_id, const std::function<void(ResultRecord&)>& visit);
   Result<std::vector<WorkerRecord>> ListWorkers();
   /// The number the next new worker id ("w-N") gets.
   Result<int64_t> NextWorkerNumber();

@@ -119,11 +119,22 @@ grpc::Status SweepServiceImpl::ListSweeps(grpc::ServerContext* ctx, const v1::Li
 grpc::Status SweepServiceImpl::ListJobs(grpc::ServerContext* ctx, const v1::ListJobsRequest* request,
                                         v1::ListJobsResponse* response) {
   if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
-  auto jobs = scheduler_->ListJobs(request->sweep_id());
-  if (jobs.ok()) {
-    for (const auto& j : jobs.value()) JobToProto(j, response->add_jobs());
+  if (request->offset() < 0) return ToGrpcStatus(Status::InvalidArgument("offset: must be >= 0"));
+  if (request->limit() < 0) return ToGrpcStatus(Status::InvalidArgument("limit: must be >= 0 (0: every job)"));
+  JobRange range;
+  range.offset = request->offset();
+  range.limit = request->limit();
+  Status listed = scheduler_->VisitJobs(request->sweep_id(), range,
+                                        [&](const JobView& job) { JobToProto(job, response->add_jobs()); });
+  if (!listed.ok()) return ToGrpcStatus(listed);
+  if (range.offset == 0 && (range.limit == 0 || response->jobs_size() < range.limit)) {
+    response->set_total(response->jobs_size());  // every job was listed
+  } else {
+    auto total = scheduler_->store()->CountJobRows(request->sweep_id());
+    if (!total.ok()) return ToGrpcStatus(total.status());
+    response->set_total(total.value());
   }
-  return ToGrpcStatus(jobs.status());
+  return grpc::Status::OK;
 }
 
 grpc::Status SweepServiceImpl::CancelSweep(grpc::ServerContext* ctx, const v1::CancelSweepRequest* request,
@@ -149,10 +160,8 @@ grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext* ctx, const v1::
     auto sweep = scheduler_->store()->GetSweep(request->sweep_id());
     if (!sweep.ok()) return ToGrpcStatus(sweep.status());
   }
-  auto rows = scheduler_->store()->QueryResults(request->sweep_id());
-  if (!rows.ok()) return ToGrpcStatus(rows.status());
-  response->mutable_rows()->Reserve(static_cast<int>(rows->size()));
-  for (auto& r : rows.value()) {
+  // Each row goes straight into the response: no second copy of 100,000 rows.
+  Status read = scheduler_->store()->VisitResults(request->sweep_id(), [&](ResultRecord& r) {
     auto* out = response->add_rows();
     out->set_sweep(std::move(r.sweep));
     out->set_sweep_id(r.sweep_id);
@@ -178,8 +187,8 @@ grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext* ctx, const v1::
     if (r.is_se) out->set_is_se(*r.is_se);
     if (r.kid_se) out->set_kid_se(*r.kid_se);
     out->set_protocol(std::move(r.protocol));
-  }
-  return grpc::Status::OK;
+  });
+  return ToGrpcStatus(read);
 }
 
 grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::WatchSweepRequest* request,
@@ -198,23 +207,26 @@ grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::Wa
     const auto read_start = std::chrono::steady_clock::now();
     auto view = scheduler_->GetSweep(sweep_id);
     if (!view.ok()) return ToGrpcStatus(view.status());
-    auto jobs = scheduler_->ListJobs(sweep_id, read_from_id);
-    if (!jobs.ok()) return ToGrpcStatus(jobs.status());
     v1::SweepEvent event;
     event.set_kind(first ? v1::EVENT_SNAPSHOT : v1::EVENT_JOB);
     SweepToProto(view.value(), event.mutable_sweep());
     int64_t first_unfinished = 0, last_id = 0;
-    for (const auto& j : jobs.value()) {
+    JobRange range;
+    range.from_id = read_from_id;
+    Status read = scheduler_->VisitJobs(sweep_id, range, [&](const JobView& j) {
       last_id = std::max(last_id, j.job.id);
       if (!IsFinished(j.job.state) && (first_unfinished == 0 || j.job.id < first_unfinished)) {
         first_unfinished = j.job.id;
       }
       auto key = std::make_tuple(static_cast<int>(j.job.state), j.step, j.job.attempts);
-      auto it = sent.find(j.job.id);
-      if (it != sent.end() && it->second == key) continue;
-      sent[j.job.id] = key;
+      auto [it, added] = sent.try_emplace(j.job.id, key);
+      if (!added) {
+        if (it->second == key) return;
+        it->second = key;
+      }
       JobToProto(j, event.add_jobs());
-    }
+    });
+    if (!read.ok()) return ToGrpcStatus(read);
     if (first_unfinished != 0) {
       read_from_id = first_unfinished;
     } else if (last_id != 0) {

@@ -321,5 +321,55 @@ TEST_F(ServiceE2ETest, WatchSweepDeliversEveryJobsFinalStateWhenJobsFinishOutOfO
   EXPECT_FALSE(std::is_sorted(finished_order.begin(), finished_order.end())) << worker->Log();
 }
 
+TEST_F(ServiceE2ETest, ListJobsPagesASweepAndSaysHowManyJobsItHas) {
+  const std::string address = StartCoordinator();
+  nlohmann::json points = nlohmann::json::array();
+  for (int i = 0; i < 7; ++i) points.push_back({{"seconds", 0.01}, {"noise", 0.001 * i}});
+  nlohmann::json sweep = {{"name", "pages"},
+                          {"base", {{"task", "synthetic"}}},
+                          {"strategy", {{"kind", "grid"}, {"axes", {{"synthetic", points}}}}}};
+  int rc = 0;
+  std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + " --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto stub = v1::SweepService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto list = [&](int64_t offset, int32_t limit, v1::ListJobsResponse* response) {
+    grpc::ClientContext ctx;
+    v1::ListJobsRequest request;
+    request.set_sweep_id(1);
+    request.set_offset(offset);
+    request.set_limit(limit);
+    return stub->ListJobs(&ctx, request, response);
+  };
+  v1::ListJobsResponse all;
+  ASSERT_TRUE(list(0, 0, &all).ok());
+  ASSERT_EQ(all.jobs_size(), 7);
+  EXPECT_EQ(all.total(), 7);
+
+  // Pages cover the sweep in order, each job once.
+  std::vector<int64_t> paged;
+  for (int64_t offset = 0; offset < 7; offset += 3) {
+    v1::ListJobsResponse page;
+    ASSERT_TRUE(list(offset, 3, &page).ok());
+    EXPECT_EQ(page.total(), 7) << "offset " << offset;
+    EXPECT_EQ(page.jobs_size(), offset == 6 ? 1 : 3) << "offset " << offset;
+    for (const auto& job : page.jobs()) paged.push_back(job.id());
+  }
+  std::vector<int64_t> expected;
+  for (const auto& job : all.jobs()) expected.push_back(job.id());
+  EXPECT_EQ(paged, expected);
+  v1::ListJobsResponse past_the_end;
+  ASSERT_TRUE(list(50, 3, &past_the_end).ok());
+  EXPECT_EQ(past_the_end.jobs_size(), 0);
+  EXPECT_EQ(past_the_end.total(), 7);
+
+  v1::ListJobsResponse refused;
+  grpc::Status negative = list(-1, 3, &refused);
+  EXPECT_EQ(negative.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(negative.error_message().find("offset"), std::string::npos) << negative.error_message();
+  negative = list(0, -2, &refused);
+  EXPECT_EQ(negative.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(negative.error_message().find("limit"), std::string::npos) << negative.error_message();
+}
+
 }  // namespace
 }  // namespace bitsweep
