@@ -226,6 +226,23 @@ grpc::Status Routes::ResultsTableFor(int64_t sweep_id, const std::vector<std::st
   return grpc::Status::OK;
 }
 
+void Routes::SendJobPageFromCoordinator(int64_t sweep_id, const JobPageRequest& request, httplib::Response& res) {
+  v1::GetSweepRequest get;
+  get.set_sweep_id(sweep_id);
+  v1::Sweep sweep;
+  grpc::Status s = stub_->GetSweep(Call(kCallSeconds).get(), get, &sweep);
+  v1::ListJobsRequest list;
+  list.set_sweep_id(sweep_id);
+  list.set_offset(request.offset);
+  list.set_limit(static_cast<int32_t>(request.limit));
+  v1::ListJobsResponse page;
+  if (s.ok()) s = stub_->ListJobs(Call(kCallSeconds).get(), list, &page);
+  if (!s.ok()) return SendError(res, s);
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const auto& job : page.jobs()) jobs.push_back(JobJson(job));
+  SendJson(res, {{"matching", page.total()}, {"version", 0}, {"sweep", SweepJson(sweep, NowMs(), false)}, {"jobs", jobs}});
+}
+
 void Routes::AddTo(httplib::Server* http) {
   // The page and its assets.
   auto serve_asset = [](const std::string& name, httplib::Response& res) {
@@ -271,8 +288,17 @@ void Routes::AddTo(httplib::Server* http) {
     if (!IntParam(req, "offset", 0, &request.offset, res) || !IntParam(req, "limit", 50, &request.limit, res)) return;
     if (req.has_param("sort")) request.sort = req.get_param_value("sort");
     if (req.has_param("state")) request.state = req.get_param_value("state");
-    std::shared_ptr<SweepFeed> feed;
-    grpc::Status s = feeds_->Get(PathId(req), &feed);
+    const int64_t sweep_id = PathId(req);
+    std::shared_ptr<SweepFeed> feed = feeds_->FindReady(sweep_id);
+    if (!feed && InSweepOrder(request)) {
+      // Nobody follows this sweep yet: the coordinator pages it instead of
+      // the page waiting for a snapshot of every job (seconds for 100,000).
+      // Version 0: a live page's event stream then says "reload" and the
+      // next page comes from the feed.
+      if (grpc::Status invalid = CheckJobPageRequest(request); !invalid.ok()) return SendError(res, invalid);
+      return SendJobPageFromCoordinator(sweep_id, request, res);
+    }
+    grpc::Status s = feed ? grpc::Status::OK : feeds_->Get(sweep_id, &feed);
     JobPage page;
     if (s.ok()) s = feed->Page(request, &page);
     if (!s.ok()) return SendError(res, s);

@@ -18,6 +18,7 @@
 
 namespace httplib {
 class Server;
+struct Response;
 }
 
 namespace bitsweep::dashboard {
@@ -50,6 +51,9 @@ class Routes {
   /// `invalid` with an OK status.
   grpc::Status ResultsTableFor(int64_t sweep_id, const std::vector<std::string>& where, bool pareto,
                                const std::string& sort, std::shared_ptr<const Table>* table, Status* invalid);
+  /// A page of the job table in the sweep's order, read from the
+  /// coordinator (for a sweep the dashboard has no copy of yet).
+  void SendJobPageFromCoordinator(int64_t sweep_id, const JobPageRequest& request, httplib::Response& res);
   std::unique_ptr<grpc::ClientContext> Call(double seconds) const;
 
   v1::SweepService::Stub* stub_;

@@ -147,7 +147,12 @@ bool SweepFeed::Ended() const {
   return ended_;
 }
 
-grpc::Status SweepFeed::Page(const JobPageRequest& request, JobPage* page) const {
+bool SweepFeed::HasSnapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return have_snapshot_;
+}
+
+grpc::Status CheckJobPageRequest(const JobPageRequest& request) {
   const bool descending = !request.sort.empty() && request.sort[0] == '-';
   const std::string column = descending ? request.sort.substr(1) : request.sort;
   JobLess less = nullptr;
@@ -163,6 +168,21 @@ grpc::Status SweepFeed::Page(const JobPageRequest& request, JobPage* page) const
   if (request.offset < 0 || request.limit < 1 || request.limit > 1000) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "offset must be >= 0 and limit within 1..1000");
   }
+  return grpc::Status::OK;
+}
+
+// A sweep's jobs get ids in the order of its points, so id order is the
+// order ListJobs returns them in.
+bool InSweepOrder(const JobPageRequest& request) {
+  return request.state.empty() && (request.sort.empty() || request.sort == "id");
+}
+
+grpc::Status SweepFeed::Page(const JobPageRequest& request, JobPage* page) const {
+  if (grpc::Status invalid = CheckJobPageRequest(request); !invalid.ok()) return invalid;
+  const bool descending = !request.sort.empty() && request.sort[0] == '-';
+  const std::string column = descending ? request.sort.substr(1) : request.sort;
+  JobLess less = nullptr;
+  SortColumn(column.empty() ? "id" : column, &less);
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<const v1::Job*> rows;
   rows.reserve(jobs_.size());
@@ -201,6 +221,14 @@ FeedChanges SweepFeed::WaitForChanges(uint64_t since, double seconds) const {
 
 FeedRegistry::FeedRegistry(v1::SweepService::Stub* stub, Authorizer authorize, size_t max_finished)
     : stub_(stub), authorize_(std::move(authorize)), max_finished_(max_finished) {}
+
+std::shared_ptr<SweepFeed> FeedRegistry::FindReady(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = feeds_.find(sweep_id);
+  if (it == feeds_.end() || !it->second.first->HasSnapshot()) return nullptr;
+  it->second.second = ++clock_;
+  return it->second.first;
+}
 
 grpc::Status FeedRegistry::Get(int64_t sweep_id, std::shared_ptr<SweepFeed>* feed) {
   {

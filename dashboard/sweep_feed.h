@@ -35,6 +35,13 @@ struct JobPageRequest {
   int64_t limit = 50;
 };
 
+/// INVALID_ARGUMENT naming what is wrong with the request, else OK.
+grpc::Status CheckJobPageRequest(const JobPageRequest& request);
+
+/// True for the sweep's own order with no filter: the coordinator can
+/// serve such a page itself (ListJobs' offset and limit).
+bool InSweepOrder(const JobPageRequest& request);
+
 struct JobPage {
   int64_t matching = 0;  // jobs that pass the filter
   uint64_t version = 0;  // the feed's version the page was read at
@@ -71,6 +78,8 @@ class SweepFeed {
   FeedChanges WaitForChanges(uint64_t since, double seconds) const;
   /// True once the sweep finished and its last event arrived.
   bool Ended() const;
+  /// True once the first snapshot arrived (pages can be read).
+  bool HasSnapshot() const;
   int64_t sweep_id() const { return sweep_id_; }
 
  private:
@@ -108,6 +117,9 @@ class FeedRegistry {
   FeedRegistry(v1::SweepService::Stub* stub, Authorizer authorize, size_t max_finished = 8);
   /// The sweep's feed with its snapshot, or the coordinator's error.
   grpc::Status Get(int64_t sweep_id, std::shared_ptr<SweepFeed>* feed);
+  /// The sweep's feed if one was started and has its snapshot, else null;
+  /// starts nothing and never waits.
+  std::shared_ptr<SweepFeed> FindReady(int64_t sweep_id);
 
  private:
   v1::SweepService::Stub* stub_;

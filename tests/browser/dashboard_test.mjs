@@ -268,6 +268,31 @@ test('the dashboard refuses a non-loopback address unless told, and a port in us
   assert.match(bad.err, /HOST:PORT/);
 });
 
+test('a dashboard new to a sweep pages its jobs from the coordinator, the rows its own copy then gives', async () => {
+  start(['dashboard', '--coordinator', coordinator, '--listen', '127.0.0.1:0'], 'dashboard-fresh');
+  const fresh = new URL(await dashboardUrl('dashboard-fresh.log')).origin;
+  const jobsPage = async (query) => {
+    const r = await fetch(`${fresh}/api/sweeps/${gridId}/jobs?${query}`);
+    assert.equal(r.status, 200, `jobs?${query}`);
+    return r.json();
+  };
+  // Nothing follows the sweep in this dashboard yet: version 0 marks a
+  // page the coordinator served.
+  const paged = await jobsPage('offset=3&limit=4&sort=id');
+  assert.equal(paged.version, 0, 'served before any snapshot');
+  assert.equal(paged.matching, 12);
+  // A sort the coordinator cannot page makes the dashboard follow the sweep.
+  assert.equal((await jobsPage('sort=state&limit=1')).matching, 12);
+  const copied = await jobsPage('offset=3&limit=4&sort=id');
+  assert.ok(copied.version > 0, 'served from the snapshot');
+  assert.deepEqual(paged.jobs, copied.jobs);
+  assert.equal(paged.matching, copied.matching);
+  const bad = await fetch(`${fresh}/api/sweeps/${gridId}/jobs?limit=0`);
+  assert.equal(bad.status, 400);
+  const unknown = await fetch(`${fresh}/api/sweeps/777/jobs`);
+  assert.equal(unknown.status, 404);
+});
+
 test('the API answers bad requests and unknown ids with an error naming them', async () => {
   const get = (p) => page.evaluate(async (u) => { const r = await fetch(u); return [r.status, await r.json()]; }, p);
   const [missing, body] = await get('/api/sweeps/999');
