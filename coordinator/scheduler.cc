@@ -497,8 +497,26 @@ Result<int> Scheduler::CancelJob(int64_t job_id) {
 
 Result<SweepView> Scheduler::WithCounts(SweepRecord sweep) {
   SweepView view;
-  BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(sweep.id));
-  BITSWEEP_ASSIGN_OR_RETURN(view.slot_seconds, store_->SweepSlotSeconds(sweep.id));
+  // A sweep read as finished had every change committed with or before
+  // the state that says so.
+  const bool finished = sweep.state != SweepState::kRunning;
+  bool cached = false;
+  if (finished) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = finished_counts_.find(sweep.id);
+    if (it != finished_counts_.end()) {
+      std::tie(view.counts, view.slot_seconds) = it->second;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    BITSWEEP_ASSIGN_OR_RETURN(view.counts, store_->CountJobs(sweep.id));
+    BITSWEEP_ASSIGN_OR_RETURN(view.slot_seconds, store_->SweepSlotSeconds(sweep.id));
+    if (finished) {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_counts_[sweep.id] = {view.counts, view.slot_seconds};
+    }
+  }
   {
     // A large grid's points not yet made into jobs are queued all the same.
     std::lock_guard<std::mutex> lock(mu_);

@@ -246,6 +246,49 @@ TEST_F(SchedulerTest, CancelStopsQueuedAndRunningJobs) {
   EXPECT_EQ(scheduler_->CancelSweep(sweep).value(), 0);
 }
 
+// Finished sweeps' counts are kept in memory after the first read; a read
+// while the sweep ran must not be kept.
+TEST_F(SchedulerTest, ASweepsCountsFollowItToTheEndAndStayRightAfterwards) {
+  const std::string w = Register();
+  const int64_t done = Submit(SyntheticSweep(2, 0, 3, "done"));
+  const int64_t cancelled = Submit(SyntheticSweep(2, 0, 3, "cancelled"));
+  LeaseGrant a = Lease(w);
+  auto during = scheduler_->GetSweep(done).value();
+  EXPECT_EQ(during.counts[JobState::kRunning], 1);
+  EXPECT_EQ(during.counts[JobState::kQueued], 1);
+  EXPECT_EQ(during.slot_seconds, 0.0);
+  clock_.Advance(3000);
+  ASSERT_TRUE(scheduler_->Complete(w, Report(a, 1.0)).ok());
+  LeaseGrant b = Lease(w);
+  clock_.Advance(1000);
+  ASSERT_TRUE(scheduler_->Complete(w, Report(b, 1.0)).ok());
+  for (int read = 0; read < 2; ++read) {
+    auto after = scheduler_->GetSweep(done).value();
+    EXPECT_EQ(after.sweep.state, SweepState::kDone);
+    EXPECT_EQ(after.counts[JobState::kSucceeded], 2) << "read " << read;
+    EXPECT_EQ(after.counts.count(JobState::kRunning) ? after.counts[JobState::kRunning] : 0, 0) << "read " << read;
+    EXPECT_DOUBLE_EQ(after.slot_seconds, 4.0) << "read " << read;
+  }
+
+  LeaseGrant c = Lease(w);
+  ASSERT_EQ(c.sweep_id, cancelled);
+  EXPECT_EQ(scheduler_->GetSweep(cancelled)->counts[JobState::kRunning], 1);
+  clock_.Advance(2000);
+  ASSERT_TRUE(scheduler_->CancelSweep(cancelled).ok());
+  auto listed = scheduler_->ListSweeps().value();
+  ASSERT_EQ(listed.size(), 2u);
+  for (const auto& view : listed) {
+    if (view.sweep.id != cancelled) continue;
+    EXPECT_EQ(view.counts.at(JobState::kCancelled), 2);
+    EXPECT_EQ(view.total, 2);
+    EXPECT_DOUBLE_EQ(view.slot_seconds, 2.0);  // the cancelled attempt's time
+  }
+  // A new coordinator on the same store reads the same.
+  Open();
+  EXPECT_EQ(scheduler_->GetSweep(done)->counts[JobState::kSucceeded], 2);
+  EXPECT_EQ(scheduler_->GetSweep(cancelled)->counts[JobState::kCancelled], 2);
+}
+
 TEST_F(SchedulerTest, CancelOneJob) {
   const std::string w = Register();
   const int64_t sweep = Submit(SyntheticSweep(2));
