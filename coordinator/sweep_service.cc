@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/sha256.h"
+#include "coordinator/result_rows.h"
 #include "coordinator/sql_query.h"
 #include "proto/grpc_status.h"
 
@@ -15,6 +16,9 @@ namespace bitsweep::coordinator {
 namespace {
 
 constexpr size_t kArtifactChunkBytes = 1 << 20;
+// StreamResults' rows per message: about 1.6 MB of a synthetic sweep's rows.
+constexpr int kDefaultChunkRows = 10000;
+constexpr int kMostChunkRows = 100000;
 // A watch re-reads the sweep at most this often, however busy it is, and
 // waits at least kWatchReadsPerInterval times what its last read took: the
 // snapshot and early re-reads of a 100,000-job sweep take a good part of a
@@ -161,34 +165,25 @@ grpc::Status SweepServiceImpl::QueryResults(grpc::ServerContext* ctx, const v1::
     if (!sweep.ok()) return ToGrpcStatus(sweep.status());
   }
   // Each row goes straight into the response: no second copy of 100,000 rows.
-  Status read = scheduler_->store()->VisitResults(request->sweep_id(), [&](ResultRecord& r) {
-    auto* out = response->add_rows();
-    out->set_sweep(std::move(r.sweep));
-    out->set_sweep_id(r.sweep_id);
-    out->set_job_id(r.job_id);
-    out->set_state(std::move(r.state));
-    out->set_method_g(std::move(r.method_g));
-    out->set_bits_g(r.bits_g);
-    out->set_method_d(std::move(r.method_d));
-    out->set_bits_d(r.bits_d);
-    out->set_loss(std::move(r.loss));
-    out->set_dataset(std::move(r.dataset));
-    out->set_seed(r.seed);
-    out->set_has_fid(r.has_fid);
-    out->set_fid(r.fid);
-    out->set_has_is(r.has_is);
-    out->set_is(r.is);
-    out->set_has_kid(r.has_kid);
-    out->set_kid(r.kid);
-    out->set_model_bytes(r.model_bytes);
-    out->set_wall_seconds(r.wall_seconds);
-    out->set_params_json(std::move(r.params_json));
-    if (r.fid_se) out->set_fid_se(*r.fid_se);
-    if (r.is_se) out->set_is_se(*r.is_se);
-    if (r.kid_se) out->set_kid_se(*r.kid_se);
-    out->set_protocol(std::move(r.protocol));
-  });
+  Status read = scheduler_->store()->VisitResults(
+      request->sweep_id(), [&](ResultRecord& row) { ResultToProto(row, response->add_rows()); });
   return ToGrpcStatus(read);
+}
+
+grpc::Status SweepServiceImpl::StreamResults(grpc::ServerContext* ctx, const v1::QueryResultsRequest* request,
+                                             grpc::ServerWriter<v1::QueryResultsResponse>* writer) {
+  if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
+  if (request->chunk_rows() < 0 || request->chunk_rows() > kMostChunkRows) {
+    return ToGrpcStatus(Status::InvalidArgument("chunk_rows: must be within 0.." + std::to_string(kMostChunkRows) +
+                                                " (0: " + std::to_string(kDefaultChunkRows) + ")"));
+  }
+  if (request->sweep_id() != 0) {
+    auto sweep = scheduler_->store()->GetSweep(request->sweep_id());
+    if (!sweep.ok()) return ToGrpcStatus(sweep.status());
+  }
+  const int chunk_rows = request->chunk_rows() > 0 ? request->chunk_rows() : kDefaultChunkRows;
+  return ToGrpcStatus(StreamResultRows(scheduler_->store(), request->sweep_id(), chunk_rows,
+                                       [&](const v1::QueryResultsResponse& chunk) { return writer->Write(chunk); }));
 }
 
 grpc::Status SweepServiceImpl::WatchSweep(grpc::ServerContext* ctx, const v1::WatchSweepRequest* request,

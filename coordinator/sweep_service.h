@@ -22,6 +22,8 @@ class SweepServiceImpl final : public v1::SweepService::Service {
   grpc::Status CancelSweep(grpc::ServerContext*, const v1::CancelSweepRequest*, v1::CancelResponse*) override;
   grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest*, v1::CancelResponse*) override;
   grpc::Status QueryResults(grpc::ServerContext*, const v1::QueryResultsRequest*, v1::QueryResultsResponse*) override;
+  grpc::Status StreamResults(grpc::ServerContext*, const v1::QueryResultsRequest*,
+                             grpc::ServerWriter<v1::QueryResultsResponse>*) override;
   grpc::Status WatchSweep(grpc::ServerContext*, const v1::WatchSweepRequest*,
                           grpc::ServerWriter<v1::SweepEvent>*) override;
   grpc::Status ListWorkers(grpc::ServerContext*, const v1::ListWorkersRequest*, v1::ListWorkersResponse*) override;

@@ -11,6 +11,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "coordinator/result_rows.h"
 #include "coordinator/strategies/grid_strategy.h"
 #include "tests/test_util.h"
 
@@ -287,6 +288,30 @@ TEST_F(SchedulerTest, ASweepsCountsFollowItToTheEndAndStayRightAfterwards) {
   Open();
   EXPECT_EQ(scheduler_->GetSweep(done)->counts[JobState::kSucceeded], 2);
   EXPECT_EQ(scheduler_->GetSweep(cancelled)->counts[JobState::kCancelled], 2);
+}
+
+TEST_F(SchedulerTest, ResultRowsStreamInChunksAndStopWhenTheClientLeaves) {
+  const std::string w = Register();
+  const int64_t sweep = Submit(SyntheticSweep(5));
+  ASSERT_EQ(RunAll(w), 5);
+  std::vector<int64_t> jobs;
+  std::vector<int> sizes;
+  ASSERT_TRUE(StreamResultRows(store_.get(), sweep, 2, [&](const v1::QueryResultsResponse& chunk) {
+                sizes.push_back(chunk.rows_size());
+                for (const auto& row : chunk.rows()) jobs.push_back(row.job_id());
+                return true;
+              }).ok());
+  EXPECT_EQ(sizes, (std::vector<int>{2, 2, 1}));
+  std::vector<int64_t> expected;
+  for (const auto& row : store_->QueryResults(sweep).value()) expected.push_back(row.job_id);
+  EXPECT_EQ(jobs, expected);
+  // A client that leaves after the first chunk is sent nothing more.
+  int writes = 0;
+  ASSERT_TRUE(StreamResultRows(store_.get(), sweep, 2, [&](const v1::QueryResultsResponse&) {
+                ++writes;
+                return false;
+              }).ok());
+  EXPECT_EQ(writes, 1);
 }
 
 TEST_F(SchedulerTest, CancelOneJob) {

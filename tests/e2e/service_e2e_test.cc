@@ -371,5 +371,57 @@ TEST_F(ServiceE2ETest, ListJobsPagesASweepAndSaysHowManyJobsItHas) {
   EXPECT_NE(negative.error_message().find("limit"), std::string::npos) << negative.error_message();
 }
 
+TEST_F(ServiceE2ETest, StreamResultsSendsTheRowsQueryResultsDoesInChunks) {
+  const std::string address = StartCoordinator();
+  nlohmann::json points = nlohmann::json::array();
+  for (int i = 0; i < 7; ++i) points.push_back({{"seconds", 0.01}, {"noise", 0.01 * (i + 1)}});
+  nlohmann::json sweep = {{"name", "chunks"},
+                          {"base", {{"task", "synthetic"}}},
+                          {"strategy", {{"kind", "grid"}, {"axes", {{"synthetic", points}}}}}};
+  int rc = 0;
+  std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + " --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  auto worker = StartWorker(address, 1, {"--slots", "4"});
+  ASSERT_TRUE(WaitDone(1, 120)) << worker->Log();
+  auto stub = v1::SweepService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+
+  v1::QueryResultsRequest request;
+  request.set_sweep_id(1);
+  v1::QueryResultsResponse whole;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->QueryResults(&ctx, request, &whole).ok());
+  }
+  ASSERT_EQ(whole.rows_size(), 7);
+  auto stream = [&](int chunk_rows, std::vector<int>* sizes, v1::QueryResultsResponse* rows) {
+    grpc::ClientContext ctx;
+    v1::QueryResultsRequest chunked = request;
+    chunked.set_chunk_rows(chunk_rows);
+    auto reader = stub->StreamResults(&ctx, chunked);
+    v1::QueryResultsResponse chunk;
+    while (reader->Read(&chunk)) {
+      sizes->push_back(chunk.rows_size());
+      rows->MergeFrom(chunk);
+    }
+    return reader->Finish();
+  };
+  std::vector<int> sizes;
+  v1::QueryResultsResponse streamed;
+  ASSERT_TRUE(stream(3, &sizes, &streamed).ok());
+  EXPECT_EQ(sizes, (std::vector<int>{3, 3, 1}));
+  EXPECT_EQ(streamed.SerializeAsString(), whole.SerializeAsString()) << "the same rows in the same order";
+  sizes.clear();
+  streamed.Clear();
+  ASSERT_TRUE(stream(0, &sizes, &streamed).ok());
+  EXPECT_EQ(sizes, std::vector<int>{7}) << "0: the default chunk, larger than this sweep";
+  EXPECT_EQ(streamed.SerializeAsString(), whole.SerializeAsString());
+
+  grpc::Status refused = stream(-1, &sizes, &streamed);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("chunk_rows"), std::string::npos) << refused.error_message();
+  request.set_sweep_id(99);
+  EXPECT_EQ(stream(3, &sizes, &streamed).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace bitsweep
