@@ -2,6 +2,7 @@
 
 #include "cli/client.h"
 #include "proto/grpc_status.h"
+#include "proto/read_results.h"
 
 namespace bitsweep::cli {
 
@@ -9,10 +10,9 @@ Status PrintResults(v1::SweepService::Stub* stub, int64_t sweep_id, const Result
   if (view.format != "table" && view.format != "csv" && view.format != "json") {
     return Status::InvalidArgument("--format: \"" + view.format + "\" is not one of table, csv, json");
   }
-  v1::QueryResultsRequest request;
-  request.set_sweep_id(sweep_id);
   v1::QueryResultsResponse response;
-  BITSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub->QueryResults(CallContext(120).get(), request, &response), "QueryResults"));
+  BITSWEEP_RETURN_IF_ERROR(
+      FromGrpcStatus(ReadResultRows(stub, sweep_id, [] { return CallContext(120); }, &response), "StreamResults"));
   Table table = ResultsTable(response);
   BITSWEEP_RETURN_IF_ERROR(FilterRows(&table, view.where));
   if (view.pareto) {

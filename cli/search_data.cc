@@ -2,6 +2,7 @@
 
 #include "cli/client.h"
 #include "proto/grpc_status.h"
+#include "proto/read_results.h"
 
 namespace bitsweep::cli {
 
@@ -11,11 +12,9 @@ Result<SearchData> FetchSearch(v1::SweepService::Stub* stub, int64_t sweep_id) {
   get.set_sweep_id(sweep_id);
   v1::Sweep sweep;
   BITSWEEP_RETURN_IF_ERROR(FromGrpcStatus(stub->GetSweep(CallContext().get(), get, &sweep), "GetSweep"));
-  v1::QueryResultsRequest query;
-  query.set_sweep_id(sweep_id);
   v1::QueryResultsResponse results;
   BITSWEEP_RETURN_IF_ERROR(
-      FromGrpcStatus(stub->QueryResults(CallContext(120).get(), query, &results), "QueryResults"));
+      FromGrpcStatus(ReadResultRows(stub, sweep_id, [] { return CallContext(120); }, &results), "StreamResults"));
 
   SearchData data;
   data.info.sweep_id = sweep.id();

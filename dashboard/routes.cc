@@ -14,6 +14,7 @@
 #include "dashboard/assets.h"
 #include "dashboard/json_views.h"
 #include "dashboard/quality_chart.h"
+#include "proto/read_results.h"
 #include "proto/results_table.h"
 
 namespace bitsweep::dashboard {
@@ -188,37 +189,13 @@ grpc::Status Routes::Results(int64_t sweep_id, std::shared_ptr<const v1::QueryRe
     v1::QueryResultsResponse* rows = google::protobuf::Arena::CreateMessage<v1::QueryResultsResponse>(&arena);
   };
   auto holder = std::make_shared<ArenaRows>();
-  v1::QueryResultsRequest request;
-  request.set_sweep_id(sweep_id);
-  s = StreamResultRows(request, holder->rows, &holder->arena);
-  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {  // a coordinator from before StreamResults
-    holder->rows->Clear();
-    s = stub_->QueryResults(Call(120).get(), request, holder->rows);
-  }
+  s = ReadResultRows(stub_, sweep_id, [this] { return Call(120); }, holder->rows);
   if (!s.ok()) return s;
   std::shared_ptr<const v1::QueryResultsResponse> fetched(holder, holder->rows);
   std::lock_guard<std::mutex> lock(results_mu_);
   results_[sweep_id] = {key, fetched_from, fetched, {}};
   *rows = fetched;
   return grpc::Status::OK;
-}
-
-grpc::Status Routes::StreamResultRows(const v1::QueryResultsRequest& request, v1::QueryResultsResponse* rows,
-                                      google::protobuf::Arena* arena) {
-  auto ctx = Call(120);
-  auto reader = stub_->StreamResults(ctx.get(), request);
-  // Chunks are parsed into the rows' arena and their rows moved over, not
-  // copied.
-  auto* chunk = google::protobuf::Arena::CreateMessage<v1::QueryResultsResponse>(arena);
-  std::vector<v1::ResultRow*> taken;
-  while (reader->Read(chunk)) {
-    auto* read = chunk->mutable_rows();
-    taken.resize(static_cast<size_t>(read->size()));
-    read->UnsafeArenaExtractSubrange(0, read->size(), taken.data());
-    rows->mutable_rows()->Reserve(rows->rows_size() + static_cast<int>(taken.size()));
-    for (auto* row : taken) rows->mutable_rows()->UnsafeArenaAddAllocated(row);
-  }
-  return reader->Finish();
 }
 
 grpc::Status Routes::ResultsTableFor(int64_t sweep_id, const std::vector<std::string>& where, bool pareto,

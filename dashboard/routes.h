@@ -16,10 +16,6 @@
 #include "common/table.h"
 #include "dashboard/sweep_feed.h"
 
-namespace google::protobuf {
-class Arena;
-}
-
 namespace httplib {
 class Server;
 struct Response;
@@ -50,10 +46,6 @@ class Routes {
   };
   /// The sweep's result rows, fetched again only when a job finished since.
   grpc::Status Results(int64_t sweep_id, std::shared_ptr<const v1::QueryResultsResponse>* rows);
-  /// Every result row of the request's sweep, read as a stream of chunks
-  /// into `rows` (allocated on `arena`).
-  grpc::Status StreamResultRows(const v1::QueryResultsRequest& request, v1::QueryResultsResponse* rows,
-                                google::protobuf::Arena* arena);
   /// The results table after `where`, the Pareto front (when `pareto`) and
   /// `sort`; a request the table refuses (an unknown column) comes back in
   /// `invalid` with an OK status.
