@@ -306,7 +306,8 @@ void Routes::AddTo(httplib::Server* http) {
     std::shared_ptr<SweepFeed> feed = feeds_->FindReady(sweep_id);
     if (!feed && InSweepOrder(request)) {
       // Nobody follows this sweep yet: the coordinator pages it instead of
-      // the page waiting for a snapshot of every job (seconds for 100,000).
+      // the page waiting for a snapshot of every job (over a second for
+      // 100,000).
       // Version 0: a live page's event stream then says "reload" and the
       // next page comes from the feed.
       if (grpc::Status invalid = CheckJobPageRequest(request); !invalid.ok()) return SendError(res, invalid);
