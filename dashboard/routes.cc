@@ -252,6 +252,9 @@ void Routes::SendJobPageFromCoordinator(int64_t sweep_id, const JobPageRequest& 
   v1::ListJobsResponse page;
   if (s.ok()) s = stub_->ListJobs(Call(kCallSeconds).get(), list, &page);
   if (!s.ok()) return SendError(res, s);
+  // A running sweep's page will follow it live: start reading the copy
+  // its event stream needs now, not when the stream opens.
+  if (sweep.state() == v1::SWEEP_RUNNING) feeds_->Follow(sweep_id);
   nlohmann::json jobs = nlohmann::json::array();
   for (const auto& job : page.jobs()) jobs.push_back(JobJson(job));
   SendJson(res, {{"matching", page.total()}, {"version", 0}, {"sweep", SweepJson(sweep, NowMs(), false)}, {"jobs", jobs}});

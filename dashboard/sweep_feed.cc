@@ -230,6 +230,13 @@ std::shared_ptr<SweepFeed> FeedRegistry::FindReady(int64_t sweep_id) {
   return it->second.first;
 }
 
+void FeedRegistry::Follow(int64_t sweep_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& entry = feeds_[sweep_id];
+  if (!entry.first) entry.first = std::make_shared<SweepFeed>(sweep_id, stub_, authorize_);
+  entry.second = ++clock_;
+}
+
 grpc::Status FeedRegistry::Get(int64_t sweep_id, std::shared_ptr<SweepFeed>* feed) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -120,6 +120,8 @@ class FeedRegistry {
   /// The sweep's feed if one was started and has its snapshot, else null;
   /// starts nothing and never waits.
   std::shared_ptr<SweepFeed> FindReady(int64_t sweep_id);
+  /// Starts following the sweep unless a feed already does; never waits.
+  void Follow(int64_t sweep_id);
 
  private:
   v1::SweepService::Stub* stub_;
