@@ -68,18 +68,15 @@ Status StreamResultRows(Store* store, int64_t sweep_id, int chunk_rows,
   bool client_reading = true;
   while (true) {
     std::unique_ptr<v1::QueryResultsResponse> next;
+    bool failed;
     {
       std::unique_lock<std::mutex> lock(mu);
       ready.wait(lock, [&] { return !chunks.empty() || read_all; });
       if (chunks.empty()) break;
       next = std::move(chunks.front());
       chunks.pop_front();
-    }
-    // A failed read sends nothing more: the client sees the error, not a
-    // shorter table.
-    bool failed;
-    {
-      std::lock_guard<std::mutex> lock(mu);
+      // A failed read sends nothing more: the client sees the error, not a
+      // shorter table.
       failed = read_all && !read.ok();
     }
     if (client_reading && !failed) client_reading = write(*next);

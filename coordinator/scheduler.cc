@@ -546,11 +546,9 @@ Result<std::vector<SweepView>> Scheduler::ListSweeps() {
   return views;
 }
 
-Result<std::vector<JobView>> Scheduler::ListJobs(int64_t sweep_id, int64_t from_id) {
+Result<std::vector<JobView>> Scheduler::ListJobs(int64_t sweep_id) {
   std::vector<JobView> views;
-  JobRange range;
-  range.from_id = from_id;
-  BITSWEEP_RETURN_IF_ERROR(VisitJobs(sweep_id, range, [&](const JobView& view) { views.push_back(view); }));
+  BITSWEEP_RETURN_IF_ERROR(VisitJobs(sweep_id, {}, [&](const JobView& view) { views.push_back(view); }));
   return views;
 }
 

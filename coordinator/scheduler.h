@@ -147,8 +147,7 @@ class Scheduler {
   Result<int> CancelJob(int64_t job_id);
   Result<SweepView> GetSweep(int64_t sweep_id);
   Result<std::vector<SweepView>> ListSweeps();
-  /// The sweep's jobs (see Store::ListJobs for `from_id`).
-  Result<std::vector<JobView>> ListJobs(int64_t sweep_id, int64_t from_id = 0);
+  Result<std::vector<JobView>> ListJobs(int64_t sweep_id);
   /// Hands the sweep's jobs in `range` to `visit` one at a time, with the
   /// progress of those running (NOT_FOUND for an unknown sweep).
   Status VisitJobs(int64_t sweep_id, const JobRange& range, const std::function<void(const JobView&)>& visit);

@@ -650,11 +650,9 @@ Result<JobRecord> Store::GetJob(int64_t job_id) {
   return *job;
 }
 
-Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id, int64_t from_id) {
+Result<std::vector<JobRecord>> Store::ListJobs(int64_t sweep_id) {
   std::vector<JobRecord> jobs;
-  JobRange range;
-  range.from_id = from_id;
-  BITSWEEP_RETURN_IF_ERROR(VisitJobs(sweep_id, range, [&](JobRecord& job) { jobs.push_back(std::move(job)); }));
+  BITSWEEP_RETURN_IF_ERROR(VisitJobs(sweep_id, {}, [&](JobRecord& job) { jobs.push_back(std::move(job)); }));
   return jobs;
 }
 

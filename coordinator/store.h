@@ -127,9 +127,8 @@ class Store {
   Result<SweepRecord> GetSweep(int64_t sweep_id);
   Result<std::vector<SweepRecord>> ListSweeps();
   Result<JobRecord> GetJob(int64_t job_id);
-  /// The sweep's jobs in order; with `from_id`, only those whose id is at
-  /// least that.
-  Result<std::vector<JobRecord>> ListJobs(int64_t sweep_id, int64_t from_id = 0);
+  /// The sweep's jobs in order.
+  Result<std::vector<JobRecord>> ListJobs(int64_t sweep_id);
   /// Hands each job of the sweep in `range` to `visit`, in order, one at a
   /// time: a caller that converts them needs no copy of 100,000 records.
   /// `visit` may move from its argument.
