@@ -47,6 +47,15 @@ inline std::vector<std::string> Split(const std::string& line) {
   return cells;
 }
 
+// A grid of `jobs` synthetic jobs (seeds 1..jobs) of `seconds` each.
+inline nlohmann::json SyntheticGrid(const std::string& name, int jobs, double seconds) {
+  std::vector<int> seeds;
+  for (int i = 1; i <= jobs; ++i) seeds.push_back(i);
+  return {{"name", name},
+          {"base", {{"task", "synthetic"}, {"synthetic", {{"seconds", seconds}}}}},
+          {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", seeds}}}}}};
+}
+
 class ServiceE2ETest : public ::testing::Test {
  protected:
   // Starts a coordinator on `listen` (default: a free port) and returns its
@@ -88,6 +97,15 @@ class ServiceE2ETest : public ::testing::Test {
     const std::string path = dir_.File("sweep.json");
     testing::WriteFile(path, sweep.dump(2));
     return path;
+  }
+
+  // Submits `sweep` to the coordinator at `address` with the CLI; false
+  // (and the CLI's output in the failure) when the submit fails.
+  bool Submit(const nlohmann::json& sweep, const std::string& address) {
+    int rc = 0;
+    const std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + " --coordinator " + address, &rc);
+    EXPECT_EQ(rc, 0) << out;
+    return rc == 0;
   }
 
   // One value from the store, read the way users read it (works while the

@@ -23,14 +23,6 @@ namespace {
 using ReliabilityE2ETest = ServiceE2ETest;
 using std::chrono::milliseconds;
 
-nlohmann::json SyntheticGrid(const std::string& name, int jobs, double seconds) {
-  std::vector<int> seeds;
-  for (int i = 1; i <= jobs; ++i) seeds.push_back(i);
-  return {{"name", name},
-          {"base", {{"task", "synthetic"}, {"synthetic", {{"seconds", seconds}}}}},
-          {"strategy", {{"kind", "grid"}, {"axes", {{"train.seed", seeds}}}}}};
-}
-
 int CountLines(const std::string& text, const std::string& needle) {
   int n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;

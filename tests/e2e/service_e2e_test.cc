@@ -282,16 +282,13 @@ TEST_F(ServiceE2ETest, ServerReflectionListsTheServices) {
 // and jobs a grid plans as it runs must still all reach the watcher.
 TEST_F(ServiceE2ETest, WatchSweepDeliversEveryJobsFinalStateWhenJobsFinishOutOfOrder) {
   const std::string address = StartCoordinator();
-  const std::string client = " --coordinator " + address;
   // One axis, so that the order is the list's: long and short jobs alternate.
   nlohmann::json points = nlohmann::json::array();
   for (int i = 0; i < 8; ++i) points.push_back({{"seconds", i % 2 == 0 ? 1.5 : 0.05}, {"noise", 0.001 * i}});
   nlohmann::json sweep = {{"name", "out-of-order"},
                           {"base", {{"task", "synthetic"}}},
                           {"strategy", {{"kind", "grid"}, {"axes", {{"synthetic", points}}}}}};
-  int rc = 0;
-  std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + client, &rc);
-  ASSERT_EQ(rc, 0) << out;
+  ASSERT_TRUE(Submit(sweep, address));
 
   auto stub = v1::SweepService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
@@ -323,14 +320,7 @@ TEST_F(ServiceE2ETest, WatchSweepDeliversEveryJobsFinalStateWhenJobsFinishOutOfO
 
 TEST_F(ServiceE2ETest, ListJobsPagesASweepAndSaysHowManyJobsItHas) {
   const std::string address = StartCoordinator();
-  nlohmann::json points = nlohmann::json::array();
-  for (int i = 0; i < 7; ++i) points.push_back({{"seconds", 0.01}, {"noise", 0.001 * i}});
-  nlohmann::json sweep = {{"name", "pages"},
-                          {"base", {{"task", "synthetic"}}},
-                          {"strategy", {{"kind", "grid"}, {"axes", {{"synthetic", points}}}}}};
-  int rc = 0;
-  std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + " --coordinator " + address, &rc);
-  ASSERT_EQ(rc, 0) << out;
+  ASSERT_TRUE(Submit(SyntheticGrid("pages", 7, 0.01), address));
   auto stub = v1::SweepService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   auto list = [&](int64_t offset, int32_t limit, v1::ListJobsResponse* response) {
     grpc::ClientContext ctx;
@@ -373,14 +363,7 @@ TEST_F(ServiceE2ETest, ListJobsPagesASweepAndSaysHowManyJobsItHas) {
 
 TEST_F(ServiceE2ETest, StreamResultsSendsTheRowsQueryResultsDoesInChunks) {
   const std::string address = StartCoordinator();
-  nlohmann::json points = nlohmann::json::array();
-  for (int i = 0; i < 7; ++i) points.push_back({{"seconds", 0.01}, {"noise", 0.01 * (i + 1)}});
-  nlohmann::json sweep = {{"name", "chunks"},
-                          {"base", {{"task", "synthetic"}}},
-                          {"strategy", {{"kind", "grid"}, {"axes", {{"synthetic", points}}}}}};
-  int rc = 0;
-  std::string out = Shell(kBinary + " submit --spec " + WriteSweep(sweep) + " --coordinator " + address, &rc);
-  ASSERT_EQ(rc, 0) << out;
+  ASSERT_TRUE(Submit(SyntheticGrid("chunks", 7, 0.01), address));
   auto worker = StartWorker(address, 1, {"--slots", "4"});
   ASSERT_TRUE(WaitDone(1, 120)) << worker->Log();
   auto stub = v1::SweepService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
