@@ -2,7 +2,7 @@
 .PHONY: deps build test demo bench clean
 
 deps:
-	bash scripts/install-deps.sh
+	bash scripts/install-deps.sh test
 
 build:
 	bash scripts/build.sh

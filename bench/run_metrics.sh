@@ -8,7 +8,7 @@
 #   bash bench/run_metrics.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --bench
+bash scripts/install-deps.sh bench
 bash scripts/build.sh fid_bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

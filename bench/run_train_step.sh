@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads="${1:-2}"
-bash scripts/install-deps.sh --bench
+bash scripts/install-deps.sh bench
 bash scripts/build.sh train_step_bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -3,8 +3,8 @@
 # once into runs/evaluators/ (about a minute). Sets $bitsweep and
 # $classifier. Run from the repository's root.
 source scripts/env.sh
-bash scripts/install-deps.sh
-bash scripts/build.sh bitsweep
+bash scripts/install-deps.sh run
+bash scripts/build.sh --no-tests bitsweep
 bitsweep=./build/cli/bitsweep
 classifier=runs/evaluators/fmnist-classifier.pt
 if [[ ! -f "$classifier" ]]; then
