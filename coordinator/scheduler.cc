@@ -14,6 +14,7 @@
 #include "common/job_spec.h"
 #include "common/sha256.h"
 #include "common/sweep_spec.h"
+#include "coordinator/artifact_folder.h"
 
 namespace bitsweep::coordinator {
 namespace {
@@ -801,12 +802,11 @@ Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,
                                                            std::vector<ArtifactRecord>* records) {
   std::vector<std::string> temp_paths;
   if (artifacts.empty()) return temp_paths;
-  fs::path dir = fs::path(options_.artifacts_dir) / ("job-" + std::to_string(job_id));
+  const fs::path dir = fs::path(options_.artifacts_dir) / ArtifactJobFolder(job_id);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::IoError(dir.string() + ": cannot create artifact folder: " + ec.message());
   for (const auto& a : artifacts) {
-    fs::path final_path = dir / a.name;
     // A unique temporary name: two reports of one job (a retry, a stale
     // worker) must not write or discard each other's files.
     static std::atomic<uint64_t> upload_number{0};
@@ -816,10 +816,16 @@ Result<std::vector<std::string>> Scheduler::WriteArtifacts(int64_t job_id,
     out.close();
     if (!out) return Status::IoError(temp_path.string() + ": cannot write artifact");
     temp_paths.push_back(temp_path.string());
-    records->push_back(
-        {job_id, a.name, final_path.string(), static_cast<int64_t>(a.content.size()), Sha256Hex(a.content)});
+    records->push_back({job_id, a.name, StoredArtifactPath(job_id, a.name), static_cast<int64_t>(a.content.size()),
+                        Sha256Hex(a.content)});
   }
   return temp_paths;
+}
+
+Result<std::vector<ArtifactRecord>> Scheduler::ListArtifacts(int64_t job_id, int64_t sweep_id) {
+  BITSWEEP_ASSIGN_OR_RETURN(auto artifacts, store_->ListArtifacts(job_id, sweep_id));
+  for (auto& a : artifacts) a.path = ArtifactFile(options_.artifacts_dir, a.path);
+  return artifacts;
 }
 
 Status Scheduler::Complete(const std::string& worker_id, const CompletionReport& report) {
@@ -891,10 +897,11 @@ Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionR
   }
   for (size_t i = 0; i < temp_paths.size(); ++i) {
     std::error_code ec;
-    fs::rename(temp_paths[i], artifacts[i].path, ec);
+    const std::string file = ArtifactFile(options_.artifacts_dir, artifacts[i].path);
+    fs::rename(temp_paths[i], file, ec);
     if (ec) {
       discard();
-      return Status::IoError(artifacts[i].path + ": cannot store artifact: " + ec.message());
+      return Status::IoError(file + ": cannot store artifact: " + ec.message());
     }
   }
   const int64_t now = clock_->NowMs();
@@ -940,7 +947,7 @@ Status Scheduler::Fail(const std::string& worker_id, int64_t job_id, int64_t epo
     }
     for (size_t i = 0; i < temp_paths.size(); ++i) {
       std::error_code ec;
-      fs::rename(temp_paths[i], records[i].path, ec);
+      fs::rename(temp_paths[i], ArtifactFile(options_.artifacts_dir, records[i].path), ec);
       if (ec) records[i].path.clear();  // the log is a courtesy; the failure is what must be recorded
     }
     records.erase(std::remove_if(records.begin(), records.end(), [](const ArtifactRecord& r) { return r.path.empty(); }),

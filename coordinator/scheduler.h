@@ -118,7 +118,8 @@ class Scheduler {
     int64_t heartbeat_interval_ms = 5000;
     /// A worker silent for this long counts as gone.
     int64_t worker_timeout_ms = 90000;
-    /// Where uploaded artifacts are kept (a folder per job).
+    /// Where uploaded artifacts are kept (a folder per job); the store's
+    /// rows name them relative to it (artifact_folder.h).
     std::string artifacts_dir;
     /// The largest grid (points) a submit may hold; larger ones are refused
     /// at once, before anything is planned.
@@ -186,6 +187,9 @@ class Scheduler {
   Result<int> ExpireLeases();
 
   Store* store() { return store_; }
+  /// The artifacts of one job, or of every job of a sweep (job_id 0), each
+  /// `path` naming the file (the rows hold it relative to artifacts_dir).
+  Result<std::vector<ArtifactRecord>> ListArtifacts(int64_t job_id, int64_t sweep_id);
   /// Why the last store commit failed (disk full, read-only, I/O error), or
   /// "" once one succeeds. While it fails every state change is refused.
   std::string StoreError() const;

@@ -32,6 +32,14 @@ Result<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Options opti
   BITSWEEP_ASSIGN_OR_RETURN(server->store_, Store::Open(db.string(), options.owner));
   BITSWEEP_ASSIGN_OR_RETURN(options.scheduler.artifacts_dir,
                             ClaimArtifactFolder(options.artifacts_dir, db.string(), server->store_->store_id()));
+  // A store moved or copied with its folder, or rows from before relative
+  // paths: the rows name the files where they are now.
+  BITSWEEP_ASSIGN_OR_RETURN(const int64_t adopted,
+                            AdoptMovedArtifacts(server->store_.get(), options.scheduler.artifacts_dir));
+  if (adopted > 0) {
+    std::fprintf(stderr, "coordinator: %lld artifact rows now name their files relative to %s\n",
+                 static_cast<long long>(adopted), options.scheduler.artifacts_dir.c_str());
+  }
   server->owner_heartbeat_ms_ = options.owner_heartbeat_ms;
   server->on_fatal_ = options.on_fatal;
   BITSWEEP_ASSIGN_OR_RETURN(server->scheduler_,

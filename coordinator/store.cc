@@ -459,6 +459,19 @@ Status Store::InsertArtifacts(int64_t job_id, const std::vector<ArtifactRecord>&
   return Guard("store artifacts", [&] { InsertArtifactRows(job_id, artifacts, now_ms); });
 }
 
+Status Store::SetArtifactPaths(const std::vector<ArtifactRecord>& artifacts) {
+  return Guard("move artifact rows", [&] {
+    SQLite::Statement u(*writer_, "UPDATE artifacts SET path = ? WHERE job_id = ? AND name = ?");
+    for (const auto& artifact : artifacts) {
+      u.bind(1, artifact.path);
+      u.bind(2, artifact.job_id);
+      u.bind(3, artifact.name);
+      u.exec();
+      u.reset();
+    }
+  });
+}
+
 Status Store::MarkAttemptEnded(const JobRecord& job, const std::string& outcome, const std::string& error,
                                int64_t now_ms, int counted_attempts) {
   return Guard("end attempt", [&] {
@@ -791,6 +804,21 @@ Result<std::vector<ArtifactRecord>> Store::ListArtifacts(int64_t job_id, int64_t
                         "ORDER BY a.job_id, a.name");
     q.bind(1, job_id);
     q.bind(2, sweep_id);
+    while (q.executeStep()) {
+      artifacts.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                           q.getColumn(3).getInt64(), TextOrEmpty(q.getColumn(4))});
+    }
+  }));
+  return artifacts;
+}
+
+Result<std::vector<ArtifactRecord>> Store::ListAbsoluteArtifactPaths() {
+  auto reader = readers_->Acquire();
+  std::vector<ArtifactRecord> artifacts;
+  BITSWEEP_RETURN_IF_ERROR(Guard("list artifacts", [&] {
+    SQLite::Statement q(reader.db(),
+                        "SELECT job_id, name, path, bytes, sha256 FROM artifacts WHERE path LIKE '/%' "
+                        "ORDER BY job_id, name");
     while (q.executeStep()) {
       artifacts.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
                            q.getColumn(3).getInt64(), TextOrEmpty(q.getColumn(4))});

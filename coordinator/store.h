@@ -108,6 +108,8 @@ class Store {
   /// Records artifacts of a job whose files are already in place (a failed
   /// attempt's log).
   Status InsertArtifacts(int64_t job_id, const std::vector<ArtifactRecord>& artifacts, int64_t now_ms);
+  /// Sets the path of each artifact row named by (job_id, name).
+  Status SetArtifactPaths(const std::vector<ArtifactRecord>& artifacts);
   /// A queued job -> CANCELLED.
   Status MarkQueuedCancelled(int64_t job_id, int64_t now_ms);
   /// Every QUEUED job of a sweep -> CANCELLED.
@@ -154,6 +156,9 @@ class Store {
   Result<StoreOwner> Owner();
   /// Artifacts of one job, or of every job of a sweep (job_id 0).
   Result<std::vector<ArtifactRecord>> ListArtifacts(int64_t job_id, int64_t sweep_id);
+  /// Artifact rows whose path is absolute (written before rows held paths
+  /// relative to the store's artifact folder).
+  Result<std::vector<ArtifactRecord>> ListAbsoluteArtifactPaths();
   Result<std::vector<MetricValue>> JobMetrics(int64_t job_id);
   /// Worker-slot time the sweep's finished attempts took, in seconds (a
   /// slot is one GPU, or the CPU share a CPU worker runs a job on).

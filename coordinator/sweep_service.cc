@@ -274,7 +274,7 @@ grpc::Status SweepServiceImpl::ListArtifacts(grpc::ServerContext* ctx, const v1:
     auto sweep = scheduler_->store()->GetSweep(request->sweep_id());
     if (!sweep.ok()) return ToGrpcStatus(sweep.status());
   }
-  auto artifacts = scheduler_->store()->ListArtifacts(request->job_id(), request->sweep_id());
+  auto artifacts = scheduler_->ListArtifacts(request->job_id(), request->sweep_id());
   if (!artifacts.ok()) return ToGrpcStatus(artifacts.status());
   for (const auto& a : artifacts.value()) {
     auto* out = response->add_artifacts();
@@ -290,7 +290,7 @@ grpc::Status SweepServiceImpl::ListArtifacts(grpc::ServerContext* ctx, const v1:
 grpc::Status SweepServiceImpl::GetArtifact(grpc::ServerContext* ctx, const v1::GetArtifactRequest* request,
                                            grpc::ServerWriter<v1::ArtifactChunk>* writer) {
   if (Status denied = access_.CheckUser(*ctx); !denied.ok()) return ToGrpcStatus(denied);
-  auto artifacts = scheduler_->store()->ListArtifacts(request->job_id(), 0);
+  auto artifacts = scheduler_->ListArtifacts(request->job_id(), 0);
   if (!artifacts.ok()) return ToGrpcStatus(artifacts.status());
   for (const auto& a : artifacts.value()) {
     if (a.name != request->name()) continue;

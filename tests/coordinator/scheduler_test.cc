@@ -137,8 +137,14 @@ TEST_F(SchedulerTest, LeaseCompleteAndSweepFinishes) {
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_DOUBLE_EQ((*rows)[0].fid, 10.0);
   EXPECT_EQ((*rows)[0].model_bytes, 1234);
-  auto artifacts = store_->ListArtifacts(a.job_id, 0);
+  // The row names the file relative to the store's artifact folder; the
+  // scheduler hands out where it is.
+  auto stored = store_->ListArtifacts(a.job_id, 0);
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].path, "job-" + std::to_string(a.job_id) + "/samples.png");
+  auto artifacts = scheduler_->ListArtifacts(a.job_id, 0);
   ASSERT_EQ(artifacts->size(), 1u);
+  EXPECT_EQ((*artifacts)[0].path, dir_.File("artifacts") + "/" + (*stored)[0].path);
   EXPECT_EQ(bitsweep::testing::ReadFile((*artifacts)[0].path), "png bytes");
 }
 

@@ -59,14 +59,23 @@ class StoreE2ETest : public ServiceE2ETest {
     return out.substr(0, 64);
   }
 
-  // Every artifact a store records: "job/name" -> {path, bytes, sha256}.
+  // The artifact folder of a store run with the defaults ("artifacts"
+  // beside it).
+  static std::string ArtifactFolderOf(const std::string& db) {
+    return (fs::path(db).parent_path() / "artifacts" / StoreFolderOf(db)).string();
+  }
+
+  // Every artifact a store records: "job/name" -> {the file, the row's
+  // path, bytes, sha256}. Rows name files relative to the store's folder.
   struct Stored {
     std::string path;
+    std::string row;
     int64_t bytes = 0;
     std::string sha256;
   };
   static std::map<std::string, Stored> Artifacts(const std::string& db) {
     std::map<std::string, Stored> artifacts;
+    const std::string folder = ArtifactFolderOf(db);
     for (const auto& line : Lines(Sql(db, "SELECT job_id || '/' || name, path, bytes, sha256 FROM artifacts"))) {
       std::vector<std::string> cells;
       std::stringstream in(line);
@@ -74,7 +83,9 @@ class StoreE2ETest : public ServiceE2ETest {
       while (std::getline(in, cell, '|')) cells.push_back(cell);
       if (cells.size() == 3) cells.push_back("");
       EXPECT_EQ(cells.size(), 4u) << line;
-      if (cells.size() == 4) artifacts[cells[0]] = {cells[1], std::stoll(cells[2]), cells[3]};
+      if (cells.size() != 4) continue;
+      const std::string file = fs::path(cells[1]).is_absolute() ? cells[1] : folder + "/" + cells[1];
+      artifacts[cells[0]] = {file, cells[1], std::stoll(cells[2]), cells[3]};
     }
     return artifacts;
   }
@@ -97,6 +108,8 @@ TEST_F(StoreE2ETest, TwoLocalSweepsInOneFolderKeepTheirOwnArtifacts) {
     EXPECT_EQ(a.sha256, FileSha256(a.path)) << key;
     EXPECT_EQ(static_cast<int64_t>(fs::file_size(a.path)), a.bytes) << key;
     EXPECT_NE(a.path.find("/runs/artifacts/" + StoreFolderOf(ref) + "/job-"), std::string::npos) << a.path;
+    // Named relative to the store's folder, so the store can move with it.
+    EXPECT_EQ(a.row, "job-" + key.substr(0, key.find('/')) + key.substr(key.find('/'))) << a.row;
   }
 
   // The second store numbers its jobs from 1 too, in the same folder.
@@ -202,6 +215,112 @@ TEST_F(StoreE2ETest, AStoreMadeAnewInTheSameFolderSeesNoneOfTheOldFilesOrCheckpo
   for (const auto& [key, a] : Artifacts(db)) EXPECT_EQ(a.path.find(old_folder), std::string::npos) << a.path;
   // The old store's checkpoint is still there, untouched.
   EXPECT_TRUE(fs::exists(dir_.File("work/" + old_folder + "/job-1/checkpoint.pt")));
+}
+
+// ------------------------------------------------------------ stores that move
+
+TEST_F(StoreE2ETest, AStoreMovedWithItsFolderServesEveryArtifactAndResumesItsSweep) {
+  fs::create_directories(dir_.File("lab/runs"));
+  const std::string db = dir_.File("lab/runs/store.db");
+  RunLocal(TinySweep("done", {1, 2}), db);
+  // A second sweep interrupted mid-training: its job 3 leaves a checkpoint
+  // in work/ beside the store.
+  const std::string unfinished = TinySweep("unfinished", {2, 4}, /*iterations=*/1500);
+  {
+    ChildProcess local({kBinary, "local", "--threads", "1", "--spec", unfinished, "--db", db},
+                       dir_.File("first.log"));
+    ASSERT_FALSE(local.WaitForLog("(job 3 RUNNING)", 60).empty()) << local.Log();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    local.Signal(SIGINT);
+    EXPECT_EQ(local.Wait(), 130) << local.Log();
+  }
+  const auto before = Artifacts(db);
+  ASSERT_EQ(before.size(), 6u);  // samples.png, generator.bsg, log.txt of jobs 1 and 2
+
+  // Moved the way files leave a cluster: copied elsewhere, the original
+  // deleted.
+  fs::create_directories(dir_.File("laptop"));
+  fs::copy(dir_.File("lab"), dir_.File("laptop/lab"), fs::copy_options::recursive);
+  fs::remove_all(dir_.File("lab"));
+  const std::string moved = dir_.File("laptop/lab/runs/store.db");
+
+  // `bitsweep local` on the moved store carries on with the sweep, from the
+  // checkpoint its job left.
+  const std::string out = RunLocal(unfinished, moved);
+  EXPECT_NE(out.find("resuming sweep 2"), std::string::npos) << out;
+  EXPECT_EQ(Sql(moved, "SELECT group_concat(state) FROM jobs"), "SUCCEEDED,SUCCEEDED,SUCCEEDED,SUCCEEDED");
+  const auto resumed = nlohmann::json::parse(Sql(moved, "SELECT result_json FROM jobs WHERE id = 3"));
+  EXPECT_GT(resumed["resumed_from_step"].get<int64_t>(), 0) << resumed.dump();
+
+  // Every artifact, old and new, is served from the moved folder, checked.
+  const auto after = Artifacts(moved);
+  ASSERT_EQ(after.size(), 12u);
+  for (const auto& [key, a] : before) EXPECT_EQ(after.at(key).sha256, a.sha256) << key;
+  StartCoordinatorOn(moved);
+  int rc = 0;
+  for (const auto& [key, a] : after) {
+    EXPECT_FALSE(fs::path(a.row).is_absolute()) << key << ": " << a.row;
+    const std::string job = key.substr(0, key.find('/')), name = key.substr(key.find('/') + 1);
+    const std::string got = dir_.File("got-" + job + "-" + name);
+    const std::string served = Shell(kBinary + " artifacts get --job " + job + " " + name + " -o " + got + client_, &rc);
+    ASSERT_EQ(rc, 0) << key << ": " << served;
+    EXPECT_EQ(FileSha256(got), a.sha256) << key;
+  }
+}
+
+TEST_F(StoreE2ETest, AnOlderStoreWithAbsolutePathsIsAdoptedWhereItsFilesAreAndSaysWhichAreGone) {
+  fs::create_directories(dir_.File("lab/runs"));
+  const std::string db = dir_.File("lab/runs/store.db");
+  RunLocal(TinySweep("old", {2}), db);
+  const std::string folder = ArtifactFolderOf(db);
+  const auto relative = Artifacts(db);
+  // What an older coordinator left: absolute paths in the rows and a marker
+  // naming the store absolutely.
+  int rc = 0;
+  std::string out = Shell("sqlite3 " + db + " \"UPDATE artifacts SET path = '" + folder + "/' || path\"", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  testing::WriteFile(folder + "/STORE",
+                     nlohmann::json({{"store_id", Sql(db, "SELECT value FROM store_info WHERE key = 'store_id'")}, {"store", db}}).dump());
+  for (const auto& [key, a] : Artifacts(db)) ASSERT_TRUE(fs::path(a.row).is_absolute()) << key;
+  // A backup restored elsewhere beside a copy of the artifacts folder.
+  fs::create_directories(dir_.File("restored"));
+  out = Shell("sqlite3 " + db + " '.backup " + dir_.File("restored/store-backup.db") + "'", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  fs::copy(dir_.File("lab/runs/artifacts"), dir_.File("restored/artifacts"), fs::copy_options::recursive);
+  // The store itself moved, with one of its files lost on the way.
+  fs::create_directories(dir_.File("moved"));
+  fs::copy(dir_.File("lab"), dir_.File("moved/lab"), fs::copy_options::recursive);
+  fs::remove_all(dir_.File("lab"));
+  const std::string moved = dir_.File("moved/lab/runs/store.db");
+  fs::remove(ArtifactFolderOf(moved) + "/job-1/log.txt");
+
+  StartCoordinatorOn(moved);
+  for (const std::string name : {"samples.png", "generator.bsg"}) {
+    const std::string got = dir_.File("got-" + name);
+    out = Shell(kBinary + " artifacts get --job 1 " + name + " -o " + got + client_, &rc);
+    ASSERT_EQ(rc, 0) << name << ": " << out;
+    EXPECT_EQ(FileSha256(got), relative.at("1/" + name).sha256) << name;
+  }
+  // The lost one says so, by name; its row keeps the path it had.
+  out = Shell(kBinary + " artifacts get --job 1 log.txt -o " + dir_.File("got-log.txt") + client_, &rc);
+  EXPECT_NE(rc, 0) << out;
+  EXPECT_NE(out.find("log.txt: artifact file is missing"), std::string::npos) << out;
+  const auto adopted = Artifacts(moved);
+  EXPECT_EQ(adopted.at("1/samples.png").row, "job-1/samples.png");
+  EXPECT_EQ(adopted.at("1/generator.bsg").row, "job-1/generator.bsg");
+  EXPECT_TRUE(fs::path(adopted.at("1/log.txt").row).is_absolute());
+  coordinator_->Signal(SIGTERM);
+  coordinator_->Wait();
+
+  // The restored backup serves all three from the copied folder.
+  StartCoordinatorOn(dir_.File("restored/store-backup.db"));
+  for (const auto& [key, a] : relative) {
+    const std::string name = key.substr(key.find('/') + 1);
+    const std::string got = dir_.File("restored-" + name);
+    out = Shell(kBinary + " artifacts get --job 1 " + name + " -o " + got + client_, &rc);
+    ASSERT_EQ(rc, 0) << name << ": " << out;
+    EXPECT_EQ(FileSha256(got), a.sha256) << name;
+  }
 }
 
 // ---------------------------------------------------------------- one writer
