@@ -53,8 +53,10 @@ TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
 TEST_PACKAGES+=(clang libclang-rt-14-dev)
 # Test certificates (openssl); the deployment checks: docker-compose (it
 # validates compose files without an engine) and PyYAML; the Slurm test's
-# one-node cluster (slurm-wlm, with munge for its authentication).
-TEST_PACKAGES+=(openssl docker-compose python3-yaml slurm-wlm munge)
+# one-node cluster (slurm-wlm, with munge for its authentication); the
+# Python client the docs generate with Debian's gRPC tools (python3-grpcio,
+# python3-protobuf; protoc and grpc_python_plugin come with the build).
+TEST_PACKAGES+=(openssl docker-compose python3-yaml slurm-wlm munge python3-grpcio python3-protobuf)
 # The dashboard's browser tests: headless Chromium driven by playwright-core
 # (from npm, tests/browser/package-lock.json; it downloads no browser).
 # Debian's npm only where no npm came with an installed Node.js.
