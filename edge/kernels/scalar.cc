@@ -1,0 +1,64 @@
+// The portable kernels: plain loops, no vectors. They define what the
+// others must compute (tests compare each instruction set against these),
+// and run wherever nothing better is built in.
+#include <cmath>
+
+#include "edge/kernels/kernels.h"
+
+namespace bitsweep::edge {
+namespace {
+
+constexpr int kMr = 4;
+constexpr int kNr = 8;
+
+template <int MR>
+void Igemm(size_t mr, size_t nc, size_t kc, size_t taps, const float* const* a, const float* b, float* const* c,
+           bool accumulate, const Epilogue* epilogue) {
+  float acc[MR][kNr] = {};
+  for (size_t r = 0; r < mr; ++r) {
+    for (size_t j = 0; j < nc && accumulate; ++j) acc[r][j] = c[r][j];
+  }
+  for (size_t t = 0; t < taps; ++t) {
+    const float* panel = b + t * kc * kNr;
+    for (size_t k = 0; k < kc; ++k) {
+      for (size_t r = 0; r < mr; ++r) {
+        const float x = a[t * mr + r][k];
+        for (int j = 0; j < kNr; ++j) acc[r][j] += x * panel[k * kNr + j];
+      }
+    }
+  }
+  for (size_t r = 0; r < mr; ++r) {
+    for (size_t j = 0; j < nc; ++j) {
+      float v = acc[r][j];
+      if (epilogue != nullptr) {
+        v = v * (epilogue->scale ? epilogue->scale[j] : 1.0f) + epilogue->bias[j];
+        if (epilogue->relu && v < 0.0f) v = 0.0f;
+      }
+      c[r][j] = v;
+    }
+  }
+}
+
+void Dot(size_t rows, size_t cout, size_t kc, size_t taps, const float* const* a, const float* w, float* const* out,
+         size_t channel_stride) {
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t ch = 0; ch < cout; ++ch) {
+      float sum = 0.0f;
+      for (size_t t = 0; t < taps; ++t) {
+        const float* x = a[t * rows + r];
+        const float* wt = w + (t * cout + ch) * kc;
+        for (size_t k = 0; k < kc; ++k) sum += x[k] * wt[k];
+      }
+      out[r][ch * channel_stride] = std::tanh(sum);
+    }
+  }
+}
+
+}  // namespace
+
+const Kernels* ScalarKernels() {
+  static const Kernels kernels = {Isa::kScalar, "scalar", kMr, kNr, Igemm<kMr>, Igemm<1>, Dot};
+  return &kernels;
+}
+
+}  // namespace bitsweep::edge
