@@ -15,7 +15,12 @@ that both see GPUs "0,1") and a stand-in `bitsweep` that records what it
 got, each task must run `bitsweep worker` on its own GPU with its own work
 folder and the coordinator given as argument, with flags the real binary
 accepts; SIGTERM to the batch script must reach every worker, and the
-script must then end with 0.
+script must then end with 0. The stand-ins behave as Slurm's commands do:
+`scancel --signal=TERM JOB.STEP` signals the step's tasks, while srun takes
+its own SIGTERM as the end of the step and kills its tasks (a script that
+passes SIGTERM to srun fails here). An unknown BITSWEEP_SLURM_DEVICE is a
+usage error. tests/deploy/slurm_live_test.py runs the script under a real
+Slurm.
 
 usage: k8s_slurm_test.py BITSWEEP_BINARY REPO_ROOT
 """
@@ -97,7 +102,10 @@ def check_kubernetes(failures):
 
 FAKE_SRUN = r'''#!/usr/bin/python3
 # Stands in for srun: SLURM_NTASKS tasks of the command after the options,
-# each with SLURM_PROCID/SLURM_LOCALID; SIGTERM is passed on to the tasks.
+# each with SLURM_PROCID/SLURM_LOCALID, as step 0 of the job (the tasks'
+# pids in step-0.pids, where the stand-in scancel finds them). Like the
+# real srun, it takes its own SIGTERM as "end the step now": SIGKILL to
+# every task.
 import os, signal, subprocess, sys
 args = sys.argv[1:]
 while args and args[0].startswith("-"):
@@ -106,9 +114,35 @@ tasks = []
 for i in range(int(os.environ.get("SLURM_NTASKS", "1"))):
     env = dict(os.environ, SLURM_PROCID=str(i), SLURM_LOCALID=str(i))
     tasks.append(subprocess.Popen(args, env=env))
-signal.signal(signal.SIGTERM, lambda *_: [t.send_signal(signal.SIGTERM) for t in tasks])
+signal.signal(signal.SIGTERM, lambda *_: [t.kill() for t in tasks])
+with open(os.path.join(os.environ["FAKE_RECORDS"], "step-0.pids"), "w") as f:
+    f.write(" ".join(str(t.pid) for t in tasks))
 codes = [t.wait() for t in tasks]
 sys.exit(max(codes))
+'''
+
+FAKE_SQUEUE = r'''#!/usr/bin/python3
+# Stands in for squeue: with --steps, the job's steps (the numbered one once
+# srun has started it); otherwise the job's state and reason.
+import os, sys
+job = os.environ["SLURM_JOB_ID"]
+if "--steps" in sys.argv:
+    print(job + ".batch")
+    if os.path.exists(os.path.join(os.environ["FAKE_RECORDS"], "step-0.pids")):
+        print(job + ".0")
+else:
+    print("RUNNING None")
+'''
+
+FAKE_SCANCEL = r'''#!/usr/bin/python3
+# Stands in for `scancel --signal=SIG JOB.STEP`: the signal to every task of
+# the step, as each node's slurmstepd sends it.
+import os, signal, sys
+name = next(a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--signal="))
+step = sys.argv[-1].split(".")[1]
+with open(os.path.join(os.environ["FAKE_RECORDS"], "step-%s.pids" % step)) as f:
+    for pid in f.read().split():
+        os.kill(int(pid), getattr(signal, "SIG" + name))
 '''
 
 FAKE_BITSWEEP = r'''#!/usr/bin/python3
@@ -132,6 +166,16 @@ while True:
 '''
 
 
+def kill_group(process):
+    """SIGKILL to the process group a start_new_session process leads (its
+    stand-in srun and workers), then reaps the process."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 def check_slurm(failures):
     script = d.path(d.SBATCH)
     with open(script) as f:
@@ -147,7 +191,8 @@ def check_slurm(failures):
         records = os.path.join(tmp, "records")
         os.makedirs(bin_dir)
         os.makedirs(records)
-        for name, body in (("srun", FAKE_SRUN), ("fake-bitsweep", FAKE_BITSWEEP)):
+        for name, body in (("srun", FAKE_SRUN), ("squeue", FAKE_SQUEUE), ("scancel", FAKE_SCANCEL),
+                           ("fake-bitsweep", FAKE_BITSWEEP)):
             with open(os.path.join(bin_dir, name), "w") as f:
                 f.write(body)
             os.chmod(os.path.join(bin_dir, name), 0o755)
@@ -167,10 +212,24 @@ def check_slurm(failures):
                            universal_newlines=True, timeout=30)
         failures.check(r.returncode == 2, "%s without a coordinator: exit %d, expected 2:\n%s" %
                        (d.SBATCH, r.returncode, r.stdout))
+        # An unknown device: a usage error too (a script that ignores the
+        # setting starts its workers instead, and is stopped).
+        bad = subprocess.Popen(["bash", script, "coordinator.example:50051"], env=dict(env, BITSWEEP_SLURM_DEVICE="gpu"),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                               start_new_session=True)
+        try:
+            output, _ = bad.communicate(timeout=10)
+            code = bad.returncode
+        except subprocess.TimeoutExpired:
+            kill_group(bad)
+            output, code = bad.communicate()[0], None
+        failures.check(code == 2, "%s with BITSWEEP_SLURM_DEVICE=gpu: exit %s, expected 2:\n%s" %
+                       (d.SBATCH, code, output))
 
         log = open(os.path.join(tmp, "batch.log"), "w")
+        # A session of its own: whatever it leaves running is stopped below.
         batch = subprocess.Popen(["bash", script, "coordinator.example:50051"], env=env, stdout=log,
-                                 stderr=subprocess.STDOUT)
+                                 stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 20
         while len(glob.glob(os.path.join(records, "*.started"))) < 2 and time.time() < deadline:
             if batch.poll() is not None:
@@ -182,8 +241,8 @@ def check_slurm(failures):
         try:
             code = batch.wait(20)
         except subprocess.TimeoutExpired:
-            batch.kill()
             code = None
+        kill_group(batch)
         log.close()
         with open(os.path.join(tmp, "batch.log")) as f:
             output = f.read()
