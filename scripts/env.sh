@@ -8,3 +8,10 @@
 # thresholds with mallopt() from inside the process did not have this effect.)
 export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1073741824}"
 export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-4294967296}"
+#
+# OpenMP threads (LibTorch's and OpenBLAS's) wait passively at barriers
+# instead of spinning: on a machine where something else takes the cores (a
+# build, another job, a test running beside this one) spinning threads keep
+# each other from the CPU. Measured on the classifier evaluator's training
+# beside a Docker build on both cores: 0.43x the wall time of the default.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"

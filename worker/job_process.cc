@@ -205,12 +205,7 @@ Result<TaskOutcome> RunJobProcess(const JobProcessOptions& options, const JobSpe
   std::vector<std::string> args = {options.binary, "job-child", "--dir", dir.string(),
                                    "--events-fd", std::to_string(kChildEventsFd),
                                    "--replies-fd", std::to_string(kChildRepliesFd)};
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!visible_gpu.empty() && std::strncmp(*e, "CUDA_VISIBLE_DEVICES=", 21) == 0) continue;
-    env.emplace_back(*e);
-  }
-  if (!visible_gpu.empty()) env.push_back("CUDA_VISIBLE_DEVICES=" + visible_gpu);
+  std::vector<std::string> env = ChildEnvironment(environ, visible_gpu);
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -325,6 +320,19 @@ std::atomic<bool> g_child_cancel{false};
 void OnTerminate(int) { g_child_cancel = true; }
 
 }  // namespace
+
+std::vector<std::string> ChildEnvironment(const char* const* inherited, const std::string& visible_gpu) {
+  std::vector<std::string> env;
+  bool wait_policy_set = false;
+  for (const char* const* e = inherited; e != nullptr && *e != nullptr; ++e) {
+    if (!visible_gpu.empty() && std::strncmp(*e, "CUDA_VISIBLE_DEVICES=", 21) == 0) continue;
+    wait_policy_set = wait_policy_set || std::strncmp(*e, "OMP_WAIT_POLICY=", 16) == 0;
+    env.emplace_back(*e);
+  }
+  if (!visible_gpu.empty()) env.push_back("CUDA_VISIBLE_DEVICES=" + visible_gpu);
+  if (!wait_policy_set) env.push_back("OMP_WAIT_POLICY=PASSIVE");
+  return env;
+}
 
 SlotGpu NarrowToSlotGpu(const std::string& device, const char* inherited) {
   if (device.rfind("cuda", 0) != 0) return {"", device};

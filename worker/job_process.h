@@ -16,6 +16,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "worker/task.h"
 
@@ -55,6 +56,16 @@ struct SlotGpu {
   std::string device;
 };
 SlotGpu NarrowToSlotGpu(const std::string& device, const char* inherited);
+
+/// The environment of a job's process: the worker's own (`inherited`, as
+/// `environ`), with CUDA_VISIBLE_DEVICES set to `visible_gpu` when that is
+/// not empty, and OMP_WAIT_POLICY=PASSIVE unless the worker's environment
+/// sets a policy. A job shares the cores with the worker's other slots and
+/// whatever else runs on the machine; OpenMP threads (LibTorch's and
+/// OpenBLAS's) that spin at every barrier while a core is taken cost more
+/// than twice the wall time under such load (docs/benchmarks.md, "OpenMP's
+/// wait policy"); waiting passively does not.
+std::vector<std::string> ChildEnvironment(const char* const* inherited, const std::string& visible_gpu);
 
 /// The running executable ("/proc/self/exe", which a child started with it
 /// execs as the very binary the worker runs), for JobProcessOptions::binary;
