@@ -29,9 +29,16 @@ int RunTrainCommand(const TrainCommandOptions& options);
 
 struct SampleCommandOptions {
   std::string model_path;
-  int count = 64;
+  /// 0: as many as latents_in holds, else 64.
+  int count = 0;
   uint64_t seed = 1;
   std::string out_png = "samples.png";
+  /// Latents to use instead of drawing them (.npy [N, nz]).
+  std::string latents_in;
+  /// Where to write the latents used (.npy).
+  std::string latents_out;
+  /// Where to write the images as floats (.npy [N, C, H, W]).
+  std::string images_out;
 };
 int RunSampleCommand(const SampleCommandOptions& options);
 

@@ -52,9 +52,15 @@ int main(int argc, char** argv) {
   sample_cmd->add_option("--model", sample.model_path, "Packed generator (generator.bsg)")
       ->required()
       ->check(CLI::ExistingFile);
-  sample_cmd->add_option("-n,--count", sample.count, "Number of images")->check(CLI::Range(1, 4096));
+  sample_cmd->add_option("-n,--count", sample.count, "Number of images (default 64, or as many as --latents-in holds)")
+      ->check(CLI::Range(1, 4096));
   sample_cmd->add_option("--seed", sample.seed, "Noise seed");
   sample_cmd->add_option("-o,--out", sample.out_png, "Output PNG");
+  sample_cmd->add_option("--latents-in", sample.latents_in,
+                         "Latent vectors to use instead of drawing them (.npy [N, nz], float32 or float64)")
+      ->check(CLI::ExistingFile);
+  sample_cmd->add_option("--latents-out", sample.latents_out, "Write the latent vectors used (.npy float32 [N, nz])");
+  sample_cmd->add_option("--images-out", sample.images_out, "Write the images (.npy float32 [N, C, H, W] in [-1, 1])");
 
   EvaluatorTrainOptions evaluator;
   auto* evaluator_cmd = app.add_subcommand("evaluator", "Evaluators for sample quality");

@@ -13,10 +13,34 @@ struct SampleSummary {
   int bits = 32;
   int64_t packed_bytes = 0;
   int64_t full_precision_bytes = 0;
+  /// Images drawn.
+  int count = 0;
 };
 
-/// Loads `model_path`, draws `count` images from noise seeded with `seed` and
-/// writes them as a PNG grid to `out_png`.
+struct SampleOptions {
+  /// Images to draw, 1..4096; 0: as many as `latents_in` holds, else 64.
+  int count = 0;
+  /// Seed of LibTorch's generator for the latents (unless `latents_in`).
+  uint64_t seed = 1;
+  /// The images as a PNG grid ("" = none).
+  std::string out_png = "samples.png";
+  /// Latent vectors to use instead of drawing them: .npy [N, nz], float32
+  /// or float64 (what numpy.save writes). LibTorch's generator cannot be
+  /// reproduced elsewhere, so this is how another runtime (the edge
+  /// runtime, bitsweep-edge) and this command see the same latents.
+  std::string latents_in;
+  /// Where to write the latents used, .npy float32 [N, nz] ("" = nowhere).
+  std::string latents_out;
+  /// Where to write the images, .npy float32 [N, C, H, W] in [-1, 1].
+  std::string images_out;
+};
+
+/// Loads `model_path` (LibTorch decodes the weights to float32), draws the
+/// images from latents seeded with `options.seed` or read from
+/// `options.latents_in`, and writes what `options` asks for.
+Result<SampleSummary> SampleFromPackedGenerator(const std::string& model_path, const SampleOptions& options);
+
+/// The grid of `count` images from `seed`, written to `out_png`.
 Result<SampleSummary> SampleFromPackedGenerator(const std::string& model_path, int count, uint64_t seed,
                                                 const std::string& out_png);
 
