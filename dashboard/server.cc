@@ -69,11 +69,13 @@ Status DashboardServer::Start(const ListenAddress& address) {
   http_->new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
   // Every response: no framing by other sites, no guessing of types, and
   // scripts only from the dashboard itself (what the page shows is data).
+  // 'wasm-unsafe-eval' lets the page compile WebAssembly (the edge runtime
+  // it serves itself, edge.wasm); JavaScript's eval stays forbidden.
   http_->set_default_headers({{"X-Content-Type-Options", "nosniff"},
                               {"X-Frame-Options", "DENY"},
                               {"Content-Security-Policy",
                                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                               "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"}});
+                               "script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; frame-ancestors 'none'"}});
   // Debian's cpp-httplib compresses with Brotli at its slowest setting,
   // which is slower than sending the bytes (a 3 MB CSV took seconds of CPU).
   // Taking "br" out of what the browser accepts makes it use gzip instead.

@@ -25,14 +25,14 @@ Status Generator::Load(const std::string& path, const Options& options, std::uni
   std::vector<uint8_t> bytes;
   bool ok = std::fseek(f, 0, SEEK_END) == 0;
   const long size = ok ? std::ftell(f) : -1;
-  ok = ok && size >= 0 && size <= kMaxFileBytes && std::fseek(f, 0, SEEK_SET) == 0;
+  ok = ok && size >= 0 && static_cast<int64_t>(size) <= kMaxFileBytes && std::fseek(f, 0, SEEK_SET) == 0;
   if (ok) {
     bytes.resize(static_cast<size_t>(size));
     ok = std::fread(bytes.data(), 1, bytes.size(), f) == bytes.size();
   }
   std::fclose(f);
   if (!ok) {
-    return size > kMaxFileBytes ? Status::Corruption(path + ": " + std::to_string(size) + " bytes is not a packed generator")
+    return static_cast<int64_t>(size) > kMaxFileBytes ? Status::Corruption(path + ": " + std::to_string(size) + " bytes is not a packed generator")
                                 : Status::IoError(path + ": cannot read");
   }
   return LoadFromMemory(bytes.data(), bytes.size(), path, options, generator);

@@ -21,6 +21,7 @@
 #include "edge/generator.h"
 #include "edge/grid.h"
 #include "edge/latents.h"
+#include "edge/npy.h"
 #include "edge/png.h"
 
 namespace {

@@ -61,6 +61,9 @@ TEST_PACKAGES+=(openssl docker-compose python3-yaml slurm-wlm munge python3-grpc
 # (from npm, tests/browser/package-lock.json; it downloads no browser).
 # Debian's npm only where no npm came with an installed Node.js.
 TEST_PACKAGES+=(chromium nodejs)
+# The edge runtime's WebAssembly build (the dashboard's in-browser sampling,
+# tested in Chromium): Debian's emscripten, whose JavaScript tools need acorn.
+TEST_PACKAGES+=(emscripten node-acorn)
 if ! command -v npm >/dev/null 2>&1; then TEST_PACKAGES+=(npm); fi
 
 # --- deploy: the live Compose test -----------------------------------------

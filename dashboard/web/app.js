@@ -512,6 +512,7 @@ async function jobView(main, jobId) {
                 el('img', {class: 'samples', id: 'samples', alt: `samples of job ${job.id}`,
                            src: `/api/jobs/${job.id}/artifacts/samples.png`}));
   }
+  if (artifactNames.has('generator.bsg')) main.append(...edgeSection(job.id));
   const metricNames = [...new Set(data.metrics.map((m) => m.name))];
   const steps = new Set(data.metrics.map((m) => m.step));
   if (steps.size > 1) {
@@ -553,6 +554,50 @@ async function jobView(main, jobId) {
   }
   const spec = result.spec || job.params;
   main.append(el('h2', {}, result.spec ? 'Spec it ran' : 'Parameters'), el('pre', {id: 'spec'}, JSON.stringify(spec, null, 2)));
+}
+
+// New samples drawn on the visitor's machine from the job's packed
+// generator, by the edge runtime built to WebAssembly (edge.js): new seeds
+// at every click, and how long it took. The last draw stays in
+// window.bitsweepEdgeLast (seed, latents, images) for the browser tests.
+function edgeSection(jobId) {
+  const status = el('span', {id: 'edge-status', class: 'note'});
+  const canvas = el('canvas', {id: 'edge-samples', class: 'samples'});
+  let generator = null;
+  const button = el('button', {id: 'edge-generate', onclick: async () => {
+    button.disabled = true;
+    try {
+      if (!generator) {
+        status.textContent = 'loading the runtime and the generator…';
+        const r = await fetch(`/api/jobs/${jobId}/artifacts/generator.bsg`);
+        if (!r.ok) throw new Error(`generator.bsg: HTTP ${r.status}`);
+        generator = await BitsweepEdge.load(await r.arrayBuffer());
+        if (!generator) {
+          status.textContent = 'this dashboard was built without the WebAssembly runtime (edge.wasm)';
+          return;
+        }
+      }
+      const seed = crypto.getRandomValues(new Uint32Array(2));
+      const n = 64;
+      const latents = generator.drawLatents(seed[0], seed[1], n);
+      const started = performance.now();
+      const images = generator.generate(latents, n);
+      const ms = performance.now() - started;
+      BitsweepEdge.drawGrid(canvas, images, n, generator.channels, generator.size);
+      const seedText = (BigInt(seed[1]) << 32n | BigInt(seed[0])).toString();
+      canvas.dataset.seed = seedText;
+      status.textContent = `seed ${seedText}: ${n} images in ${ms.toFixed(1)} ms (${(ms / n).toFixed(2)} ms each) ` +
+          `in this browser, ${generator.kernels} kernels, ${fmt.bytes(generator.weightBytes)} of weights held`;
+      window.bitsweepEdgeLast = {seed: seedText, n, latents, images, ms};
+    } catch (e) {
+      status.replaceChildren(el('span', {class: 'error'}, String(e.message || e)));
+    } finally {
+      button.disabled = false;
+    }
+  }}, 'New samples in this browser');
+  return [el('h2', {}, 'Generate here'),
+          el('p', {class: 'note'}, 'The packed generator runs on this machine (WebAssembly), its weights still packed.'),
+          el('div', {class: 'controls'}, button, status), canvas];
 }
 
 async function workersView(main) {

@@ -8,6 +8,7 @@
 
 #include "edge/generator.h"
 #include "edge/latents.h"
+#include "edge/npy.h"
 #include "tests/edge/synthetic_bsg.h"
 #include "tests/test_util.h"
 

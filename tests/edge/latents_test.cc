@@ -1,6 +1,7 @@
 // The runtime's latent generator (documented, so other runtimes can
 // reproduce it) and the .npy files latents travel in.
 #include "edge/latents.h"
+#include "edge/npy.h"
 
 #include <gtest/gtest.h>
 

@@ -13,6 +13,7 @@
 
 #include "edge/generator.h"
 #include "edge/latents.h"
+#include "edge/npy.h"
 #include "qgan/export/packed_generator.h"
 #include "qgan/export/sample.h"
 #include "qgan/metrics/npy.h"
