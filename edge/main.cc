@@ -68,6 +68,17 @@ bool ParseInt(const std::string& text, long long lo, long long hi, long long* ou
   return true;
 }
 
+// A seed: any 64-bit unsigned value (the browser draws them at random).
+bool ParseSeed(const std::string& text, unsigned long long* out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (*end != '\0' || errno != 0) return false;
+  *out = v;
+  return true;
+}
+
 bool ParseList(const std::string& text, int lo, int hi, std::vector<int>* out) {
   out->clear();
   size_t start = 0;
@@ -206,8 +217,7 @@ int main(int argc, char** argv) {
     } else if (a == "-n" || a == "--count") {
       if (!value(&v) || !ParseInt(v, 1, 1 << 20, &f.count)) return Usage("-n needs a number within 1..1048576");
     } else if (a == "--seed") {
-      if (!value(&v) || !ParseInt(v, 0, INT64_MAX, &n)) return Usage("--seed needs a non-negative whole number");
-      f.seed = static_cast<unsigned long long>(n);
+      if (!value(&v) || !ParseSeed(v, &f.seed)) return Usage("--seed needs a whole number within 0..2^64-1");
     } else if (a == "--latents") {
       if (!value(&f.latents_in)) return Usage("--latents needs a file");
     } else if (a == "--latents-out") {

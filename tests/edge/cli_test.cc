@@ -128,6 +128,19 @@ TEST_F(EdgeCliTest, InfoAndErrors) {
   EXPECT_EQ(Run("generate " + model_ + " -n 0", &out), 2);
   EXPECT_EQ(Run("generate " + model_ + " --isa sse9", &out), 2);
   EXPECT_EQ(Run("generate", &out), 2);
+  EXPECT_EQ(Run("generate " + model_ + " --seed -1", &out), 2);
+  EXPECT_EQ(Run("generate " + model_ + " --seed 18446744073709551616", &out), 2);
+  // Seeds use all 64 bits (the browser draws them so).
+  ASSERT_EQ(Run("generate " + model_ + " -n 2 --seed 18446744073709551615 --latents-out " + dir_.File("s.npy") +
+                    " --raw " + dir_.File("s-x.npy"),
+                &out),
+            0)
+      << out;
+  NpyArray z;
+  ASSERT_TRUE(ReadNpy(dir_.File("s.npy"), &z).ok());
+  std::vector<float> expected(2 * 8);
+  DrawLatents(UINT64_MAX, 2, 8, expected.data());
+  EXPECT_EQ(z.values, expected);
 }
 
 TEST(EdgeBinaryTest, LinksNoLibTorchNorAnythingElseOfBitsweeps) {
