@@ -1,9 +1,11 @@
 #include "common/job_spec.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/network_layout.h"
 #include "common/spec_reader.h"
 
 namespace bitsweep {
@@ -46,26 +48,96 @@ ModelSpec ReadModel(SpecReader r) {
   return m;
 }
 
-QuantSpec ReadQuant(SpecReader r) {
+// The rules every width follows, a network's or a layer's (`method_name`
+// as the spec wrote it).
+void CheckWidth(SpecReader& r, QuantMethod method, int bits, const std::string& method_name) {
+  if (!r.status().ok()) return;
+  if (bits != kFullPrecisionBits && (bits < 1 || bits > 8)) {
+    r.Fail("bits", std::to_string(bits) + " is outside 1..8 or 32");
+  } else if (method == QuantMethod::kNone && bits != kFullPrecisionBits) {
+    r.Fail("bits", std::to_string(bits) + " needs a quantization method (method is none, which means 32 bits)");
+  } else if (method != QuantMethod::kNone && bits == kFullPrecisionBits) {
+    r.Fail("bits", "32 means full precision: use method none, or 1..8 bits with method " + method_name);
+  } else if (method == QuantMethod::kBinary && bits != 1) {
+    r.Fail("bits", std::to_string(bits) + " is not allowed with method binary (1 bit only)");
+  }
+}
+
+// One entry of quant.<net>.layers: bits, method or both; what it leaves
+// out comes from the network's quantization.
+LayerQuant ReadLayerQuant(SpecReader r, const QuantSpec& network) {
+  LayerQuant q;
+  const bool has_method = r.Has("method"), has_bits = r.Has("bits");
+  if (!has_method && !has_bits) {
+    r.Fail("bits", "missing (give the layer's bits, its method, or both)");
+    return q;
+  }
+  const std::string method = r.OneOf("method", QuantMethodName(network.method), kQuantMethodNames);
+  const int64_t bits = r.Int("bits", 0, INT32_MIN, INT32_MAX);
+  if (!r.status().ok()) return q;
+  if (has_method) {
+    q.method = ParseQuantMethod(method).value();
+  } else if (bits == kFullPrecisionBits) {
+    q.method = QuantMethod::kNone;
+  } else if (!network.quantized()) {
+    r.Fail("method", "missing (the network's method is none: give this layer's)");
+    return q;
+  } else {
+    q.method = network.method;
+  }
+  if (has_bits) {
+    q.bits = static_cast<int>(bits);
+  } else if (q.method == QuantMethod::kNone) {
+    q.bits = kFullPrecisionBits;
+  } else if (q.method == QuantMethod::kBinary) {
+    q.bits = 1;
+  } else if (network.quantized()) {
+    q.bits = network.bits;
+  } else {
+    r.Fail("bits", std::string("missing (required with method ") + QuantMethodName(q.method) +
+                       ": the network is at full precision)");
+    return q;
+  }
+  CheckWidth(r, q.method, q.bits, QuantMethodName(q.method));
+  r.RejectUnknownKeys();
+  return q;
+}
+
+// `layers`: the network's layer names in order; `network`: "generator" or
+// "discriminator" and `arch`, for messages.
+QuantSpec ReadQuant(SpecReader r, const std::vector<std::string>& layers, const std::string& network,
+                    const std::string& arch) {
   QuantSpec q;
   std::string method = r.OneOf("method", "none", kQuantMethodNames);
   if (r.status().ok()) q.method = ParseQuantMethod(method).value();
   q.bits = static_cast<int>(r.Int("bits", q.quantized() ? 0 : kFullPrecisionBits, INT32_MIN, INT32_MAX));
-  if (r.status().ok()) {
-    if (!r.Has("bits") && q.quantized()) {
-      r.Fail("bits", "missing (required with method " + method + ")");
-    } else if (q.bits != kFullPrecisionBits && (q.bits < 1 || q.bits > 8)) {
-      r.Fail("bits", std::to_string(q.bits) + " is outside 1..8 or 32");
-    } else if (q.method == QuantMethod::kNone && q.bits != kFullPrecisionBits) {
-      r.Fail("bits", std::to_string(q.bits) + " needs a quantization method (method is none, which means 32 bits)");
-    } else if (q.quantized() && q.bits == kFullPrecisionBits) {
-      r.Fail("bits", "32 means full precision: use method none, or 1..8 bits with method " + method);
-    } else if (q.method == QuantMethod::kBinary && q.bits != 1) {
-      r.Fail("bits", std::to_string(q.bits) + " is not allowed with method binary (1 bit only)");
-    }
+  if (r.status().ok() && !r.Has("bits") && q.quantized()) {
+    r.Fail("bits", "missing (required with method " + method + ")");
   }
+  CheckWidth(r, q.method, q.bits, method);
   q.keep_first_last_fp = r.Bool("keep_first_last_fp", q.keep_first_last_fp);
   q.em_max_iters = static_cast<int>(r.Int("em_max_iters", q.em_max_iters, 1, 1000));
+  if (r.Has("layers")) {
+    SpecReader per_layer = r.Child("layers");
+    for (const auto& name : per_layer.Keys()) {
+      if (!r.status().ok()) break;
+      const auto found = std::find(layers.begin(), layers.end(), name);
+      if (found == layers.end()) {
+        std::string list;
+        for (const auto& l : layers) list += (list.empty() ? "" : ", ") + l;
+        per_layer.Fail(name, "not a layer of the " + arch + " " + network + " (its layers: " + list + ")");
+        break;
+      }
+      const bool edge = found == layers.begin() || found + 1 == layers.end();
+      if (q.keep_first_last_fp && edge) {
+        per_layer.Fail(name, "conflicts with keep_first_last_fp, which keeps " + name +
+                                 " at full precision (give one or the other)");
+        break;
+      }
+      LayerQuant layer = ReadLayerQuant(per_layer.Child(name), q);
+      if (r.status().ok()) q.layers[name] = layer;
+    }
+  }
   r.RejectUnknownKeys();
   return q;
 }
@@ -131,7 +203,7 @@ RuntimeSpec ReadRuntime(SpecReader r) {
   return rt;
 }
 
-SyntheticSpec ReadSynthetic(SpecReader r) {
+SyntheticSpec ReadSynthetic(SpecReader r, const std::vector<std::string>& g_layers, const std::string& arch) {
   SyntheticSpec s;
   s.seconds = r.Number("seconds", s.seconds, 0.0, 7 * 24 * 3600.0);
   s.busy = r.Bool("busy", s.busy);
@@ -144,6 +216,19 @@ SyntheticSpec ReadSynthetic(SpecReader r) {
   s.fault = r.OneOf("fault", s.fault, {"", "segfault", "allocate", "hang"});
   s.post_training = r.Bool("post_training", s.post_training);
   s.ptq_factor = r.Number("ptq_factor", s.ptq_factor, 0.0, 1e3);
+  if (r.Has("layer_sensitivity_g")) {
+    SpecReader sensitivity = r.Child("layer_sensitivity_g");
+    for (const auto& name : sensitivity.Keys()) {
+      if (std::find(g_layers.begin(), g_layers.end(), name) == g_layers.end()) {
+        sensitivity.Fail(name, "not a layer of the " + arch + " generator");
+        break;
+      }
+      const double weight = sensitivity.Number(name, 0.0, 0.0, 1e6);
+      if (r.status().ok()) s.layer_sensitivity_g[name] = weight;
+    }
+  }
+  s.layer_damage = r.OneOf("layer_damage", s.layer_damage, {"sum", "product"});
+  s.distortion = r.Bool("distortion", s.distortion);
   r.RejectUnknownKeys();
   return s;
 }
@@ -151,6 +236,7 @@ SyntheticSpec ReadSynthetic(SpecReader r) {
 PtqSpec ReadPtq(SpecReader r) {
   PtqSpec p;
   p.bn_batches = static_cast<int>(r.Int("bn_batches", p.bn_batches, 0, 100000));
+  p.distortion_samples = static_cast<int>(r.Int("distortion_samples", p.distortion_samples, 0, 1000000));
   r.RejectUnknownKeys();
   return p;
 }
@@ -164,7 +250,7 @@ void CheckPtq(const JobSpec& spec, SpecReader& r) {
     r.Fail("train", "task ptq quantizes a trained model: give train.init_from_job or train.init_from_file");
   }
   if (spec.train.resume_from_job != 0) r.Fail("train.resume_from_job", "not allowed with task ptq (nothing trains)");
-  if (spec.quant_d.quantized()) {
+  if (spec.quant_d.AnyQuantized(LayerNamesOf(spec.model.arch))) {
     r.Fail("quant.d", "task ptq quantizes the generator only (the discriminator is not used after training)");
   }
 }
@@ -184,12 +270,32 @@ Result<QuantMethod> ParseQuantMethod(const std::string& name) {
 
 const char* LossKindName(LossKind loss) { return kLossNames[static_cast<size_t>(loss)].c_str(); }
 
+LayerQuant QuantSpec::ForLayer(const std::vector<std::string>& names, size_t index) const {
+  if (index < names.size()) {
+    auto found = layers.find(names[index]);
+    if (found != layers.end()) return found->second;
+  }
+  const bool edge = index == 0 || index + 1 == names.size();
+  if (!quantized() || (keep_first_last_fp && edge)) return LayerQuant{};
+  return LayerQuant{method, bits};
+}
+
+bool QuantSpec::AnyQuantized(const std::vector<std::string>& names) const {
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (ForLayer(names, i).quantized()) return true;
+  }
+  return false;
+}
+
 Result<JobSpec> JobSpec::FromJson(const nlohmann::json& json, const std::string& base_dir) {
   SpecReader r(json);
   JobSpec spec;
   spec.task = r.OneOf("task", spec.task, {"qgan", "ptq", "synthetic"});
+  // The architecture first: it names the layers that per-layer fields use.
+  spec.model = ReadModel(r.Child("model"));
+  const std::vector<std::string> layers = LayerNamesOf(spec.model.arch);
   if (spec.task == "synthetic") {
-    spec.synthetic = ReadSynthetic(r.Child("synthetic"));
+    spec.synthetic = ReadSynthetic(r.Child("synthetic"), layers, spec.model.arch);
   } else if (r.Has("synthetic")) {
     r.Fail("synthetic", "only allowed with task synthetic");
   }
@@ -199,14 +305,13 @@ Result<JobSpec> JobSpec::FromJson(const nlohmann::json& json, const std::string&
     r.Fail("ptq", "only allowed with task ptq");
   }
   spec.dataset = ReadDataset(r.Child("dataset"), base_dir);
-  spec.model = ReadModel(r.Child("model"));
   std::string loss = r.OneOf("loss", "bce", kLossNames);
   for (size_t i = 0; i < kLossNames.size(); ++i) {
     if (kLossNames[i] == loss) spec.loss = static_cast<LossKind>(i);
   }
   SpecReader quant = r.Child("quant");
-  spec.quant_g = ReadQuant(quant.Child("g"));
-  spec.quant_d = ReadQuant(quant.Child("d"));
+  spec.quant_g = ReadQuant(quant.Child("g"), layers, "generator", spec.model.arch);
+  spec.quant_d = ReadQuant(quant.Child("d"), layers, "discriminator", spec.model.arch);
   quant.RejectUnknownKeys();
   spec.train = ReadTrain(r.Child("train"), base_dir);
   spec.eval.enabled = r.Has("eval");
@@ -243,6 +348,9 @@ nlohmann::json JobSpec::ToJson() const {
     j["bits"] = q.bits;
     j["keep_first_last_fp"] = q.keep_first_last_fp;
     j["em_max_iters"] = q.em_max_iters;
+    for (const auto& [name, layer] : q.layers) {
+      j["layers"][name] = {{"method", QuantMethodName(layer.method)}, {"bits", layer.bits}};
+    }
     return j;
   };
   nlohmann::json j = nlohmann::json::object();
@@ -296,8 +404,15 @@ nlohmann::json JobSpec::ToJson() const {
     if (!synthetic.fault.empty()) j["synthetic"]["fault"] = synthetic.fault;
     if (synthetic.post_training) j["synthetic"]["post_training"] = true;
     if (synthetic.ptq_factor != SyntheticSpec().ptq_factor) j["synthetic"]["ptq_factor"] = synthetic.ptq_factor;
+    for (const auto& [name, weight] : synthetic.layer_sensitivity_g) j["synthetic"]["layer_sensitivity_g"][name] = weight;
+    if (synthetic.layer_damage != SyntheticSpec().layer_damage) j["synthetic"]["layer_damage"] = synthetic.layer_damage;
+    if (synthetic.distortion) j["synthetic"]["distortion"] = true;
   }
-  if (task == "ptq") j["ptq"] = {{"bn_batches", ptq.bn_batches}};
+  if (task == "ptq") {
+    j["ptq"] = {{"bn_batches", ptq.bn_batches}};
+    // Only when set, so that the canonical form of every earlier ptq job stays.
+    if (ptq.distortion_samples > 0) j["ptq"]["distortion_samples"] = ptq.distortion_samples;
+  }
   if (eval.enabled) {
     j["eval"] = {{"evaluator", {{"kind", eval.evaluator.kind}, {"path", eval.evaluator.path}}},
                  {"metrics", eval.metrics},

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,26 @@ struct ModelSpec {
   int ndf = 64;
 };
 
+/// The quantization of one layer: method none is full precision (32 bits).
+struct LayerQuant {
+  QuantMethod method = QuantMethod::kNone;
+  int bits = 32;
+
+  bool quantized() const { return method != QuantMethod::kNone; }
+  bool operator==(const LayerQuant& o) const { return method == o.method && bits == o.bits; }
+  bool operator!=(const LayerQuant& o) const { return !(*this == o); }
+};
+
+/// The quantization of one network (quant.g or quant.d).
+///
+/// Per-layer widths: `layers` gives named layers (the names of the
+/// per-layer quantization table: conv1, conv2, ...; common/network_layout.h)
+/// their own method and bits, e.g. quant.g = {"method": "em", "bits": 2,
+/// "layers": {"conv3": {"bits": 4}, "conv4": {"bits": 8}}}. A layer entry
+/// gives bits, method or both: bits alone keep the network's method (32
+/// alone means full precision), a method alone keeps the network's bits.
+/// The network's method may be none with some layers quantized. A layer
+/// named here may not also be kept at full precision by keep_first_last_fp.
 struct QuantSpec {
   QuantMethod method = QuantMethod::kNone;
   /// 1..8, or 32 with method none.
@@ -60,8 +81,20 @@ struct QuantSpec {
   bool keep_first_last_fp = false;
   /// Cap on EM iterations per fit (method em only).
   int em_max_iters = 20;
+  /// Per-layer overrides, by layer name (empty: every layer as above). In
+  /// the canonical JSON only when not empty, so every spec written before
+  /// per-layer widths keeps its canonical form and hash.
+  std::map<std::string, LayerQuant> layers;
 
+  /// Whether the network's own method quantizes (its layers may differ:
+  /// see ForLayer and AnyQuantized).
   bool quantized() const { return method != QuantMethod::kNone; }
+  /// The quantization of layer `index` of `names` (the network's layers in
+  /// order): its override, else full precision for a first or last layer
+  /// kept so, else the network's method and bits.
+  LayerQuant ForLayer(const std::vector<std::string>& names, size_t index) const;
+  /// Whether any of the network's layers is quantized.
+  bool AnyQuantized(const std::vector<std::string>& names) const;
 };
 
 struct TrainSpec {
@@ -166,6 +199,18 @@ struct SyntheticSpec {
   /// quantized network that never trains cannot adapt to its levels.
   bool post_training = false;
   double ptq_factor = 3.0;
+  /// Per-layer sensitivities of the generator: layer name -> weight of its
+  /// damage (absent layers: 1 / number of layers, so a uniform width gives
+  /// the same quality as before layers had any). See SyntheticFid.
+  std::map<std::string, double> layer_sensitivity_g;
+  /// How the layers' damage combines: "sum" (FID = fp x (1 + sum of the
+  /// layers' damage)) or "product" (FID = fp x the product of (1 + each
+  /// layer's damage): additive in log FID, exactly the damage model of the
+  /// layer-allocation search).
+  std::string layer_damage = "sum";
+  /// Also report the output-distortion proxy (metric "distortion"), as a
+  /// post-training job with ptq.distortion_samples does.
+  bool distortion = false;
 };
 
 /// The `ptq` task: post-training quantization of a trained generator, no
@@ -177,6 +222,10 @@ struct PtqSpec {
   /// trained model's statistics). The default is measured to help most at
   /// 1-3 bits (docs/protocols.md).
   int bn_batches = 20;
+  /// The label-free sensitivity proxy: the mean squared difference between
+  /// the quantized and the full-precision generator's outputs on this many
+  /// fixed latent vectors (metric "distortion"; 0 = not measured).
+  int distortion_samples = 0;
 };
 
 struct JobSpec {

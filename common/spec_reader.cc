@@ -50,6 +50,12 @@ void SpecReader::Fail(const std::string& key, const std::string& message) {
 
 bool SpecReader::Has(const std::string& key) const { return object_.contains(key); }
 
+std::vector<std::string> SpecReader::Keys() const {
+  std::vector<std::string> keys;
+  for (auto it = object_.begin(); it != object_.end(); ++it) keys.push_back(it.key());
+  return keys;
+}
+
 const nlohmann::json* SpecReader::Find(const std::string& key) {
   read_keys_.insert(key);
   auto it = object_.find(key);

@@ -28,6 +28,9 @@ class SpecReader {
   SpecReader Child(const std::string& key);
 
   bool Has(const std::string& key) const;
+  /// The keys of this object, in order (for objects keyed by names, such as
+  /// quant.g.layers).
+  std::vector<std::string> Keys() const;
 
   /// Optional fields return `fallback` when absent. Required ones record
   /// "<path>: missing (required)".

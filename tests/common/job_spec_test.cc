@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/hash.h"
 #include "tests/test_util.h"
 
 namespace bitsweep {
@@ -174,6 +175,149 @@ TEST(JobSpecTest, EvalNoiseSeedIsOptionalValidatedAndWrittenOnlyWhenSet) {
   EXPECT_EQ(ErrorOf(j), "eval.noise_seed: -1 is outside 0..9223372036854775807");
   j["eval"]["noise_seed"] = "fixed";
   EXPECT_EQ(ErrorOf(j), "eval.noise_seed: expected an integer, got \"fixed\"");
+}
+
+// The canonical JSON (and so the hash every cache and checkpoint key is
+// made of) of specs written before per-layer widths existed. The values
+// were computed by the code before per-layer widths were added.
+TEST(JobSpecTest, SpecsWithoutPerLayerWidthsKeepTheirCanonicalHash) {
+  const std::vector<std::pair<json, std::string>> cases = {
+      {ExampleJob(), "c9e8b8a556f6b1ef"},
+      {json::object(), "f29569ae7308b6c6"},
+      {json::parse(R"({"task":"ptq","train":{"init_from_job":3},
+                       "quant":{"g":{"method":"minmax","bits":4,"keep_first_last_fp":true}}})"),
+       "20c847a25fed4fd8"},
+      {json::parse(R"({"task":"synthetic","synthetic":{"noise":0.01},
+                       "quant":{"g":{"method":"tanh","bits":3},"d":{"method":"em","bits":2}}})"),
+       "783825f5fc83c8c9"},
+  };
+  for (const auto& [j, hash] : cases) {
+    auto spec = JobSpec::FromJson(j);
+    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+    EXPECT_FALSE(spec->ToJson()["quant"]["g"].contains("layers"));
+    EXPECT_EQ(Fnv1a64Hex(spec->ToJson().dump()), hash) << j.dump();
+  }
+}
+
+TEST(JobSpecTest, PerLayerWidthsOverrideTheNetworksAndAreCanonical) {
+  json j = ExampleJob();
+  j["quant"]["g"]["layers"] = {{"conv3", {{"bits", 4}}}, {"conv4", {{"bits", 32}}}, {"conv1", {{"method", "minmax"}}}};
+  auto spec = JobSpec::FromJson(j);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  const std::vector<std::string> names = {"conv1", "conv2", "conv3", "conv4"};
+  // bits alone keep the network's method (32 alone: full precision); a
+  // method alone keeps the network's bits.
+  EXPECT_EQ(spec->quant_g.ForLayer(names, 0), (LayerQuant{QuantMethod::kMinMax, 2}));
+  EXPECT_EQ(spec->quant_g.ForLayer(names, 1), (LayerQuant{QuantMethod::kEm, 2}));
+  EXPECT_EQ(spec->quant_g.ForLayer(names, 2), (LayerQuant{QuantMethod::kEm, 4}));
+  EXPECT_EQ(spec->quant_g.ForLayer(names, 3), (LayerQuant{QuantMethod::kNone, 32}));
+  // The canonical form names method and bits of every entry, and reads back
+  // as the same spec.
+  const json canonical = spec->ToJson();
+  EXPECT_EQ(canonical["quant"]["g"]["layers"]["conv3"], (json{{"method", "em"}, {"bits", 4}}));
+  EXPECT_EQ(canonical["quant"]["g"]["layers"]["conv4"], (json{{"method", "none"}, {"bits", 32}}));
+  auto again = JobSpec::FromJson(canonical);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->ToJson(), canonical);
+  EXPECT_NE(Fnv1a64Hex(canonical.dump()), "c9e8b8a556f6b1ef");
+
+  // A full-precision network with one layer quantized: how a layer's
+  // sensitivity is measured alone.
+  json alone = ExampleJob();
+  alone["quant"]["g"] = {{"method", "none"}, {"layers", {{"conv2", {{"method", "em"}, {"bits", 1}}}}}};
+  auto one = JobSpec::FromJson(alone);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_FALSE(one->quant_g.quantized());
+  EXPECT_TRUE(one->quant_g.AnyQuantized(names));
+  EXPECT_EQ(one->quant_g.ForLayer(names, 0), LayerQuant{});
+  EXPECT_EQ(one->quant_g.ForLayer(names, 1), (LayerQuant{QuantMethod::kEm, 1}));
+
+  // keep_first_last_fp still keeps the edges when no entry names them.
+  json kept = ExampleJob();
+  kept["quant"]["g"]["keep_first_last_fp"] = true;
+  kept["quant"]["g"]["layers"] = {{"conv2", {{"bits", 8}}}};
+  auto k = JobSpec::FromJson(kept);
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_EQ(k->quant_g.ForLayer(names, 0), LayerQuant{});
+  EXPECT_EQ(k->quant_g.ForLayer(names, 1), (LayerQuant{QuantMethod::kEm, 8}));
+  EXPECT_EQ(k->quant_g.ForLayer(names, 2), (LayerQuant{QuantMethod::kEm, 2}));
+  EXPECT_EQ(k->quant_g.ForLayer(names, 3), LayerQuant{});
+}
+
+TEST(JobSpecTest, BadPerLayerWidthsAreRefusedNamingTheField) {
+  auto with_layers = [](const json& layers, const std::string& net = "g") {
+    json j = ExampleJob();
+    j["quant"][net]["layers"] = layers;
+    return j;
+  };
+  EXPECT_EQ(ErrorOf(with_layers({{"conv9", {{"bits", 4}}}})),
+            "quant.g.layers.conv9: not a layer of the dcgan32 generator (its layers: conv1, conv2, conv3, conv4)");
+  EXPECT_EQ(ErrorOf(with_layers({{"bn1", {{"bits", 4}}}})),
+            "quant.g.layers.bn1: not a layer of the dcgan32 generator (its layers: conv1, conv2, conv3, conv4)");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv5", {{"bits", 4}}}}, "d")),
+            "quant.d.layers.conv5: not a layer of the dcgan32 discriminator (its layers: conv1, conv2, conv3, conv4)");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"bits", 9}}}})), "quant.g.layers.conv3.bits: 9 is outside 1..8 or 32");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"bits", 0}}}})), "quant.g.layers.conv3.bits: 0 is outside 1..8 or 32");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"method", "em"}, {"bits", 32}}}})),
+            "quant.g.layers.conv3.bits: 32 means full precision: use method none, or 1..8 bits with method em");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"method", "binary"}, {"bits", 2}}}})),
+            "quant.g.layers.conv3.bits: 2 is not allowed with method binary (1 bit only)");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"method", "round"}}}})),
+            "quant.g.layers.conv3.method: \"round\" is not one of: none, minmax, log, tanh, em, binary");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", json::object()}})),
+            "quant.g.layers.conv3.bits: missing (give the layer's bits, its method, or both)");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"bitz", 4}}}})),
+            "quant.g.layers.conv3.bits: missing (give the layer's bits, its method, or both)");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"bits", 4}, {"bitz", 4}}}})),
+            "quant.g.layers.conv3.bitz: unknown field (known fields here: bits, method)");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", 4}})), "quant.g.layers.conv3: expected an object, got 4");
+  EXPECT_EQ(ErrorOf(with_layers(json::array({4}))), "quant.g.layers: expected an object, got [4]");
+  // Bits without a method, in a network whose method is none.
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"bits", 4}}}}, "d")),
+            "quant.d.layers.conv3.method: missing (the network's method is none: give this layer's)");
+  EXPECT_EQ(ErrorOf(with_layers({{"conv3", {{"method", "minmax"}}}}, "d")),
+            "quant.d.layers.conv3.bits: missing (required with method minmax: the network is at full precision)");
+  json kept = with_layers({{"conv4", {{"bits", 8}}}});
+  kept["quant"]["g"]["keep_first_last_fp"] = true;
+  EXPECT_EQ(ErrorOf(kept),
+            "quant.g.layers.conv4: conflicts with keep_first_last_fp, which keeps conv4 at full precision (give one or "
+            "the other)");
+  // dcgan64 has a fifth layer; dcgan32 does not.
+  json wide = with_layers({{"conv5", {{"bits", 8}}}});
+  wide["model"]["arch"] = "dcgan64";
+  wide["dataset"]["image_size"] = 64;
+  EXPECT_TRUE(JobSpec::FromJson(wide).ok());
+  // Post-training quantization quantizes G only, layer by layer too.
+  json ptq = with_layers({{"conv2", {{"method", "em"}, {"bits", 2}}}}, "d");
+  ptq["task"] = "ptq";
+  ptq["train"]["init_from_job"] = 1;
+  EXPECT_EQ(ErrorOf(ptq),
+            "quant.d: task ptq quantizes the generator only (the discriminator is not used after training)");
+}
+
+TEST(JobSpecTest, PostTrainingDistortionAndSyntheticLayerFieldsAreWrittenOnlyWhenSet) {
+  json ptq = ExampleJob();
+  ptq["task"] = "ptq";
+  ptq["train"]["init_from_job"] = 1;
+  auto plain = JobSpec::FromJson(ptq);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE(plain->ToJson()["ptq"].contains("distortion_samples"));
+  ptq["ptq"] = {{"distortion_samples", 256}};
+  auto with = JobSpec::FromJson(ptq);
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  EXPECT_EQ(with->ptq.distortion_samples, 256);
+  EXPECT_EQ(with->ToJson()["ptq"]["distortion_samples"], 256);
+
+  json synthetic = {{"task", "synthetic"},
+                    {"synthetic", {{"layer_sensitivity_g", {{"conv4", 3.0}}}, {"layer_damage", "product"},
+                                   {"distortion", true}}}};
+  auto s = JobSpec::FromJson(synthetic);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_DOUBLE_EQ(s->synthetic.layer_sensitivity_g.at("conv4"), 3.0);
+  EXPECT_EQ(s->ToJson()["synthetic"]["layer_damage"], "product");
+  EXPECT_EQ(JobSpec::FromJson(s->ToJson())->ToJson(), s->ToJson());
+  synthetic["synthetic"]["layer_sensitivity_g"] = {{"conv7", 1.0}};
+  EXPECT_EQ(ErrorOf(synthetic), "synthetic.layer_sensitivity_g.conv7: not a layer of the dcgan32 generator");
 }
 
 TEST(JobSpecTest, FileErrorsNameTheFileAndResolveRelativePaths) {
