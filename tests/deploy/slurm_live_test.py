@@ -462,8 +462,12 @@ class Test:
         def stopped():
             nonlocal running
             state = self.cluster.job(job)
-            if state["JobState"] != "RUNNING":
+            # Requeued (PENDING) or ended; in between Slurm also shows
+            # SIGNALING, COMPLETING or REQUEUED for a moment.
+            if state["JobState"] == "PENDING" or state["JobState"] in ENDED:
                 return state
+            if state["JobState"] != "RUNNING":
+                return None
             running = self.store.in_state(sweeps, "RUNNING") or running
             if len(self.store.in_state(sweeps, "QUEUED")) < 3:
                 sweeps.append(self.synthetic("time-limit-stop-%d" % (len(sweeps) + 1), jobs=4, seconds=3))
