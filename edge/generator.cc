@@ -52,7 +52,9 @@ Status Generator::LoadFromMemory(const uint8_t* data, size_t size, const std::st
 
 Status Generator::Build(const uint8_t* data, size_t size, const std::string& name) {
   BsgFile file;
-  BITSWEEP_EDGE_RETURN_IF_ERROR(ParseBsg(data, size, name, &file));
+  ParseOptions parse;
+  parse.verify_checksum = options_.verify_checksum;
+  BITSWEEP_EDGE_RETURN_IF_ERROR(ParseBsg(data, size, name, &file, parse));
   info_.arch = file.arch;
   info_.method = file.method;
   info_.bits = file.bits;
@@ -124,6 +126,13 @@ void Generator::RunChunk(const float* latents, int images, float* out) {
   const LayerPlan plan = PlanLayer(last, kernels_, images, pool_.threads());
   pool_.ParallelFor(plan.tasks(), [&](int task, int thread) {
     RunOutputTask(last, kernels_, plan, task, weights, x, images, out, zeros_.data(), &workspaces_[thread]);
+  });
+  // tanh over the finished images: contiguous, so it vectorises.
+  const int64_t total = images * image_floats();
+  const int parts = static_cast<int>(std::min<int64_t>(pool_.threads(), images));
+  pool_.ParallelFor(parts, [&](int task, int) {
+    const int64_t begin = total * task / parts, end = total * (task + 1) / parts;
+    kernels_.tanh(out + begin, static_cast<size_t>(end - begin));
   });
 }
 

@@ -35,6 +35,9 @@ struct Options {
   /// Activation memory per Generate chunk: a large batch runs in chunks of
   /// as many images as fit (at least one).
   int64_t activation_budget_bytes = int64_t{8} << 20;
+  /// Check the payload's CRC-32. Off only where the bytes were checked
+  /// otherwise (the fuzz target, to reach the checks behind it).
+  bool verify_checksum = true;
 };
 
 /// What was loaded.

@@ -6,11 +6,18 @@ Seeds are small valid files of each format, so that the fuzzer starts from
 inputs that reach deep into each reader instead of failing at the magic.
 """
 import io
+import json
 import os
+import random
 import struct
+import sys
+import zlib
 
-import numpy as np
-from PIL import Image
+try:  # the npy and dataset seeds need them; the edge_bsg seeds do not
+    import numpy as np
+    from PIL import Image
+except ImportError:
+    np = Image = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -68,6 +75,70 @@ def dataset_seeds():
     write("dataset_readers", "jpeg-rgb-8x8", PLAIN + image_bytes(rgb.resize((8, 8)), "JPEG"))
 
 
+def bsg_bytes(image_size, channels, nz, ngf, bits, rng):
+    """A packed generator (.bsg) as bitsweep writes it: layer i at bits[i]
+    (32: float32), random levels, codes and batch-norm statistics."""
+    mults = [8, 4, 2, 1] if image_size == 64 else [4, 2, 1]
+    payload = b""
+    tensors = []
+
+    def add(name, shape, data, **encoding):
+        nonlocal payload
+        tensors.append(dict(name=name, shape=shape, offset=len(payload), **encoding, bytes=len(data)))
+        payload += data
+
+    def floats(values):
+        return struct.pack("<%df" % len(values), *values)
+
+    cin = nz
+    for i in range(len(mults) + 1):
+        last = i == len(mults)
+        cout = channels if last else mults[i] * ngf
+        count = cin * cout * 16
+        shape = [cin, cout, 4, 4]
+        if bits[i] == 32:
+            add("conv%d.weight" % (i + 1), shape, floats([rng.uniform(-0.5, 0.5) for _ in range(count)]),
+                encoding="float32")
+        else:
+            levels = sorted(rng.uniform(-0.5, 0.5) for _ in range(1 << bits[i]))
+            packed = bytearray((count * bits[i] + 7) // 8)
+            for j in range(count):
+                code = rng.randrange(1 << bits[i])
+                for b in range(bits[i]):
+                    if code >> b & 1:
+                        bit = j * bits[i] + b
+                        packed[bit // 8] |= 1 << (bit % 8)
+            add("conv%d.weight" % (i + 1), shape, floats(levels) + bytes(packed), encoding="packed", bits=bits[i],
+                levels=len(levels))
+        if not last:
+            norm = "bn%d" % (i + 1)
+            add(norm + ".bias", [cout], floats([rng.uniform(-0.1, 0.1) for _ in range(cout)]), encoding="float32")
+            add(norm + ".running_mean", [cout], floats([rng.uniform(-0.1, 0.1) for _ in range(cout)]),
+                encoding="float32")
+            add(norm + ".running_var", [cout], floats([rng.uniform(0.5, 1.5) for _ in range(cout)]),
+                encoding="float32")
+            add(norm + ".weight", [cout], floats([rng.uniform(0.8, 1.2) for _ in range(cout)]), encoding="float32")
+        cin = cout
+    header = dict(format="bitsweep-packed-generator", version=1,
+                  arch=dict(image_size=image_size, channels=channels, nz=nz, ngf=ngf),
+                  quant=dict(method="em", bits=min(bits), keep_first_last_fp=False), tensors=tensors,
+                  payload_bytes=len(payload), payload_crc32=zlib.crc32(payload), full_precision_bytes=0)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    return b"BSWPGEN1" + struct.pack("<I", len(text)) + text + payload
+
+
+def edge_bsg_seeds():
+    rng = random.Random(3)
+    write("edge_bsg", "dcgan32-grey-widths-1-2-3-4.bsg", bsg_bytes(32, 1, 2, 1, [1, 2, 3, 4], rng))
+    write("edge_bsg", "dcgan32-rgb-8bit-float-ends.bsg", bsg_bytes(32, 3, 3, 2, [32, 8, 8, 32], rng))
+    write("edge_bsg", "dcgan32-grey-5-6-7-1.bsg", bsg_bytes(32, 1, 3, 1, [5, 6, 7, 1], rng))
+    write("edge_bsg", "dcgan64-grey-float.bsg", bsg_bytes(64, 1, 2, 1, [32, 32, 32, 32, 32], rng))
+    write("edge_bsg", "dcgan64-rgb-2bit.bsg", bsg_bytes(64, 3, 2, 1, [2, 2, 2, 2, 2], rng))
+
+
+SEEDS = {"npy": lambda: npy_seeds(), "dataset_readers": lambda: dataset_seeds(), "edge_bsg": edge_bsg_seeds}
+
 if __name__ == "__main__":
-    npy_seeds()
-    dataset_seeds()
+    # make_seeds.py [TARGET...]: the seeds of those targets (default: all).
+    for target in sys.argv[1:] or list(SEEDS):
+        SEEDS[target]()

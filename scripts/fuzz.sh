@@ -6,7 +6,7 @@
 #
 #   scripts/fuzz.sh                  every target, BITSWEEP_FUZZ_SECONDS each (default 30;
 #                                    0 only runs the seeds, regressions included)
-#   scripts/fuzz.sh TARGET           one target (sweep_spec, npy or dataset_readers)
+#   scripts/fuzz.sh TARGET           one target (sweep_spec, npy, dataset_readers or edge_bsg)
 #   scripts/fuzz.sh TARGET FILE...   run TARGET once on each FILE (reproduce a finding)
 #
 # BITSWEEP_JOBS sets the build's parallelism (default: all cores).
@@ -15,16 +15,18 @@ cd "$(dirname "$0")/.."
 jobs="${BITSWEEP_JOBS:-$(nproc)}"
 seconds="${BITSWEEP_FUZZ_SECONDS:-30}"
 build=build-fuzz
-targets=(sweep_spec npy dataset_readers)
+targets=(sweep_spec npy dataset_readers edge_bsg)
 
 # Longest input per target: a sweep spec with a full base job spec fits in
 # 8 KB; an .npy header is at most a few hundred bytes plus a small matrix;
-# the dataset input must hold a CIFAR-10 record (3073 bytes) and its option byte.
+# the dataset input must hold a CIFAR-10 record (3073 bytes) and its option byte;
+# a .bsg of a tiny generator (the seeds) is 2-7 KB.
 max_len_of() {
   case "$1" in
     sweep_spec) echo 8192 ;;
     npy) echo 4096 ;;
     dataset_readers) echo 8192 ;;
+    edge_bsg) echo 16384 ;;
   esac
 }
 
@@ -78,6 +80,9 @@ for target in "${targets[@]}"; do
   if [[ "$target" == sweep_spec ]]; then
     cp examples/*.json "$run/corpus/"
     extra=(-dict=fuzz/dict/json.dict)
+  fi
+  if [[ "$target" == edge_bsg ]]; then
+    extra=(-dict=fuzz/dict/bsg.dict)
   fi
   duration=(-max_total_time="$seconds")
   [[ "$seconds" == 0 ]] && duration=(-runs=0)  # libFuzzer reads a time of 0 as "no limit"
