@@ -5,6 +5,13 @@
 namespace bitsweep::edge {
 namespace {
 
+// Where a row of a phase lies: image n, input pixel (a, b); the first
+// layer has one row per image (a = b = 0).
+struct Row {
+  int64_t n;
+  int a, b;
+};
+
 // Which input pixels an output pixel of a phase reads, and where it lies.
 struct Phases {
   LayerKind kind;
@@ -16,22 +23,25 @@ struct Phases {
   int64_t rows(int images) const {
     return kind == LayerKind::kProject ? images : int64_t{images} * in * in;
   }
-  // Input pixel (index into [images][in][in]) of tap t for row r of phase
-  // f, or -1 outside the image.
-  int64_t InputPixel(int f, int t, int64_t r) const {
-    if (kind == LayerKind::kProject) return r;
-    const int64_t n = r / (int64_t{in} * in);
-    const int a = static_cast<int>(r / in % in), b = static_cast<int>(r % in);
-    const int ih = a + f / 2 - t / 2, iw = b + f % 2 - t % 2;
-    if (ih < 0 || ih >= in || iw < 0 || iw >= in) return -1;
-    return (n * in + ih) * in + iw;
+  // The two divisions per row, done once for all its taps.
+  Row Locate(int64_t r) const {
+    if (kind == LayerKind::kProject) return {r, 0, 0};
+    const int64_t plane = int64_t{in} * in;
+    const int64_t n = r / plane, rest = r - n * plane;
+    return {n, static_cast<int>(rest / in), static_cast<int>(rest % in)};
   }
-  // Output pixel (index into [images][out][out]) of row r of phase f.
-  int64_t OutputPixel(int f, int64_t r) const {
-    if (kind == LayerKind::kProject) return (r * 4 + f / 4) * 4 + f % 4;
-    const int64_t n = r / (int64_t{in} * in);
-    const int a = static_cast<int>(r / in % in), b = static_cast<int>(r % in);
-    return (n * out + 2 * a + f / 2) * out + 2 * b + f % 2;
+  // Input pixel (index into [images][in][in]) of tap t of phase f, or -1
+  // outside the image.
+  int64_t InputPixel(int f, int t, const Row& row) const {
+    if (kind == LayerKind::kProject) return row.n;
+    const int ih = row.a + f / 2 - t / 2, iw = row.b + f % 2 - t % 2;
+    if (ih < 0 || ih >= in || iw < 0 || iw >= in) return -1;
+    return (row.n * in + ih) * in + iw;
+  }
+  // Output pixel (index into [images][out][out]) of phase f.
+  int64_t OutputPixel(int f, const Row& row) const {
+    if (kind == LayerKind::kProject) return (row.n * 4 + f / 4) * 4 + f % 4;
+    return (row.n * out + 2 * row.a + f / 2) * out + 2 * row.b + f % 2;
   }
 };
 
@@ -92,11 +102,12 @@ void RunHiddenTask(const Layer& layer, const Kernels& kernels, const LayerPlan& 
       for (int64_t r = r0; r < r1;) {
         const size_t rows = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(mr), r1 - r));
         for (size_t i = 0; i < rows; ++i) {
+          const Row row = phases.Locate(r + static_cast<int64_t>(i));
           for (int t = 0; t < taps; ++t) {
-            const int64_t pixel = phases.InputPixel(f, t, r + static_cast<int64_t>(i));
+            const int64_t pixel = phases.InputPixel(f, t, row);
             ws->a[t * rows + i] = pixel < 0 ? zeros : in + pixel * cin + k0;
           }
-          ws->c[i] = out + phases.OutputPixel(f, r + static_cast<int64_t>(i)) * cout + jb * nr;
+          ws->c[i] = out + phases.OutputPixel(f, row) * cout + jb * nr;
         }
         const IgemmFn fn = rows == 1 ? kernels.igemm_1 : kernels.igemm;
         fn(rows, static_cast<size_t>(nc), static_cast<size_t>(kc), static_cast<size_t>(taps), ws->a.data(), panel,
@@ -132,12 +143,13 @@ void RunOutputTask(const Layer& layer, const Kernels& kernels, const LayerPlan& 
     for (int64_t r = r0; r < r1; r += kBlock) {
       const size_t rows = static_cast<size_t>(std::min(kBlock, r1 - r));
       for (size_t i = 0; i < rows; ++i) {
+        const Row row = phases.Locate(r + static_cast<int64_t>(i));
         for (int t = 0; t < taps; ++t) {
-          const int64_t pixel = phases.InputPixel(f, t, r + static_cast<int64_t>(i));
+          const int64_t pixel = phases.InputPixel(f, t, row);
           ws->a[t * rows + i] = pixel < 0 ? zeros : in + pixel * cin;
         }
-        const int64_t pixel = phases.OutputPixel(f, r + static_cast<int64_t>(i));
-        ws->c[i] = out + pixel / plane * cout * plane + pixel % plane;  // NCHW: channel 0 of that pixel
+        // NCHW: channel 0 of that pixel of image n.
+        ws->c[i] = out + row.n * cout * plane + (phases.OutputPixel(f, row) - row.n * plane);
       }
       kernels.dot(rows, static_cast<size_t>(cout), static_cast<size_t>(cin), static_cast<size_t>(taps), ws->a.data(),
                   w, ws->c.data(), static_cast<size_t>(plane));

@@ -13,9 +13,14 @@
 // when it was multiplied into the weights at load).
 //
 // dot: the output layer. For rows r < rows:
-//   out[r][c] = tanh(sum_t sum_{k<kc} A[t][r][k] * W[t][c][k]), c < cout
+//   out[r][c] = sum_t sum_{k<kc} A[t][r][k] * W[t][c][k], c < cout
 // with W laid out [taps][cout][kc] and out[r] a row pointer whose channel c
 // lies at out[r] + c * channel_stride (the runtime writes NCHW directly).
+//
+// tanh: x[i] = tanh(x[i]) for i < n, in place, over the finished images (a
+// contiguous pass vectorises; the dot kernel's outputs are scattered). The
+// vector kernels use a polynomial exp and are within 2e-7 of tanh; NaN
+// stays NaN.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +42,8 @@ using IgemmFn = void (*)(size_t mr, size_t nc, size_t kc, size_t taps, const flo
 
 using DotFn = void (*)(size_t rows, size_t cout, size_t kc, size_t taps, const float* const* a, const float* w,
                        float* const* out, size_t channel_stride);
+
+using TanhFn = void (*)(float* x, size_t n);
 
 enum class Isa {
   /// The best the CPU supports.
@@ -64,6 +71,7 @@ struct Kernels {
   /// latent), where the mr-row kernel would compute mr - 1 rows for nothing.
   IgemmFn igemm_1 = nullptr;
   DotFn dot = nullptr;
+  TanhFn tanh = nullptr;
 };
 
 /// The kernels for `isa`; kAuto or one this CPU or build lacks gives the

@@ -49,15 +49,19 @@ void Dot(size_t rows, size_t cout, size_t kc, size_t taps, const float* const* a
         const float* wt = w + (t * cout + ch) * kc;
         for (size_t k = 0; k < kc; ++k) sum += x[k] * wt[k];
       }
-      out[r][ch * channel_stride] = std::tanh(sum);
+      out[r][ch * channel_stride] = sum;
     }
   }
+}
+
+void Tanh(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
 }
 
 }  // namespace
 
 const Kernels* ScalarKernels() {
-  static const Kernels kernels = {Isa::kScalar, "scalar", kMr, kNr, Igemm<kMr>, Igemm<1>, Dot};
+  static const Kernels kernels = {Isa::kScalar, "scalar", kMr, kNr, Igemm<kMr>, Igemm<1>, Dot, Tanh};
   return &kernels;
 }
 

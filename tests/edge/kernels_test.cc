@@ -1,11 +1,12 @@
-// Each instruction set's micro-kernels against the scalar ones and a plain
-// sum, over every block shape the layers use: partial rows and columns,
-// several taps, accumulation and the epilogue (scale, bias, relu).
+// Each instruction set's micro-kernels against a plain sum in double, over
+// every block shape the layers use: partial rows and columns, several taps,
+// accumulation and the epilogue (scale, bias, relu); and their tanh.
 #include "edge/kernels/kernels.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace bitsweep::edge {
@@ -113,11 +114,41 @@ TEST(KernelsTest, EveryInstructionSetComputesTheOutputDots) {
             for (size_t t = 0; t < taps; ++t) {
               for (size_t q = 0; q < kc; ++q) sum += double{x[t * rows + r][q]} * w[(t * cout + ch) * kc + q];
             }
-            ASSERT_NEAR(out[r + ch * stride], std::tanh(sum), 1e-5) << "cout " << cout << " kc " << kc;
+            ASSERT_NEAR(out[r + ch * stride], sum, 1e-5) << "cout " << cout << " kc " << kc;
           }
         }
       }
     }
+  }
+}
+
+TEST(KernelsTest, EveryInstructionSetsTanhIsWithin2e7OfTanh) {
+  // Over the range that matters, out to where tanh is 1 in float, at any
+  // length and offset (vector bodies and tails), signed zeros and NaN.
+  std::vector<float> x;
+  for (float v = -12.0f; v <= 12.0f; v += 0.00137f) x.push_back(v);
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-8f, 88.0f, -104.0f, 3.4e38f, -3.4e38f}) x.push_back(v);
+  for (Isa isa : AvailableIsas()) {
+    const Kernels& k = KernelsFor(isa);
+    SCOPED_TRACE(k.name);
+    for (size_t offset : {0, 1, 3}) {
+      std::vector<float> y(x.begin() + offset, x.end());
+      k.tanh(y.data(), y.size());
+      double worst = 0;
+      for (size_t i = 0; i < y.size(); ++i) {
+        const double want = std::tanh(static_cast<double>(x[i + offset]));
+        worst = std::max(worst, std::fabs(y[i] - want));
+        ASSERT_LE(std::fabs(y[i]), 1.0f) << x[i + offset];
+      }
+      EXPECT_LE(worst, 2e-7);
+    }
+    float zeros[2] = {0.0f, -0.0f};
+    k.tanh(zeros, 2);
+    EXPECT_FALSE(std::signbit(zeros[0]));
+    EXPECT_TRUE(std::signbit(zeros[1]));
+    float nan = std::numeric_limits<float>::quiet_NaN();
+    k.tanh(&nan, 1);
+    EXPECT_TRUE(std::isnan(nan));
   }
 }
 
