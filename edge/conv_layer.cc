@@ -30,6 +30,18 @@ struct Phases {
     const int64_t n = r / plane, rest = r - n * plane;
     return {n, static_cast<int>(rest / in), static_cast<int>(rest % in)};
   }
+  // The next row, without dividing.
+  void Advance(Row* row) const {
+    if (kind == LayerKind::kProject) {
+      ++row->n;
+    } else if (++row->b == in) {
+      row->b = 0;
+      if (++row->a == in) {
+        row->a = 0;
+        ++row->n;
+      }
+    }
+  }
   // Input pixel (index into [images][in][in]) of tap t of phase f, or -1
   // outside the image.
   int64_t InputPixel(int f, int t, const Row& row) const {
@@ -57,8 +69,14 @@ void RowRange(int64_t rows, int s, int splits, int64_t* begin, int64_t* end) {
 
 LayerPlan PlanLayer(const Layer& layer, const Kernels& kernels, int images, int threads) {
   LayerPlan plan;
+  if (layer.output) {
+    // Rows of input pixels (image, a): each gives output rows 2a and 2a + 1.
+    plan.rows = int64_t{images} * layer.shape.in_size;
+    plan.row_splits = static_cast<int>(std::min<int64_t>(threads <= 1 ? 1 : 2 * int64_t{threads}, plan.rows));
+    return plan;
+  }
   plan.rows = PhasesOf(layer).rows(images);
-  plan.col_blocks = layer.output ? 1 : layer.tiles.col_blocks();
+  plan.col_blocks = layer.tiles.col_blocks();
   if (threads <= 1) return plan;
   // Enough tasks for every thread twice over (tasks differ in cost), but
   // no row range under one register block: splitting rows repeats the
@@ -99,10 +117,10 @@ void RunHiddenTask(const Layer& layer, const Kernels& kernels, const LayerPlan& 
     const bool last = kb + 1 == g.k_blocks();
     for (int f = 0; f < phases.count(); ++f) {
       const float* panel = tile + static_cast<size_t>(f) * taps * kc * nr;
+      Row row = phases.Locate(r0);
       for (int64_t r = r0; r < r1;) {
         const size_t rows = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(mr), r1 - r));
-        for (size_t i = 0; i < rows; ++i) {
-          const Row row = phases.Locate(r + static_cast<int64_t>(i));
+        for (size_t i = 0; i < rows; ++i, phases.Advance(&row)) {
           for (int t = 0; t < taps; ++t) {
             const int64_t pixel = phases.InputPixel(f, t, row);
             ws->a[t * rows + i] = pixel < 0 ? zeros : in + pixel * cin + k0;
@@ -127,33 +145,51 @@ const float* OutputWeights(const Layer& layer, Workspace* ws) {
 }
 
 void RunOutputTask(const Layer& layer, const Kernels& kernels, const LayerPlan& plan, int task, const float* weights,
-                   const float* in, int images, float* out, const float* zeros, Workspace* ws) {
-  const Phases phases = PhasesOf(layer);
+                   const float* in, int images, float* out, Workspace* ws) {
+  // Output rows 2a + py take input rows a + py - dy (dy = 0, 1), shifted by
+  // px - dx columns: each image's input rows [a0 - 1, a1] are copied
+  // channel-major with a zero border, so the planar kernel reads whole
+  // shifted rows and never leaves the buffer.
+  const int h = layer.shape.in_size, o = layer.shape.out_size, cin = layer.shape.cin, cout = layer.shape.cout;
+  const int width = h + 2;
   int64_t r0 = 0, r1 = 0;
   RowRange(plan.rows, task, plan.row_splits, &r0, &r1);
-  const int taps = phases.taps(), cin = layer.shape.cin, cout = layer.shape.cout;
-  const int64_t plane = int64_t{layer.shape.out_size} * layer.shape.out_size;
-  // Rows per kernel call: enough to amortise the call, few enough for the
-  // pointer arrays to stay small.
-  constexpr int64_t kBlock = 64;
-  ws->a.resize(static_cast<size_t>(taps * kBlock));
-  ws->c.resize(static_cast<size_t>(kBlock));
-  for (int f = 0; f < phases.count(); ++f) {
-    const float* w = weights + static_cast<size_t>(f) * taps * cout * cin;
-    for (int64_t r = r0; r < r1; r += kBlock) {
-      const size_t rows = static_cast<size_t>(std::min(kBlock, r1 - r));
-      for (size_t i = 0; i < rows; ++i) {
-        const Row row = phases.Locate(r + static_cast<int64_t>(i));
-        for (int t = 0; t < taps; ++t) {
-          const int64_t pixel = phases.InputPixel(f, t, row);
-          ws->a[t * rows + i] = pixel < 0 ? zeros : in + pixel * cin;
-        }
-        // NCHW: channel 0 of that pixel of image n.
-        ws->c[i] = out + row.n * cout * plane + (phases.OutputPixel(f, row) - row.n * plane);
+  ws->line.resize(static_cast<size_t>(h));
+  for (int64_t r = r0; r < r1;) {
+    const int64_t n = r / h;
+    const int a0 = static_cast<int>(r % h);
+    const int a1 = static_cast<int>(std::min<int64_t>(h, a0 + (r1 - r)));
+    const int rows = a1 - a0 + 2;  // with one row of border above and below
+    const size_t channel_stride = static_cast<size_t>(rows) * width;
+    ws->planar.assign(static_cast<size_t>(cin) * channel_stride, 0.0f);
+    for (int ih = std::max(0, a0 - 1); ih < std::min(h, a1 + 1); ++ih) {
+      for (int iw = 0; iw < h; ++iw) {
+        const float* pixel = in + ((n * h + ih) * h + iw) * cin;
+        float* to = ws->planar.data() + static_cast<size_t>(ih - (a0 - 1)) * width + iw + 1;
+        for (int ci = 0; ci < cin; ++ci) to[ci * channel_stride] = pixel[ci];
       }
-      kernels.dot(rows, static_cast<size_t>(cout), static_cast<size_t>(cin), static_cast<size_t>(taps), ws->a.data(),
-                  w, ws->c.data(), static_cast<size_t>(plane));
     }
+    for (int a = a0; a < a1; ++a) {
+      for (int f = 0; f < 4; ++f) {
+        const int py = f / 2, px = f % 2;
+        const float* x[4];
+        for (int t = 0; t < 4; ++t) {
+          const int ih = a + py - t / 2, column = px - t % 2 + 1;
+          x[t] = ws->planar.data() + static_cast<size_t>(ih - (a0 - 1)) * width + column;
+        }
+        for (int co = 0; co < cout; ++co) {
+          kernels.planar(static_cast<size_t>(h), static_cast<size_t>(cin), 4, x, channel_stride,
+                         weights + (static_cast<size_t>(f) * cout + co) * 4 * cin, ws->line.data());
+          float* to = out + ((n * cout + co) * o + 2 * a + py) * o + px;  // NCHW, every other pixel
+          for (int b = 0; b < h; ++b) to[2 * b] = ws->line[b];
+        }
+      }
+    }
+    // Output rows [2 a0, 2 a1) of every channel are done: tanh, contiguous.
+    for (int co = 0; co < cout; ++co) {
+      kernels.tanh(out + ((n * cout + co) * o + 2 * a0) * o, static_cast<size_t>(2 * (a1 - a0)) * o);
+    }
+    r += a1 - a0;
   }
 }
 

@@ -11,7 +11,10 @@
 // kernels read input pixels through row pointers (zeros outside the image).
 //
 // Activations are NHWC (channels innermost: a pixel's channels are a GEMM
-// row). The output layer writes NCHW images, tanh applied, like LibTorch.
+// row). The output layer has 1 or 3 channels, too few for GEMM columns: it
+// runs with the vector lanes along rows of pixels instead, from a
+// channel-major copy of its input, and writes NCHW images, tanh applied,
+// like LibTorch.
 //
 // Work is split into tasks: a hidden layer into column blocks (nr output
 // channels, which own their weight tiles) times row ranges; a task decodes
@@ -35,6 +38,10 @@ struct Workspace {
   DecodeScratch decode;
   std::vector<const float*> a;
   std::vector<float*> c;
+  /// The output layer: a channel-major, zero-bordered copy of its input
+  /// rows, and one row of results.
+  std::vector<float> planar;
+  std::vector<float> line;
 };
 
 struct LayerPlan {
@@ -50,18 +57,18 @@ LayerPlan PlanLayer(const Layer& layer, const Kernels& kernels, int images, int 
 
 /// Runs task `task` of a hidden layer: `in` [images][in][in][cin] ->
 /// `out` [images][out][out][cout], both NHWC. `zeros` holds at least kKc
-/// zeros.
+/// zeros (the input of taps outside the image).
 void RunHiddenTask(const Layer& layer, const Kernels& kernels, const LayerPlan& plan, int task, const float* in,
                    int images, float* out, const float* zeros, Workspace* ws);
 
-/// The output layer's weights, [slot][cout][cin] floats: its float weights,
-/// or its codes decoded into `ws`.
+/// The output layer's weights, [phase][cout][tap][cin] floats: its float
+/// weights, or its codes decoded into `ws`.
 const float* OutputWeights(const Layer& layer, Workspace* ws);
 
-/// Runs task `task` of the output layer with `weights` from OutputWeights:
-/// `in` NHWC -> `out` [images][channels][size][size] after tanh. `zeros`
-/// holds at least cin zeros.
+/// Runs task `task` of the output layer (an upsampling layer) with
+/// `weights` from OutputWeights: `in` NHWC -> `out` [images][channels][size]
+/// [size] after tanh.
 void RunOutputTask(const Layer& layer, const Kernels& kernels, const LayerPlan& plan, int task, const float* weights,
-                   const float* in, int images, float* out, const float* zeros, Workspace* ws);
+                   const float* in, int images, float* out, Workspace* ws);
 
 }  // namespace bitsweep::edge

@@ -64,7 +64,6 @@ Status Generator::Build(const uint8_t* data, size_t size, const std::string& nam
 
   const std::vector<LayerShape> shapes = GeneratorLayers(file.arch);
   int64_t per_image = 0;  // activation floats per image, the largest layer's input + output
-  int widest_output_cin = 0;
   for (size_t i = 0; i < shapes.size(); ++i) {
     const bool output = i + 1 == shapes.size();
     Layer layer;
@@ -73,11 +72,10 @@ Status Generator::Build(const uint8_t* data, size_t size, const std::string& nam
     info_.file_bits.push_back(file.Find(shapes[i].name + ".weight")->bits);
     const LayerShape& s = shapes[i];
     per_image = std::max<int64_t>(per_image, int64_t{s.in_size} * s.in_size * s.cin + int64_t{s.out_size} * s.out_size * s.cout);
-    if (output) widest_output_cin = s.cin;
     layers_.push_back(std::move(layer));
   }
   chunk_ = static_cast<int>(std::clamp<int64_t>(options_.activation_budget_bytes / (per_image * 4), 1, 1 << 20));
-  zeros_.assign(static_cast<size_t>(std::max(kKc, widest_output_cin)), 0.0f);
+  zeros_.assign(static_cast<size_t>(kKc), 0.0f);
   return Status::Ok();
 }
 
@@ -125,14 +123,7 @@ void Generator::RunChunk(const float* latents, int images, float* out) {
   const float* weights = OutputWeights(last, &workspaces_[0]);
   const LayerPlan plan = PlanLayer(last, kernels_, images, pool_.threads());
   pool_.ParallelFor(plan.tasks(), [&](int task, int thread) {
-    RunOutputTask(last, kernels_, plan, task, weights, x, images, out, zeros_.data(), &workspaces_[thread]);
-  });
-  // tanh over the finished images: contiguous, so it vectorises.
-  const int64_t total = images * image_floats();
-  const int parts = static_cast<int>(std::min<int64_t>(pool_.threads(), images));
-  pool_.ParallelFor(parts, [&](int task, int) {
-    const int64_t begin = total * task / parts, end = total * (task + 1) / parts;
-    kernels_.tanh(out + begin, static_cast<size_t>(end - begin));
+    RunOutputTask(last, kernels_, plan, task, weights, x, images, out, &workspaces_[thread]);
   });
 }
 

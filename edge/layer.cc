@@ -106,9 +106,14 @@ Status BuildLayer(const BsgFile& file, const LayerShape& shape, bool output, int
   auto walk = [&](auto&& visit) {
     size_t i = 0;
     if (output) {
-      for (int s = 0; s < kSlots; ++s) {
+      // [phase][cout][tap][cin]: one output channel's weights of a phase
+      // are the planar kernel's contiguous [taps][cin].
+      const int taps = shape.kind == LayerKind::kProject ? 1 : 4, phases = kSlots / taps;
+      for (int f = 0; f < phases; ++f) {
         for (int co = 0; co < cout; ++co) {
-          for (int ci = 0; ci < cin; ++ci) visit(i++, (int64_t{ci} * cout + co) * 16 + pos_of_slot[s], co);
+          for (int t = 0; t < taps; ++t) {
+            for (int ci = 0; ci < cin; ++ci) visit(i++, (int64_t{ci} * cout + co) * 16 + pos_of_slot[f * taps + t], co);
+          }
         }
       }
       return;

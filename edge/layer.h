@@ -35,7 +35,7 @@ enum class WeightMode {
 
 struct Layer {
   LayerShape shape;
-  /// The output layer: dot kernels, tanh, weights [slot][cout][cin].
+  /// The output layer: planar kernels, tanh, weights [phase][cout][tap][cin].
   bool output = false;
   /// 1..8 packed, 32 float.
   int bits = 32;

@@ -17,8 +17,9 @@
 // keeps the file's codes and decodes one tile at a time into a buffer of at
 // most 16 * kc * nr floats.
 //
-// The output layer (1 or 3 channels) runs as dot products along the input
-// channels instead: its weights are laid out [slot][cout][cin].
+// The output layer (1 or 3 channels, too few for the GEMM's columns) runs
+// with the vector lanes along rows of output pixels instead (the planar
+// kernel): its weights are laid out [phase][cout][tap][cin].
 #pragma once
 
 #include <cstddef>

@@ -17,7 +17,7 @@ namespace bitsweep::edge {
 
 const Kernels* Avx2Kernels() {
   static const Kernels kernels = {Isa::kAvx2, "avx2", EDGE_MR, avx2::kNr, avx2::Igemm<EDGE_MR>, avx2::Igemm<1>,
-                                  avx2::Dot, avx2::TanhInPlace};
+                                  avx2::Planar, avx2::TanhInPlace};
   return &kernels;
 }
 

@@ -16,7 +16,7 @@ namespace bitsweep::edge {
 
 const Kernels* Avx512Kernels() {
   static const Kernels kernels = {Isa::kAvx512, "avx512", EDGE_MR, avx512::kNr, avx512::Igemm<EDGE_MR>,
-                                  avx512::Igemm<1>, avx512::Dot, avx512::TanhInPlace};
+                                  avx512::Igemm<1>, avx512::Planar, avx512::TanhInPlace};
   return &kernels;
 }
 

@@ -12,13 +12,15 @@
 // result becomes relu?(C * scale + bias) (batch norm folded: scale is null
 // when it was multiplied into the weights at load).
 //
-// dot: the output layer. For rows r < rows:
-//   out[r][c] = sum_t sum_{k<kc} A[t][r][k] * W[t][c][k], c < cout
-// with W laid out [taps][cout][kc] and out[r] a row pointer whose channel c
-// lies at out[r] + c * channel_stride (the runtime writes NCHW directly).
+// planar: the output layer (1 or 3 channels, too few for a GEMM's
+// columns), computed with the vector lanes along a row of output pixels:
+//   out[b] = sum_t sum_{k<cin} w[t * cin + k] * x[t][k * channel_stride + b],  b < width
+// where x[t] points at tap t's input row inside a planar (channel-major),
+// zero-padded copy of the input, so every read is in bounds, and w at one
+// output channel's weights, [taps][cin].
 //
-// tanh: x[i] = tanh(x[i]) for i < n, in place, over the finished images (a
-// contiguous pass vectorises; the dot kernel's outputs are scattered). The
+// tanh: x[i] = tanh(x[i]) for i < n, in place, over finished rows of the
+// images (the output layer writes every other pixel of a row per phase). The
 // vector kernels use a polynomial exp and are within 2e-7 of tanh; NaN
 // stays NaN.
 #pragma once
@@ -40,8 +42,8 @@ struct Epilogue {
 using IgemmFn = void (*)(size_t mr, size_t nc, size_t kc, size_t taps, const float* const* a, const float* b,
                          float* const* c, bool accumulate, const Epilogue* epilogue);
 
-using DotFn = void (*)(size_t rows, size_t cout, size_t kc, size_t taps, const float* const* a, const float* w,
-                       float* const* out, size_t channel_stride);
+using PlanarFn = void (*)(size_t width, size_t cin, size_t taps, const float* const* x, size_t channel_stride,
+                          const float* w, float* out);
 
 using TanhFn = void (*)(float* x, size_t n);
 
@@ -70,7 +72,7 @@ struct Kernels {
   /// Exactly one row: used when a phase has a single row (a batch of one
   /// latent), where the mr-row kernel would compute mr - 1 rows for nothing.
   IgemmFn igemm_1 = nullptr;
-  DotFn dot = nullptr;
+  PlanarFn planar = nullptr;
   TanhFn tanh = nullptr;
 };
 

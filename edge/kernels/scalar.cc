@@ -39,18 +39,14 @@ void Igemm(size_t mr, size_t nc, size_t kc, size_t taps, const float* const* a, 
   }
 }
 
-void Dot(size_t rows, size_t cout, size_t kc, size_t taps, const float* const* a, const float* w, float* const* out,
-         size_t channel_stride) {
-  for (size_t r = 0; r < rows; ++r) {
-    for (size_t ch = 0; ch < cout; ++ch) {
-      float sum = 0.0f;
-      for (size_t t = 0; t < taps; ++t) {
-        const float* x = a[t * rows + r];
-        const float* wt = w + (t * cout + ch) * kc;
-        for (size_t k = 0; k < kc; ++k) sum += x[k] * wt[k];
-      }
-      out[r][ch * channel_stride] = sum;
+void Planar(size_t width, size_t cin, size_t taps, const float* const* x, size_t channel_stride, const float* w,
+            float* out) {
+  for (size_t b = 0; b < width; ++b) {
+    float sum = 0.0f;
+    for (size_t t = 0; t < taps; ++t) {
+      for (size_t k = 0; k < cin; ++k) sum += w[t * cin + k] * x[t][k * channel_stride + b];
     }
+    out[b] = sum;
   }
 }
 
@@ -61,7 +57,7 @@ void Tanh(float* x, size_t n) {
 }  // namespace
 
 const Kernels* ScalarKernels() {
-  static const Kernels kernels = {Isa::kScalar, "scalar", kMr, kNr, Igemm<kMr>, Igemm<1>, Dot, Tanh};
+  static const Kernels kernels = {Isa::kScalar, "scalar", kMr, kNr, Igemm<kMr>, Igemm<1>, Planar, Tanh};
   return &kernels;
 }
 

@@ -16,7 +16,7 @@ namespace bitsweep::edge {
 
 const Kernels* Vec128Kernels() {
   static const Kernels kernels = {Isa::kVec128, "vec128", EDGE_MR, vec128::kNr, vec128::Igemm<EDGE_MR>,
-                                  vec128::Igemm<1>, vec128::Dot, vec128::TanhInPlace};
+                                  vec128::Igemm<1>, vec128::Planar, vec128::TanhInPlace};
   return &kernels;
 }
 

@@ -89,34 +89,33 @@ TEST(KernelsTest, EveryInstructionSetComputesTheIgemmBlock) {
   }
 }
 
-TEST(KernelsTest, EveryInstructionSetComputesTheOutputDots) {
+TEST(KernelsTest, EveryInstructionSetComputesThePlanarRows) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(-0.5f, 0.5f);
   for (Isa isa : AvailableIsas()) {
     const Kernels& k = KernelsFor(isa);
     SCOPED_TRACE(k.name);
-    for (size_t cout : {1, 3}) {
-      for (size_t kc : {1, 7, 16, 33}) {
-        const size_t rows = 5, taps = 4, stride = 11;
-        std::vector<std::vector<float>> x(taps * rows, std::vector<float>(kc));
-        for (auto& row : x) for (auto& v : row) v = u(rng);
-        std::vector<float> w(taps * cout * kc);
+    // Widths of whole vector groups, single vectors and tails; rows read
+    // at offsets (the taps' shifts).
+    for (size_t width : {1, 5, 16, 32, 67}) {
+      for (size_t cin : {1, 3, 32}) {
+        const size_t taps = 4, stride = width + 9;
+        std::vector<float> plane(cin * stride * taps + 8);
+        for (auto& v : plane) v = u(rng);
+        std::vector<float> w(taps * cin);
         for (auto& v : w) v = u(rng);
-        std::vector<const float*> a;
-        for (auto& row : x) a.push_back(row.data());
-        std::vector<float> out(rows * cout * stride, 7.0f);
-        std::vector<float*> op;
-        for (size_t r = 0; r < rows; ++r) op.push_back(out.data() + r);
-        k.dot(rows, cout, kc, taps, a.data(), w.data(), op.data(), stride);
-        for (size_t r = 0; r < rows; ++r) {
-          for (size_t ch = 0; ch < cout; ++ch) {
-            double sum = 0;
-            for (size_t t = 0; t < taps; ++t) {
-              for (size_t q = 0; q < kc; ++q) sum += double{x[t * rows + r][q]} * w[(t * cout + ch) * kc + q];
-            }
-            ASSERT_NEAR(out[r + ch * stride], sum, 1e-5) << "cout " << cout << " kc " << kc;
+        const float* x[4];
+        for (size_t t = 0; t < taps; ++t) x[t] = plane.data() + t * cin * stride + t % 3;
+        std::vector<float> out(width + 1, 99.0f);
+        k.planar(width, cin, taps, x, stride, w.data(), out.data());
+        for (size_t b = 0; b < width; ++b) {
+          double sum = 0;
+          for (size_t t = 0; t < taps; ++t) {
+            for (size_t q = 0; q < cin; ++q) sum += double{w[t * cin + q]} * x[t][q * stride + b];
           }
+          ASSERT_NEAR(out[b], sum, 1e-5) << "width " << width << " cin " << cin << " b " << b;
         }
+        ASSERT_EQ(out[width], 99.0f) << "wrote past the row";
       }
     }
   }
