@@ -4,10 +4,11 @@
 //
 // igemm: an indirect GEMM block. For rows r < mr and taps t < taps:
 //   C[r][0..nc) (+)= sum_t sum_{k<kc} A[t][r][k] * B[t][k][0..nr)
-// where A[t][r] is a row pointer (an input pixel's channels, or a row of
-// zeros for a pixel outside the image: the "indirection" that makes a
-// convolution a GEMM without copying its input), B is a tile panel laid out
-// [taps][kc][nr] (tile_layout.h), and C[r] a row pointer into the output.
+// where A[t][r] = a[t * mr + r] is a row pointer (an input pixel's channels,
+// or a row of zeros for a pixel outside the image: the "indirection" that
+// makes a convolution a GEMM without copying its input), B is a tile panel
+// laid out [taps][kc][nr] (tile_layout.h), and C[r] = c[r] a row pointer
+// into the output; only its first nc columns are read or written.
 // With `accumulate` C's current values are added to; with an epilogue the
 // result becomes relu?(C * scale + bias) (batch norm folded: scale is null
 // when it was multiplied into the weights at load).
