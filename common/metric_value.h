@@ -10,7 +10,8 @@
 namespace bitsweep {
 
 struct MetricValue {
-  /// fid, is or kid.
+  /// fid, is or kid; "distortion" for the output-distortion proxy of a
+  /// post-training job (ptq.distortion_samples).
   std::string metric;
   double value = 0.0;
   /// The sampling standard error of `value`: how far it may be from what an

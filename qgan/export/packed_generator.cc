@@ -84,7 +84,8 @@ Result<PackedGeneratorInfo> WritePackedGenerator(GeneratorImpl& generator, const
     auto layer = layer_of_weight.find(name);
     if (layer != layer_of_weight.end() && generator.quantizers().IsQuantized(layer->second)) {
       QuantizedWeight q = generator.quantizers().Quantize(layer->second, tensor);
-      int bits = info.quant.bits;
+      // Each layer at its own width (per-layer widths), as its quantizer has it.
+      const int bits = generator.quantizers().LayerSpec(layer->second).bits;
       auto indices = q.indices.to(torch::kCPU).reshape({-1}).contiguous();
       std::vector<int64_t> index_vector(indices.data_ptr<int64_t>(), indices.data_ptr<int64_t>() + indices.numel());
       AppendFloats(q.levels, &payload);
@@ -102,13 +103,20 @@ Result<PackedGeneratorInfo> WritePackedGenerator(GeneratorImpl& generator, const
   }
 
   const auto& a = info.arch;
+  nlohmann::json quant = {{"method", QuantMethodName(info.quant.method)},
+                          {"bits", info.quant.bits},
+                          {"keep_first_last_fp", info.quant.keep_first_last_fp}};
+  // Per-layer widths, informative like the rest of "quant" (every packed
+  // tensor carries its own bits): only when the spec had some, so a file of
+  // uniform width is byte for byte what it was, and readers that know only
+  // method and bits read either.
+  for (const auto& [name, layer] : info.quant.layers) {
+    quant["layers"][name] = {{"method", QuantMethodName(layer.method)}, {"bits", layer.bits}};
+  }
   info.header = {{"format", "bitsweep-packed-generator"},
                  {"version", kFormatVersion},
                  {"arch", {{"image_size", a.image_size}, {"channels", a.channels}, {"nz", a.nz}, {"ngf", a.ngf}}},
-                 {"quant",
-                  {{"method", QuantMethodName(info.quant.method)},
-                   {"bits", info.quant.bits},
-                   {"keep_first_last_fp", info.quant.keep_first_last_fp}}},
+                 {"quant", quant},
                  {"tensors", tensors},
                  {"payload_bytes", payload.size()},
                  {"payload_crc32", Crc32(payload, 0)},
@@ -176,6 +184,12 @@ Result<LoadedGenerator> ReadPackedGenerator(const std::string& path) {
     BITSWEEP_ASSIGN_OR_RETURN(loaded.info.quant.method, ParseQuantMethod(q.at("method").get<std::string>()));
     loaded.info.quant.bits = q.at("bits").get<int>();
     loaded.info.quant.keep_first_last_fp = q.at("keep_first_last_fp").get<bool>();
+    if (q.contains("layers")) {
+      for (const auto& [name, layer] : q.at("layers").items()) {
+        BITSWEEP_ASSIGN_OR_RETURN(QuantMethod method, ParseQuantMethod(layer.at("method").get<std::string>()));
+        loaded.info.quant.layers[name] = LayerQuant{method, layer.at("bits").get<int>()};
+      }
+    }
     loaded.info.arch = arch;
     loaded.info.header = header;
     loaded.info.packed_bytes = static_cast<int64_t>(file.size());

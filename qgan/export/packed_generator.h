@@ -9,6 +9,11 @@
 // Encodings: "packed" = the level table (2^b float32) followed by one b-bit
 // level index per weight, bit-packed LSB first; "float32" = raw floats
 // (full-precision layers, batch-norm scale/shift and running statistics).
+// Each packed tensor has its own b (per-layer widths); the header's "quant"
+// says how the file was made: method, bits, keep_first_last_fp and, for
+// per-layer widths, "layers" {name: {method, bits}}. The payload is exactly
+// the tensors' bytes back to back, so its size is the sum of the layers'
+// (common/layer_widths.h, PackedPayloadBytes, computes it without LibTorch).
 // The header carries the payload's CRC-32 and both the packed and the
 // full-precision size.
 #pragma once

@@ -3,35 +3,21 @@
 #include <torch/torch.h>
 
 namespace bitsweep::qgan {
-namespace {
-
-// Channel multipliers of the hidden layers, widest first: a 32x32 DCGAN
-// upsamples 4 -> 8 -> 16 -> 32, a 64x64 one has one more stage.
-std::vector<int> Multipliers(int image_size) {
-  return image_size == 64 ? std::vector<int>{8, 4, 2, 1} : std::vector<int>{4, 2, 1};
-}
-
-}  // namespace
 
 GeneratorImpl::GeneratorImpl(const DcganOptions& options) : options_(options) {
-  std::vector<int> widths;
-  for (int m : Multipliers(options.image_size)) widths.push_back(m * options.ngf);
-  int in = options.nz;
-  for (size_t i = 0; i <= widths.size(); ++i) {
-    bool first = i == 0;
-    bool last = i == widths.size();
-    int out = last ? options.channels : widths[i];
-    auto conv_options = torch::nn::ConvTranspose2dOptions(in, out, 4)
-                            .stride(first ? 1 : 2)
-                            .padding(first ? 0 : 1)
+  for (const ConvLayer& layer : GeneratorLayout(options.shape()).layers) {
+    auto conv_options = torch::nn::ConvTranspose2dOptions(layer.in_channels, layer.out_channels, layer.kernel)
+                            .stride(layer.stride)
+                            .padding(layer.padding)
                             .bias(false);
-    std::string name = "conv" + std::to_string(i + 1);
-    convs_.push_back(register_module(name, torch::nn::ConvTranspose2d(conv_options)));
-    strides_.push_back(first ? 1 : 2);
-    paddings_.push_back(first ? 0 : 1);
-    names_.push_back(name);
-    if (!last) norms_.push_back(register_module("bn" + std::to_string(i + 1), torch::nn::BatchNorm2d(out)));
-    in = out;
+    convs_.push_back(register_module(layer.name, torch::nn::ConvTranspose2d(conv_options)));
+    strides_.push_back(layer.stride);
+    paddings_.push_back(layer.padding);
+    names_.push_back(layer.name);
+    if (layer.batch_norm) {
+      const std::string index = layer.name.substr(4);  // "conv2" -> "2"
+      norms_.push_back(register_module("bn" + index, torch::nn::BatchNorm2d(layer.out_channels)));
+    }
   }
 }
 
@@ -54,28 +40,20 @@ std::vector<torch::Tensor> GeneratorImpl::layer_weights() const {
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const DcganOptions& options) : options_(options) {
-  std::vector<int> widths;
-  auto multipliers = Multipliers(options.image_size);
-  for (auto it = multipliers.rbegin(); it != multipliers.rend(); ++it) widths.push_back(*it * options.ndf);
-  int in = options.channels;
-  for (size_t i = 0; i <= widths.size(); ++i) {
-    bool first = i == 0;
-    bool last = i == widths.size();
-    int out = last ? 1 : widths[i];
-    auto conv_options =
-        torch::nn::Conv2dOptions(in, out, 4).stride(last ? 1 : 2).padding(last ? 0 : 1).bias(false);
-    std::string name = "conv" + std::to_string(i + 1);
-    convs_.push_back(register_module(name, torch::nn::Conv2d(conv_options)));
-    strides_.push_back(last ? 1 : 2);
-    paddings_.push_back(last ? 0 : 1);
-    names_.push_back(name);
-    // DCGAN: no batch norm on the input layer or the output layer.
-    if (!first && !last && options.d_batchnorm) {
-      norms_.push_back(register_module("bn" + std::to_string(i + 1), torch::nn::BatchNorm2d(out)));
+  for (const ConvLayer& layer : DiscriminatorLayout(options.shape()).layers) {
+    auto conv_options = torch::nn::Conv2dOptions(layer.in_channels, layer.out_channels, layer.kernel)
+                            .stride(layer.stride)
+                            .padding(layer.padding)
+                            .bias(false);
+    convs_.push_back(register_module(layer.name, torch::nn::Conv2d(conv_options)));
+    strides_.push_back(layer.stride);
+    paddings_.push_back(layer.padding);
+    names_.push_back(layer.name);
+    if (layer.batch_norm) {
+      norms_.push_back(register_module("bn" + layer.name.substr(4), torch::nn::BatchNorm2d(layer.out_channels)));
     } else {
-      norms_.push_back(nullptr);
+      norms_.push_back(nullptr);  // no norm on that layer
     }
-    in = out;
   }
 }
 

@@ -2,7 +2,8 @@
 // images with 1 or 3 channels, with per-layer weight quantization.
 //
 // Every submodule is registered under a stable name ("conv1", "bn1", ...):
-// these names are the checkpoint and export keys. Convolutions have no bias,
+// these names are the checkpoint and export keys, and the layers are those
+// of common/network_layout.h (which the coordinator checks specs against). Convolutions have no bias,
 // as in DCGAN; each layer's weight is passed through the network's
 // LayerQuantizers in forward(), so the registered weights are the
 // full-precision shadow weights that the optimizer updates.
@@ -16,6 +17,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
+#include "common/network_layout.h"
 #include "qgan/quant/layer_quantizers.h"
 
 namespace bitsweep::qgan {
@@ -31,6 +33,9 @@ struct DcganOptions {
   /// Batch norm in the discriminator. Off for WGAN-GP, whose per-sample
   /// gradient penalty batch norm would break.
   bool d_batchnorm = true;
+
+  /// The same shape as common/network_layout.h describes it.
+  DcganShape shape() const { return DcganShape{image_size, channels, nz, ngf, ndf, d_batchnorm}; }
 };
 
 class GeneratorImpl : public torch::nn::Module {

@@ -10,10 +10,21 @@ void LayerQuantizers::Configure(const std::vector<std::string>& layers, const Qu
   for (size_t i = 0; i < layers.size(); ++i) {
     Layer layer;
     layer.name = layers[i];
-    bool edge = i == 0 || i + 1 == layers.size();
-    if (spec.quantized() && !(spec.keep_first_last_fp && edge)) layer.quantizer = MakeQuantizer(spec);
+    const LayerQuant own = spec.ForLayer(layers, i);
+    if (own.quantized()) {
+      QuantSpec layer_spec = spec;
+      layer_spec.method = own.method;
+      layer_spec.bits = own.bits;
+      layer.quantizer = MakeQuantizer(layer_spec);
+    }
     layers_.push_back(std::move(layer));
   }
+}
+
+LayerQuant LayerQuantizers::LayerSpec(size_t layer) const {
+  if (!IsQuantized(layer)) return LayerQuant{};
+  const Quantizer& q = *layers_[layer].quantizer;
+  return LayerQuant{q.method(), q.bits()};
 }
 
 bool LayerQuantizers::IsQuantized(size_t layer) const {
@@ -21,7 +32,7 @@ bool LayerQuantizers::IsQuantized(size_t layer) const {
 }
 
 torch::Tensor LayerQuantizers::Apply(size_t index, const torch::Tensor& shadow, bool training) {
-  if (!IsQuantized(index)) return shadow;
+  if (bypass_ || !IsQuantized(index)) return shadow;
   Layer& layer = layers_[index];
   const void* data = shadow.data_ptr();
   int64_t version = static_cast<int64_t>(shadow._version());
@@ -64,6 +75,21 @@ std::vector<torch::Tensor> LayerQuantizers::States() const {
   std::vector<torch::Tensor> states;
   for (const auto& layer : layers_) states.push_back(layer.quantizer ? layer.quantizer->State() : torch::Tensor());
   return states;
+}
+
+bool LayerQuantizers::FitIsCurrent(size_t index, const torch::Tensor& shadow) const {
+  if (!IsQuantized(index)) return false;
+  const Layer& layer = layers_[index];
+  return layer.cached.values.defined() && layer.cached_data == shadow.data_ptr() &&
+         layer.cached_version == static_cast<int64_t>(shadow._version());
+}
+
+void LayerQuantizers::MarkFitCurrent(size_t index, const torch::Tensor& shadow) {
+  if (!IsQuantized(index)) return;
+  Layer& layer = layers_[index];
+  layer.cached = layer.quantizer->Quantize(shadow.detach());
+  layer.cached_data = shadow.data_ptr();
+  layer.cached_version = static_cast<int64_t>(shadow._version());
 }
 
 void LayerQuantizers::LoadStates(const std::vector<torch::Tensor>& states) {

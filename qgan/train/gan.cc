@@ -15,19 +15,30 @@ std::unique_ptr<torch::optim::Adam> MakeAdam(std::vector<torch::Tensor> params, 
       std::move(params), torch::optim::AdamOptions(lr).betas(std::make_tuple(betas[0], betas[1])));
 }
 
+// Each quantizer's fit, and whether it is current for the weights saved
+// (see LayerQuantizers::FitIsCurrent; absent in older checkpoints: refit).
 void WriteQuantStates(torch::serialize::OutputArchive& archive, const std::string& prefix,
-                      const LayerQuantizers& quantizers) {
+                      const LayerQuantizers& quantizers, const std::vector<torch::Tensor>& weights) {
   auto states = quantizers.States();
   for (size_t i = 0; i < states.size(); ++i) {
     if (states[i].defined()) archive.write(prefix + std::to_string(i), states[i]);
+    if (i < weights.size() && quantizers.FitIsCurrent(i, weights[i])) {
+      archive.write(prefix + "current." + std::to_string(i), c10::IValue(true));
+    }
   }
 }
 
 void ReadQuantStates(torch::serialize::InputArchive& archive, const std::string& prefix,
-                     LayerQuantizers& quantizers) {
+                     LayerQuantizers& quantizers, const std::vector<torch::Tensor>& weights) {
   std::vector<torch::Tensor> states(quantizers.size());
   for (size_t i = 0; i < states.size(); ++i) archive.try_read(prefix + std::to_string(i), states[i]);
   quantizers.LoadStates(states);
+  for (size_t i = 0; i < states.size() && i < weights.size(); ++i) {
+    c10::IValue current;
+    if (archive.try_read(prefix + "current." + std::to_string(i), current) && current.isBool() && current.toBool()) {
+      quantizers.MarkFitCurrent(i, weights[i]);
+    }
+  }
 }
 
 }  // namespace
@@ -70,8 +81,8 @@ Status SaveCheckpoint(const std::string& path, Gan& gan, const RunState& state) 
     archive.write("discriminator", d);
     archive.write("opt_g", opt_g);
     archive.write("opt_d", opt_d);
-    WriteQuantStates(archive, "quant_g.", gan.generator->quantizers());
-    WriteQuantStates(archive, "quant_d.", gan.discriminator->quantizers());
+    WriteQuantStates(archive, "quant_g.", gan.generator->quantizers(), gan.generator->layer_weights());
+    WriteQuantStates(archive, "quant_d.", gan.discriminator->quantizers(), gan.discriminator->layer_weights());
     archive.write("step", c10::IValue(state.step));
     archive.write("compatibility_key", c10::IValue(state.compatibility_key));
     archive.write("train_seconds", c10::IValue(state.train_seconds));
@@ -154,8 +165,8 @@ Result<RunState> LoadCheckpoint(const std::string& path, const std::string& expe
     gan.discriminator->load(d);
     gan.opt_g->load(opt_g);
     gan.opt_d->load(opt_d);
-    ReadQuantStates(archive, "quant_g.", gan.generator->quantizers());
-    ReadQuantStates(archive, "quant_d.", gan.discriminator->quantizers());
+    ReadQuantStates(archive, "quant_g.", gan.generator->quantizers(), gan.generator->layer_weights());
+    ReadQuantStates(archive, "quant_d.", gan.discriminator->quantizers(), gan.discriminator->layer_weights());
     archive.read("step", value);
     state.step = value.toInt();
     archive.read("train_seconds", value);

@@ -9,11 +9,12 @@ namespace bitsweep::qgan {
 
 Status LoadGeneratorFromPacked(const std::string& path, GeneratorImpl& generator) {
   BITSWEEP_ASSIGN_OR_RETURN(LoadedGenerator loaded, ReadPackedGenerator(path));
-  if (loaded.info.quant.quantized()) {
+  if (loaded.info.quant.AnyQuantized(generator.layer_names())) {
     return Status::InvalidArgument(path + ": this generator is already quantized (" +
                                    QuantMethodName(loaded.info.quant.method) + ", " +
-                                   std::to_string(loaded.info.quant.bits) +
-                                   " bits); post-training quantization needs a full-precision one");
+                                   std::to_string(loaded.info.quant.bits) + " bits" +
+                                   (loaded.info.quant.layers.empty() ? "" : ", with per-layer widths") +
+                                   "); post-training quantization needs a full-precision one");
   }
   const DcganOptions& want = generator.options();
   const DcganOptions& got = loaded.info.arch;
@@ -62,6 +63,38 @@ void RecalibrateBatchNorm(GeneratorImpl& generator, int batches, int batch_size,
     bn->options.momentum(momentum);
     bn->eval();
   }
+}
+
+namespace {
+
+// The generator's eval-mode output on the fixed latents, in batches of 256
+// (the latents are drawn at once, so the batch size does not change them).
+torch::Tensor OutputsOnLatents(GeneratorImpl& generator, int samples, uint64_t seed, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  generator.eval();
+  auto random = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const auto z = torch::randn({samples, generator.options().nz}, random);
+  std::vector<torch::Tensor> out;
+  for (int64_t at = 0; at < samples; at += 256) {
+    out.push_back(generator.forward(z.slice(0, at, std::min<int64_t>(samples, at + 256)).to(device)).to(torch::kCPU));
+  }
+  return torch::cat(out);
+}
+
+}  // namespace
+
+torch::Tensor OutputsAtFullPrecision(GeneratorImpl& generator, int samples, uint64_t seed,
+                                     const torch::Device& device) {
+  generator.quantizers().set_bypass(true);
+  torch::Tensor out = OutputsOnLatents(generator, samples, seed, device);
+  generator.quantizers().set_bypass(false);
+  return out;
+}
+
+double OutputDistortion(GeneratorImpl& generator, const torch::Tensor& reference, uint64_t seed,
+                        const torch::Device& device) {
+  const torch::Tensor now = OutputsOnLatents(generator, static_cast<int>(reference.size(0)), seed, device);
+  return (now - reference).pow(2).mean().item<double>();
 }
 
 }  // namespace bitsweep::qgan

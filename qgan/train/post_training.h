@@ -30,4 +30,15 @@ void FitQuantizersToConvergence(GeneratorImpl& generator);
 void RecalibrateBatchNorm(GeneratorImpl& generator, int batches, int batch_size, uint64_t seed,
                           const torch::Device& device);
 
+/// The label-free sensitivity proxy of post-training quantization, on a
+/// fixed batch of `samples` latents drawn from `seed`: OutputsAtFullPrecision
+/// is the generator's output with every layer at full precision (call it
+/// before quantizing and re-estimating batch norm), OutputDistortion the
+/// mean squared difference of the generator's output now from it. Images
+/// lie in [-1, 1], so the distortion lies in [0, 4].
+torch::Tensor OutputsAtFullPrecision(GeneratorImpl& generator, int samples, uint64_t seed,
+                                     const torch::Device& device);
+double OutputDistortion(GeneratorImpl& generator, const torch::Tensor& reference, uint64_t seed,
+                        const torch::Device& device);
+
 }  // namespace bitsweep::qgan

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -25,6 +26,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kGridSamples = 64;
 constexpr uint64_t kGridNoiseSeedOffset = 0x9e3779b97f4a7c15ull;
+// The distortion proxy's latents follow the sweep's evaluation latents
+// (eval.noise_seed), so every job of a sweep measures on the same batch.
+constexpr uint64_t kDistortionSeedOffset = 0x64697374726e2131ull;
 
 Result<torch::Device> ResolveDevice(const std::string& name) {
   if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
@@ -64,6 +68,24 @@ nlohmann::json StatsJson(const std::vector<LevelStats>& stats) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& s : stats) out.push_back(s.ToJson());
   return out;
+}
+
+// Every convolution of `g` with its width and its bytes in the packed file
+// (`header`): what per-layer widths cost, layer by layer.
+nlohmann::json LayerBytes(GeneratorImpl& g, const nlohmann::json& header) {
+  std::map<std::string, int64_t> bytes;
+  for (const auto& t : header.value("tensors", nlohmann::json::array())) {
+    bytes[t.value("name", "")] = t.value("bytes", int64_t{0});
+  }
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t i = 0; i < g.layer_names().size(); ++i) {
+    const LayerQuant q = g.quantizers().LayerSpec(i);
+    layers.push_back({{"layer", g.layer_names()[i]},
+                      {"method", QuantMethodName(q.method)},
+                      {"bits", q.bits},
+                      {"bytes", bytes[g.layer_names()[i] + ".weight"]}});
+  }
+  return layers;
 }
 
 // One run of the training loop; everything LibTorch may throw stays inside.
@@ -152,10 +174,25 @@ Status TrainingRun::LoadStartingWeights(const std::string& path) {
 
 Result<TrainReport> TrainingRun::RunPostTraining(Clock::time_point start) {
   auto quantize_start = Clock::now();
+  const uint64_t distortion_seed = spec_.eval.noise_seed ^ kDistortionSeedOffset;
+  torch::Tensor reference;  // the loaded generator's outputs, before anything is quantized
+  if (spec_.ptq.distortion_samples > 0) {
+    reference = OutputsAtFullPrecision(*gan_.generator, spec_.ptq.distortion_samples, distortion_seed, device_);
+  }
   FitQuantizersToConvergence(*gan_.generator);
   RecalibrateBatchNorm(*gan_.generator, spec_.ptq.bn_batches, spec_.train.batch_size, spec_.train.seed, device_);
   gan_.generator->eval();
   const double quantize_seconds = Seconds(quantize_start);
+  if (reference.defined()) {
+    MetricValue distortion;
+    distortion.metric = "distortion";
+    distortion.value = OutputDistortion(*gan_.generator, reference, distortion_seed, device_);
+    distortion.step = state_.step;
+    distortion.n_samples = spec_.ptq.distortion_samples;
+    distortion.evaluator = "output-mse";
+    distortion.evaluator_hash = "-";
+    state_.metrics.push_back(distortion.ToJson());
+  }
   if (quality_) BITSWEEP_RETURN_IF_ERROR(Evaluate().status());
   state_.train_seconds = quantize_seconds;
   state_.rng = random_->Save();
@@ -284,6 +321,8 @@ Status TrainingRun::Finish(TrainReport* report) {
       {"model_bytes",
        {{"generator_fp32", packed.full_precision_bytes},
         {"generator_packed", packed.packed_bytes},
+        {"generator_payload", packed.header.value("payload_bytes", int64_t{0})},
+        {"generator_layers", LayerBytes(*g, packed.header)},
         {"compression", static_cast<double>(packed.full_precision_bytes) / static_cast<double>(packed.packed_bytes)}}},
       {"artifacts", {{"samples", "samples.png"}, {"generator", "generator.bsg"}, {"checkpoint", "checkpoint.pt"}}},
   };

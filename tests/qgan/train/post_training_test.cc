@@ -103,7 +103,9 @@ TEST_F(PostTrainingTest, QuantizesTheTrainedWeightsWithoutTrainingAndExportsWhat
     const double fitted = (quantized->quantizers().Quantize(i, weights[i]).values - weights[i]).pow(2).mean().item<double>();
     const double best = (converged.Quantize(weights[i]).values - weights[i]).pow(2).mean().item<double>();
     EXPECT_LE(fitted, best * (1.0 + 1e-6)) << "layer " << i;
-    QuantSpec minmax_spec{QuantMethod::kMinMax, 2};
+    QuantSpec minmax_spec;
+    minmax_spec.method = QuantMethod::kMinMax;
+    minmax_spec.bits = 2;
     auto minmax = MakeQuantizer(minmax_spec);
     const double minmax_error = (minmax->Quantize(weights[i]).values - weights[i]).pow(2).mean().item<double>();
     EXPECT_LE(fitted, minmax_error) << "layer " << i;
