@@ -4,12 +4,15 @@
 // kept in float32, per-layer widths, and both DCGAN architectures. The
 // generators are randomly initialised, quantized and batch-norm calibrated
 // with the qgan library (equality needs no training).
+#include <stb/stb_image.h>
 #include <zlib.h>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
+
+#include <tuple>
 
 #include "edge/generator.h"
 #include "edge/latents.h"
@@ -246,6 +249,21 @@ TEST(LibTorchEqualityTest, TheTwoBinariesAgreeThroughLatentFiles) {
   EXPECT_EQ(torch_images.shape, (std::vector<int64_t>{5, 1, 32, 32}));
   EXPECT_EQ(edge_images.shape, torch_images.shape);
   EXPECT_LE(MaxDiff(edge_images.values, torch_images.values), kTolerance);
+  // The grids: the same layout, the same pixels (a value within 1e-5 of a
+  // rounding boundary may round the other way: one level at most).
+  int tw = 0, th = 0, tc = 0, ew = 0, eh = 0, ec = 0;
+  unsigned char* torch_png = stbi_load(dir.File("torch.png").c_str(), &tw, &th, &tc, 0);
+  unsigned char* edge_png = stbi_load(dir.File("edge.png").c_str(), &ew, &eh, &ec, 0);
+  ASSERT_NE(torch_png, nullptr);
+  ASSERT_NE(edge_png, nullptr);
+  EXPECT_EQ(std::make_tuple(ew, eh, ec), std::make_tuple(tw, th, tc));
+  int worst = 0;
+  for (int i = 0; i < tw * th * tc && ew == tw && eh == th && ec == tc; ++i) {
+    worst = std::max(worst, std::abs(int{torch_png[i]} - int{edge_png[i]}));
+  }
+  EXPECT_LE(worst, 1);
+  stbi_image_free(torch_png);
+  stbi_image_free(edge_png);
   // The seed's latents are LibTorch's: drawing again gives the same.
   auto again = torch::randn({5, 16}, at::make_generator<at::CPUGeneratorImpl>(9));
   EXPECT_TRUE(torch::equal(again, torch::from_blob(z.values.data(), {5, 16})));
