@@ -21,9 +21,14 @@ Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options, con
   // The latest run of each configuration and seed (SQLite takes the bare
   // columns from the row of MAX(job)): a configuration run again, e.g. with
   // other PTQ options, is not counted as another seed.
+  // Uniform widths only: every layer at bits_g, or the first and last at
+  // full precision (keep_first_last_fp). A per-layer allocation is another
+  // generator than its network's nominal bits say.
+  const std::string others = "replace(',' || replace(widths_g, ',', ',,') || ',', ',' || bits_g || ',', '')";
   std::string sql = "SELECT protocol, method_g, bits_g, seed, \"" + m + "\", " + m +
                     "_se, MAX(job) FROM results WHERE state = 'SUCCEEDED' AND method_d = 'none' AND \"" + m +
-                    "\" IS NOT NULL";
+                    "\" IS NOT NULL AND (" + others + " = '' OR (" + others +
+                    " = ',32,,32,' AND widths_g LIKE '32,%' AND widths_g LIKE '%,32'))";
   if (!options.sweeps.empty()) {
     sql += " AND sweep_id IN (";
     for (size_t i = 0; i < options.sweeps.size(); ++i) sql += (i ? ", " : "") + std::to_string(options.sweeps[i]);
@@ -48,7 +53,7 @@ Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options, con
   } catch (const SQLite::Exception& e) {
     const std::string what = e.what();
     if (what.find("no such column") != std::string::npos) {
-      return Status::FailedPrecondition(db_path + ": this store predates the protocol and _se columns; start " +
+      return Status::FailedPrecondition(db_path + ": this store predates the protocol, _se and widths columns; start " +
                                         "a coordinator (or bitsweep local) on it once to upgrade it");
     }
     return Status::InvalidArgument(db_path + ": " + what);

@@ -1,5 +1,7 @@
 #include "cli/search_summary.h"
 
+#include "cli/allocation_summary.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -186,7 +188,9 @@ std::string FormatSearchSummary(const SearchInfo& info, std::vector<ConfigSummar
     }
   }
   if (o.is_object() && o.contains("error")) out += "error: " + o["error"].get<std::string>() + "\n";
-  if (o.is_object() && o.contains("methods")) {
+  if (info.strategy == "layer_allocation") {
+    out += FormatAllocationSummary(o);
+  } else if (o.is_object() && o.contains("methods")) {
     Table chosen;
     chosen.columns = {"method", "bits_g", "bits_d"};
     auto describe = [](const nlohmann::json& m) -> Cell {

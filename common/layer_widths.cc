@@ -59,6 +59,35 @@ std::string WidthsText(const std::vector<LayerWidth>& widths) {
   return WidthsText(bits);
 }
 
+WidthsSummary SummarizeWidths(const nlohmann::json& spec, const std::string& network) {
+  const nlohmann::json empty = nlohmann::json::object();
+  const auto& model = spec.contains("model") ? spec["model"] : empty;
+  const auto& dataset = spec.contains("dataset") ? spec["dataset"] : empty;
+  DcganShape shape;
+  shape.image_size = model.value("arch", "dcgan32") == "dcgan64" ? 64 : 32;
+  shape.channels = DatasetChannels(dataset.value("name", "fashion-mnist"));
+  shape.nz = model.value("nz", shape.nz);
+  shape.ngf = model.value("ngf", shape.ngf);
+  shape.ndf = model.value("ndf", shape.ndf);
+  shape.d_batchnorm = spec.value("loss", "bce") != "wgan-gp";
+  QuantSpec quant;
+  const auto q = spec.contains("quant") && spec["quant"].contains(network) ? spec["quant"][network] : empty;
+  auto method = ParseQuantMethod(q.value("method", "none"));
+  quant.method = method.ok() ? method.value() : QuantMethod::kNone;
+  quant.bits = q.value("bits", 32);
+  quant.keep_first_last_fp = q.value("keep_first_last_fp", false);
+  if (q.contains("layers") && q["layers"].is_object()) {
+    for (const auto& [name, layer] : q["layers"].items()) {
+      auto layer_method = ParseQuantMethod(layer.value("method", "none"));
+      quant.layers[name] = LayerQuant{layer_method.ok() ? layer_method.value() : QuantMethod::kNone,
+                                      layer.value("bits", 32)};
+    }
+  }
+  const NetworkLayout layout = network == "d" ? DiscriminatorLayout(shape) : GeneratorLayout(shape);
+  const std::vector<LayerWidth> widths = WidthsOf(layout, quant);
+  return WidthsSummary{WidthsText(widths), MeanBits(widths)};
+}
+
 int64_t PackedPayloadBytes(const NetworkLayout& layout, const std::vector<int>& bits) {
   int64_t bytes = layout.BatchNormValues() * 4;
   for (size_t i = 0; i < layout.layers.size(); ++i) {

@@ -36,6 +36,17 @@ double MeanBits(const std::vector<LayerWidth>& widths);
 std::string WidthsText(const std::vector<LayerWidth>& widths);
 std::string WidthsText(const std::vector<int>& bits);
 
+/// The compact per-layer summary of one network ("g" or "d") of a canonical
+/// job spec (as JobSpec::ToJson and PlanJob write it): what the results
+/// view shows. Reads only the fields it needs, without validating the spec
+/// again, so that planning a million grid points stays cheap.
+struct WidthsSummary {
+  /// "2,2,4,8".
+  std::string text;
+  double mean_bits = 32.0;
+};
+WidthsSummary SummarizeWidths(const nlohmann::json& canonical_spec, const std::string& network);
+
 /// Exact payload bytes of the packed generator (.bsg) of a generator of
 /// `layout` whose layers have `bits` (32: float32): every convolution's
 /// weights, plus the batch norms' float32 parameters and statistics. The

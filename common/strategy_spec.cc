@@ -26,28 +26,6 @@ std::string FormatBound(double x) {
   return text;
 }
 
-Requirement ReadRequirement(SpecReader r) {
-  Requirement req;
-  req.metric = r.OneOf("metric", "fid", {"fid", "is", "kid"});
-  const bool lower = LowerIsBetter(req.metric);
-  const bool relative = r.Has("relative_to_baseline");
-  const char* absolute_key = lower ? "at_most" : "at_least";
-  const char* wrong_key = lower ? "at_least" : "at_most";
-  if (r.Has(wrong_key)) {
-    r.Fail(wrong_key, std::string("does not fit ") + req.metric + " (" + (lower ? "lower" : "higher") +
-                          " is better): use " + absolute_key);
-  }
-  const bool absolute = r.Has(absolute_key);
-  if (relative == absolute) {
-    r.Fail("relative_to_baseline",
-           std::string("give exactly one bound: relative_to_baseline (e.g. 1.10) or ") + absolute_key);
-  }
-  if (relative) req.relative_to_baseline = r.Number("relative_to_baseline", 1.0, 1e-6, 1e6);
-  if (absolute) req.absolute = r.Number(absolute_key, 0.0, -1e12, 1e12);
-  r.RejectUnknownKeys();
-  return req;
-}
-
 std::vector<RandomAxis> ReadSpace(SpecReader& r, const std::string& key, const nlohmann::json& space_json,
                                   const nlohmann::json& base) {
   std::vector<RandomAxis> space;
@@ -114,6 +92,29 @@ nlohmann::json SpaceToJson(const std::vector<RandomAxis>& space) {
 }  // namespace
 
 bool LowerIsBetter(const std::string& metric) { return metric != "is"; }
+
+Requirement ReadRequirement(SpecReader r) {
+  Requirement req;
+  req.metric = r.OneOf("metric", "fid", {"fid", "is", "kid"});
+  const bool lower = LowerIsBetter(req.metric);
+  const bool relative = r.Has("relative_to_baseline");
+  const char* absolute_key = lower ? "at_most" : "at_least";
+  const char* wrong_key = lower ? "at_least" : "at_most";
+  if (r.Has(wrong_key)) {
+    r.Fail(wrong_key, std::string("does not fit ") + req.metric + " (" + (lower ? "lower" : "higher") +
+                          " is better): use " + absolute_key);
+  }
+  const bool absolute = r.Has(absolute_key);
+  if (relative == absolute) {
+    r.Fail("relative_to_baseline",
+           std::string("give exactly one bound: relative_to_baseline (e.g. 1.10) or ") + absolute_key);
+  }
+  if (relative) req.relative_to_baseline = r.Number("relative_to_baseline", 1.0, 1e-6, 1e6);
+  if (absolute) req.absolute = r.Number(absolute_key, 0.0, -1e12, 1e12);
+  r.RejectUnknownKeys();
+  return req;
+}
+
 
 double Requirement::Threshold(double baseline) const {
   return relative_to_baseline ? *relative_to_baseline * baseline : absolute.value_or(0.0);

@@ -39,6 +39,10 @@ struct Requirement {
   nlohmann::json ToJson() const;
 };
 
+/// Reads a "requirement" object: metric, and exactly one of
+/// relative_to_baseline or the absolute bound (at_most; at_least for is).
+Requirement ReadRequirement(SpecReader r);
+
 /// How the seeds of one configuration combine into its quality.
 enum class Aggregate { kMean, kMedian, kWorst };
 const char* AggregateName(Aggregate aggregate);

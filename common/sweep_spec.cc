@@ -163,7 +163,8 @@ Result<SweepSpec> SweepSpec::FromJson(const nlohmann::json& json, const std::str
   sweep.base = base->ToJson();
 
   SpecReader strategy = r.Child("strategy");
-  sweep.strategy = strategy.OneOf("kind", "grid", {"grid", "multi_precision", "random", "successive_halving"});
+  sweep.strategy = strategy.OneOf("kind", "grid",
+                                  {"grid", "multi_precision", "random", "successive_halving", "layer_allocation"});
   BITSWEEP_RETURN_IF_ERROR(strategy.status());
   const nlohmann::json strategy_json =
       json.contains("strategy") && json["strategy"].is_object() ? json["strategy"] : nlohmann::json::object();
@@ -176,6 +177,8 @@ Result<SweepSpec> SweepSpec::FromJson(const nlohmann::json& json, const std::str
     BITSWEEP_ASSIGN_OR_RETURN(sweep.multi_precision, ReadMultiPrecision(strategy));
   } else if (sweep.strategy == "random") {
     BITSWEEP_ASSIGN_OR_RETURN(sweep.random, ReadRandom(strategy, strategy_json, sweep.base));
+  } else if (sweep.strategy == "layer_allocation") {
+    BITSWEEP_ASSIGN_OR_RETURN(sweep.layer_allocation, ReadLayerAllocation(strategy, sweep.base));
   } else {
     BITSWEEP_ASSIGN_OR_RETURN(sweep.successive_halving, ReadSuccessiveHalving(strategy, strategy_json, sweep.base));
   }
@@ -214,6 +217,8 @@ nlohmann::json SweepSpec::ToJson() const {
     strategy_json = multi_precision.ToJson();
   } else if (strategy == "random") {
     strategy_json = random.ToJson();
+  } else if (strategy == "layer_allocation") {
+    strategy_json = layer_allocation.ToJson();
   } else {
     strategy_json = successive_halving.ToJson();
   }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/layer_allocation_spec.h"
 #include "common/status.h"
 #include "common/strategy_spec.h"
 
@@ -36,7 +37,7 @@ struct SweepSpec {
   std::string name;
   /// The canonical base job spec (every field, defaults filled in).
   nlohmann::json base;
-  /// grid, multi_precision, random or successive_halving.
+  /// grid, multi_precision, random, successive_halving or layer_allocation.
   std::string strategy = "grid";
   /// Grid axes in the order they vary: the first slowest (grid only).
   std::vector<GridAxis> axes;
@@ -44,6 +45,7 @@ struct SweepSpec {
   MultiPrecisionSpec multi_precision;
   RandomSpec random;
   SuccessiveHalvingSpec successive_halving;
+  LayerAllocationSpec layer_allocation;
   int max_attempts = 3;
   /// Higher runs first; equal priorities run in submission order.
   int priority = 0;

@@ -54,6 +54,10 @@ struct JobRecord {
   std::string loss;
   std::string dataset;
   int64_t seed = 0;
+  /// Per-layer widths of G and D ("2,2,4,8") and their weight-averaged bits
+  /// (written when the job is inserted; not read back into records).
+  std::string widths_g, widths_d;
+  double mean_bits_g = 32.0, mean_bits_d = 32.0;
 
   JobState state = JobState::kQueued;
   int attempts = 0;
@@ -112,6 +116,9 @@ struct ResultRecord {
   int bits_g = 32;
   std::string method_d;
   int bits_d = 32;
+  /// Per-layer widths ("2,2,4,8") and weight-averaged bits of G and D.
+  std::string widths_g, widths_d;
+  std::optional<double> mean_bits_g, mean_bits_d;
   std::string loss;
   std::string dataset;
   int64_t seed = 0;
@@ -124,6 +131,41 @@ struct ResultRecord {
   int64_t model_bytes = 0;
   double wall_seconds = 0.0;
   std::string params_json;
+};
+
+/// What determines a post-training measurement: the key of the
+/// ptq_measurements table.
+struct PtqMeasurementKey {
+  /// The model quantized: the SHA-256 of its checkpoint ("spec:" and a hash
+  /// of its job spec for a baseline without one, i.e. a synthetic one).
+  std::string model;
+  std::string method;
+  /// G's per-layer widths, "32,2,32,32".
+  std::string widths;
+  int bn_batches = 0;
+  /// A hash of the rest of the job spec that shapes the measurement (the
+  /// evaluation, its latents, the seed of batch-norm re-estimation...).
+  std::string context;
+};
+
+/// One stored post-training measurement.
+struct PtqMeasurement {
+  PtqMeasurementKey key;
+  double fid = 0.0;
+  std::optional<double> fid_se;
+  /// The output-distortion proxy, where measured.
+  std::optional<double> distortion;
+  /// The job that measured it.
+  int64_t job_id = 0;
+};
+
+/// A finished job as a baseline to quantize.
+struct BaselineRecord {
+  int64_t job_id = 0;
+  bool succeeded = false;
+  int64_t seed = 0;
+  /// SHA-256 of its uploaded checkpoint.pt ("" when it uploaded none).
+  std::string checkpoint_sha256;
 };
 
 /// A file a worker uploads with a finished job.

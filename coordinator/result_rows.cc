@@ -34,6 +34,10 @@ void ResultToProto(ResultRecord& r, v1::ResultRow* out) {
   if (r.is_se) out->set_is_se(*r.is_se);
   if (r.kid_se) out->set_kid_se(*r.kid_se);
   out->set_protocol(std::move(r.protocol));
+  out->set_widths_g(std::move(r.widths_g));
+  if (r.mean_bits_g) out->set_mean_bits_g(*r.mean_bits_g);
+  out->set_widths_d(std::move(r.widths_d));
+  if (r.mean_bits_d) out->set_mean_bits_d(*r.mean_bits_d);
 }
 
 Status StreamResultRows(Store* store, int64_t sweep_id, int chunk_rows,

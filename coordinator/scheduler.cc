@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "common/job_spec.h"
+#include "common/layer_widths.h"
 #include "common/sha256.h"
 #include "common/sweep_spec.h"
 #include "coordinator/artifact_folder.h"
@@ -52,6 +53,11 @@ JobRecord JobFromPlan(const JobPlan& plan, int64_t ordinal, int max_attempts) {
   job.loss = s["loss"];
   job.dataset = s["dataset"]["name"];
   job.seed = s["train"]["seed"];
+  const WidthsSummary g = SummarizeWidths(s, "g"), d = SummarizeWidths(s, "d");
+  job.widths_g = g.text;
+  job.mean_bits_g = g.mean_bits;
+  job.widths_d = d.text;
+  job.mean_bits_d = d.mean_bits;
   job.max_attempts = max_attempts;
   return job;
 }
@@ -107,7 +113,7 @@ Status Scheduler::Recover() {
       // all its jobs were inserted at submit.
       state = {{"proposed", total_jobs}, {"total", total_jobs}};
     }
-    auto strategy = CreateStrategy(spec.value(), state);
+    auto strategy = CreateStrategy(spec.value(), state, &cache_);
     if (!strategy.ok()) {
       return Status::Corruption(store_->path() + ": " + name + ": cannot restore its strategy: " +
                                 strategy.status().message());
@@ -260,7 +266,7 @@ Result<std::pair<int64_t, int>> Scheduler::SubmitSweep(const nlohmann::json& spe
                                      std::to_string(options_.max_jobs_per_sweep) + " (--max-jobs-per-sweep)");
     }
   }
-  BITSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(spec, nlohmann::json()));
+  BITSWEEP_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(spec, nlohmann::json(), &cache_));
 
   SweepRecord sweep;
   sweep.name = spec.name;
@@ -911,6 +917,8 @@ Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionR
   // their bytes.
   CompletionReport result{report.job_id,  report.epoch,        report.result_json, report.metrics,
                           /*artifacts=*/{}, report.wall_seconds, report.model_bytes};
+  std::map<std::string, std::string> artifact_sha256;
+  for (const auto& a : artifacts) artifact_sha256[a.name] = a.sha256;
   *ticket = Enqueue([this, updated, result = std::move(result), artifacts = std::move(artifacts), now] {
     return store_->MarkSucceeded(updated, result, artifacts, now);
   });
@@ -920,6 +928,7 @@ Status Scheduler::CompleteLocked(const std::string& worker_id, const CompletionR
   trial.succeeded = true;
   trial.metrics = report.metrics;
   trial.model_bytes = report.model_bytes;
+  trial.artifact_sha256 = std::move(artifact_sha256);
   Retire(updated.id, trial);
   return Status::Ok();
 }
@@ -1016,6 +1025,13 @@ void Scheduler::Retire(int64_t job_id, const TrialResult& result) {
   RunningSweep& sweep = found->second;
   --sweep.unfinished;
   sweep.strategy->Observe(result);
+  // Measurements worth keeping beyond this sweep, written with the result.
+  std::vector<PtqMeasurement> measurements = sweep.strategy->TakeMeasurements();
+  if (!measurements.empty()) {
+    Enqueue([this, measurements = std::move(measurements), now = clock_->NowMs()] {
+      return store_->PutMeasurements(measurements, now);
+    });
+  }
   // A grid keeps its window full, in batches small enough that planning
   // them under the lock never holds up a heartbeat for long.
   constexpr int kRefillBatch = 256;

@@ -43,6 +43,7 @@
 #include "common/metric_value.h"
 #include "common/status.h"
 #include "coordinator/clock.h"
+#include "coordinator/measurement_cache.h"
 #include "coordinator/records.h"
 #include "coordinator/store.h"
 #include "coordinator/strategy.h"
@@ -235,7 +236,8 @@ class Scheduler {
   // Queue order: higher priority first, then older job first.
   using QueueKey = std::pair<int, int64_t>;  // (-priority, job id)
 
-  Scheduler(const Options& options, Store* store, Clock* clock) : options_(options), store_(store), clock_(clock) {}
+  Scheduler(const Options& options, Store* store, Clock* clock)
+      : options_(options), store_(store), clock_(clock), cache_(store) {}
   using Mutation = std::function<Status()>;
 
   /// Loads queue, leases and workers from the store (mu_ held).
@@ -295,6 +297,8 @@ class Scheduler {
   const Options options_;
   Store* const store_;
   Clock* const clock_;
+  // What strategies may read from the store (earlier measurements).
+  StoreMeasurementCache cache_;
 
   mutable std::mutex mu_;
   std::condition_variable changed_;

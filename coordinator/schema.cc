@@ -169,6 +169,56 @@ LEFT JOIN metrics k ON k.job_id = j.id AND k.name = 'kid'
   AND k.step = (SELECT MAX(step) FROM metrics m WHERE m.job_id = j.id AND m.name = 'kid')
 WHERE j.state IN ('SUCCEEDED', 'FAILED');
 )sql",
+      // Version 7: per-layer widths. Every job keeps the widths of its
+      // networks' layers in network order ("2,2,4,8"; 32 = full precision)
+      // and their weight-averaged bits, computed from its spec when it is
+      // inserted (and, for the jobs stored before, by the migration: see
+      // BackfillLayerWidths); the results view shows them. And the
+      // measurements of post-training quantization, keyed by what determines
+      // them (the checkpoint quantized, method, per-layer widths, batch-norm
+      // re-estimation and a hash of the rest of the job spec), so that a
+      // layer-allocation search answers another budget or bound without
+      // running them again.
+      R"sql(
+ALTER TABLE jobs ADD COLUMN widths_g TEXT;
+ALTER TABLE jobs ADD COLUMN mean_bits_g REAL;
+ALTER TABLE jobs ADD COLUMN widths_d TEXT;
+ALTER TABLE jobs ADD COLUMN mean_bits_d REAL;
+CREATE TABLE ptq_measurements (
+  model      TEXT NOT NULL,
+  method     TEXT NOT NULL,
+  widths     TEXT NOT NULL,
+  bn_batches INTEGER NOT NULL,
+  context    TEXT NOT NULL,
+  fid        REAL NOT NULL,
+  fid_se     REAL,
+  distortion REAL,
+  job_id     INTEGER NOT NULL REFERENCES jobs(id),
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (model, method, widths, bn_batches, context)
+) WITHOUT ROWID;
+DROP VIEW results;
+CREATE VIEW results AS
+SELECT s.name AS sweep, j.sweep_id, j.id AS job, j.state, j.task,
+       CASE WHEN j.task = 'ptq' THEN 'ptq'
+            WHEN (CASE WHEN json_valid(j.result_json) THEN json_type(j.result_json, '$.init_from') END)
+                 IS NOT NULL THEN 'warm-start'
+            ELSE 'from-scratch' END AS protocol,
+       j.method_g, j.bits_g, j.widths_g, j.mean_bits_g, j.method_d, j.bits_d, j.widths_d, j.mean_bits_d,
+       j.loss, j.dataset, j.seed,
+       f.value AS fid, f.std AS fid_se,
+       i.value AS "is", i.std AS is_se,
+       k.value AS kid, k.std AS kid_se,
+       j.model_bytes, j.wall_seconds, j.params_json
+FROM jobs j JOIN sweeps s ON s.id = j.sweep_id
+LEFT JOIN metrics f ON f.job_id = j.id AND f.name = 'fid'
+  AND f.step = (SELECT MAX(step) FROM metrics m WHERE m.job_id = j.id AND m.name = 'fid')
+LEFT JOIN metrics i ON i.job_id = j.id AND i.name = 'is'
+  AND i.step = (SELECT MAX(step) FROM metrics m WHERE m.job_id = j.id AND m.name = 'is')
+LEFT JOIN metrics k ON k.job_id = j.id AND k.name = 'kid'
+  AND k.step = (SELECT MAX(step) FROM metrics m WHERE m.job_id = j.id AND m.name = 'kid')
+WHERE j.state IN ('SUCCEEDED', 'FAILED');
+)sql",
   };
   return migrations;
 }

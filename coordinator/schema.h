@@ -16,4 +16,10 @@ const std::vector<std::string>& SchemaMigrations();
 /// The version this build writes.
 int LatestSchemaVersion();
 
+/// The version that added per-layer widths to the jobs table: migrating to
+/// it also runs BackfillLayerWidths (coordinator/layer_widths_backfill.h),
+/// which SQL alone cannot do (the widths follow from the job spec and the
+/// architecture).
+inline constexpr int kLayerWidthsSchemaVersion = 7;
+
 }  // namespace bitsweep::coordinator

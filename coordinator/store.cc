@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/host.h"
+#include "coordinator/layer_widths_backfill.h"
 #include "coordinator/schema.h"
 #include "coordinator/store_lock.h"
 
@@ -296,12 +297,14 @@ Result<std::unique_ptr<Store>> Store::OpenImpl(const std::string& path, int targ
     Status migrated = store->InTransaction([&] {
       return store->Guard("migrate", [&] {
         store->writer_->exec(migrations[static_cast<size_t>(v)]);
+        if (v + 1 == kLayerWidthsSchemaVersion) BackfillLayerWidths(*store->writer_);
         store->writer_->exec("PRAGMA user_version = " + std::to_string(v + 1));
       });
     });
     if (!migrated.ok()) return migrated.WithContext("schema version " + std::to_string(v + 1));
   }
 
+  store->schema_version_ = target_version;
   opened = store->Guard("prepare", [&] {
     store->readers_ = std::make_unique<ReaderPool>(path, kReaders, kBusyTimeoutMs);
     if (target_version == LatestSchemaVersion()) store->statements_ = std::make_unique<Statements>(*store->writer_);
@@ -376,9 +379,16 @@ Status Store::InsertSweep(SweepRecord* sweep, std::vector<JobRecord>* jobs) {
 Status Store::InsertJobs(const std::vector<JobRecord>& jobs) {
   if (jobs.empty()) return Status::Ok();
   return Guard("insert jobs", [&] {
+    // A file opened at an older version (migration tests) has no per-layer
+    // columns yet; its migration fills them.
+    const bool widths = schema_version_ >= kLayerWidthsSchemaVersion;
     SQLite::Statement j(*writer_,
-                        "INSERT INTO jobs (sweep_id, ordinal, params_json, task, method_g, bits_g, method_d, bits_d, "
-                        "loss, dataset, seed, state, max_attempts, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        widths ? "INSERT INTO jobs (sweep_id, ordinal, params_json, task, method_g, bits_g, method_d, "
+                                 "bits_d, loss, dataset, seed, state, max_attempts, id, widths_g, mean_bits_g, widths_d, "
+                                 "mean_bits_d) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                               : "INSERT INTO jobs (sweep_id, ordinal, params_json, task, method_g, bits_g, method_d, "
+                                 "bits_d, loss, dataset, seed, state, max_attempts, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                                 "?, ?, ?, ?, ?, ?)");
     for (const auto& job : jobs) {
       j.bind(1, job.sweep_id);
       j.bind(2, job.ordinal);
@@ -394,6 +404,12 @@ Status Store::InsertJobs(const std::vector<JobRecord>& jobs) {
       j.bind(12, JobStateName(job.state));
       j.bind(13, job.max_attempts);
       j.bind(14, job.id);
+      if (widths) {
+        j.bind(15, job.widths_g);
+        j.bind(16, job.mean_bits_g);
+        j.bind(17, job.widths_d);
+        j.bind(18, job.mean_bits_d);
+      }
       j.exec();
       j.reset();
     }
@@ -735,7 +751,8 @@ Status Store::VisitResults(int64_t sweep_id, const std::function<void(ResultReco
   return Guard("query results", [&] {
     SQLite::Statement q(reader.db(),
                         "SELECT sweep, sweep_id, job, state, method_g, bits_g, method_d, bits_d, loss, dataset, seed, "
-                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json, fid_se, is_se, kid_se, protocol "
+                        "fid, \"is\", kid, model_bytes, wall_seconds, params_json, fid_se, is_se, kid_se, protocol, "
+                        "widths_g, mean_bits_g, widths_d, mean_bits_d "
                         "FROM results " + where + "ORDER BY job");
     if (sweep_id != 0) q.bind(1, sweep_id);
     while (q.executeStep()) {
@@ -767,6 +784,10 @@ Status Store::VisitResults(int64_t sweep_id, const std::function<void(ResultReco
       r.is_se = optional(18);
       r.kid_se = optional(19);
       r.protocol = q.getColumn(20).getString();
+      r.widths_g = TextOrEmpty(q.getColumn(21));
+      r.mean_bits_g = optional(22);
+      r.widths_d = TextOrEmpty(q.getColumn(23));
+      r.mean_bits_d = optional(24);
       visit(r);
     }
   });
@@ -848,6 +869,81 @@ Result<std::vector<MetricValue>> Store::JobMetrics(int64_t job_id) {
     }
   }));
   return metrics;
+}
+
+Status Store::PutMeasurements(const std::vector<PtqMeasurement>& measurements, int64_t now_ms) {
+  if (measurements.empty()) return Status::Ok();
+  return Guard("store measurements", [&] {
+    SQLite::Statement u(*writer_,
+                        "INSERT OR REPLACE INTO ptq_measurements (model, method, widths, bn_batches, context, fid, "
+                        "fid_se, distortion, job_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& m : measurements) {
+      u.bind(1, m.key.model);
+      u.bind(2, m.key.method);
+      u.bind(3, m.key.widths);
+      u.bind(4, m.key.bn_batches);
+      u.bind(5, m.key.context);
+      u.bind(6, m.fid);
+      if (m.fid_se) {
+        u.bind(7, *m.fid_se);
+      } else {
+        u.bind(7);
+      }
+      if (m.distortion) {
+        u.bind(8, *m.distortion);
+      } else {
+        u.bind(8);
+      }
+      u.bind(9, m.job_id);
+      u.bind(10, now_ms);
+      u.exec();
+      u.reset();
+    }
+  });
+}
+
+Result<std::optional<PtqMeasurement>> Store::FindMeasurement(const PtqMeasurementKey& key) {
+  auto reader = readers_->Acquire();
+  std::optional<PtqMeasurement> found;
+  BITSWEEP_RETURN_IF_ERROR(Guard("read measurement", [&] {
+    SQLite::Statement q(reader.db(),
+                        "SELECT fid, fid_se, distortion, job_id FROM ptq_measurements WHERE model = ? AND method = ? "
+                        "AND widths = ? AND bn_batches = ? AND context = ?");
+    q.bind(1, key.model);
+    q.bind(2, key.method);
+    q.bind(3, key.widths);
+    q.bind(4, key.bn_batches);
+    q.bind(5, key.context);
+    if (!q.executeStep()) return;
+    PtqMeasurement m;
+    m.key = key;
+    m.fid = q.getColumn(0).getDouble();
+    if (!q.getColumn(1).isNull()) m.fid_se = q.getColumn(1).getDouble();
+    if (!q.getColumn(2).isNull()) m.distortion = q.getColumn(2).getDouble();
+    m.job_id = q.getColumn(3).getInt64();
+    found = m;
+  }));
+  return found;
+}
+
+Result<BaselineRecord> Store::FindBaseline(int64_t job_id) {
+  auto reader = readers_->Acquire();
+  BaselineRecord baseline;
+  bool exists = false;
+  BITSWEEP_RETURN_IF_ERROR(Guard("read baseline", [&] {
+    SQLite::Statement q(reader.db(), "SELECT state, seed FROM jobs WHERE id = ?");
+    q.bind(1, job_id);
+    if (!q.executeStep()) return;
+    exists = true;
+    baseline.job_id = job_id;
+    baseline.succeeded = q.getColumn(0).getString() == JobStateName(JobState::kSucceeded);
+    baseline.seed = q.getColumn(1).getInt64();
+    SQLite::Statement a(reader.db(), "SELECT sha256 FROM artifacts WHERE job_id = ? AND name = 'checkpoint.pt'");
+    a.bind(1, job_id);
+    if (a.executeStep()) baseline.checkpoint_sha256 = TextOrEmpty(a.getColumn(0));
+  }));
+  if (!exists) return Status::NotFound("job " + std::to_string(job_id) + " does not exist");
+  return baseline;
 }
 
 Result<std::string> Store::JobResultJson(int64_t job_id) {

@@ -120,6 +120,8 @@ class Store {
   /// Stores a worker; `next_worker_number` is what the worker-id counter
   /// becomes (it only grows).
   Status UpsertWorker(const WorkerRecord& worker, int64_t next_worker_number);
+  /// Keeps post-training measurements (replacing any under the same key).
+  Status PutMeasurements(const std::vector<PtqMeasurement>& measurements, int64_t now_ms);
   /// Says this owner is alive (the owner row's heartbeat).
   Status RenewOwnership(int64_t now_ms);
   Status TouchWorker(const std::string& worker_id, int64_t now_ms);
@@ -164,6 +166,10 @@ class Store {
   /// slot is one GPU, or the CPU share a CPU worker runs a job on).
   Result<double> SweepSlotSeconds(int64_t sweep_id);
   Result<std::string> JobResultJson(int64_t job_id);
+  /// The stored measurement under `key`, if any.
+  Result<std::optional<PtqMeasurement>> FindMeasurement(const PtqMeasurementKey& key);
+  /// Job `job_id` as a baseline (NotFound when there is no such job).
+  Result<BaselineRecord> FindBaseline(int64_t job_id);
 
  private:
   struct Statements;
@@ -183,6 +189,9 @@ class Store {
   std::string store_id_;
   std::unique_ptr<StoreLock> lock_;
   int64_t owner_epoch_ = 0;  // 0: not owned (migration tests)
+  // The schema version the file was opened at (older in migration tests,
+  // whose writes must fit it).
+  int schema_version_ = 0;
   std::atomic<bool> fenced_{false};
   mutable std::mutex fence_mutex_;
   std::string fence_error_;

@@ -1,6 +1,7 @@
 #include "coordinator/strategy.h"
 
 #include "coordinator/strategies/grid_strategy.h"
+#include "coordinator/strategies/layer_allocation_strategy.h"
 #include "coordinator/strategies/multi_precision_strategy.h"
 #include "coordinator/strategies/random_strategy.h"
 #include "coordinator/strategies/successive_halving_strategy.h"
@@ -16,12 +17,14 @@ std::optional<double> TrialResult::Metric(const std::string& metric) const {
   return latest->value;
 }
 
-Result<std::unique_ptr<Strategy>> CreateStrategy(const SweepSpec& sweep, const nlohmann::json& saved_state) {
+Result<std::unique_ptr<Strategy>> CreateStrategy(const SweepSpec& sweep, const nlohmann::json& saved_state,
+                                                 MeasurementCache* cache) {
   try {
     if (sweep.strategy == "grid") return GridStrategy::Create(sweep, saved_state);
     if (sweep.strategy == "multi_precision") return MultiPrecisionStrategy::Create(sweep, saved_state);
     if (sweep.strategy == "random") return RandomStrategy::Create(sweep, saved_state);
     if (sweep.strategy == "successive_halving") return SuccessiveHalvingStrategy::Create(sweep, saved_state);
+    if (sweep.strategy == "layer_allocation") return LayerAllocationStrategy::Create(sweep, saved_state, cache);
   } catch (const nlohmann::json::exception& e) {
     // Only a saved state can be malformed (a fresh strategy reads a
     // validated spec): a damaged or hand-edited store.

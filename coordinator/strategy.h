@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@
 #include "common/metric_value.h"
 #include "common/status.h"
 #include "common/sweep_spec.h"
+#include "coordinator/measurement_cache.h"
+#include "coordinator/records.h"
 
 namespace bitsweep::coordinator {
 
@@ -41,6 +44,8 @@ struct TrialResult {
   std::vector<MetricValue> metrics;
   std::string error;
   int64_t model_bytes = 0;
+  /// SHA-256 of each artifact the job uploaded, by name ("checkpoint.pt").
+  std::map<std::string, std::string> artifact_sha256;
 
   /// The final value of `metric` (the one from the latest step), if measured.
   std::optional<double> Metric(const std::string& metric) const;
@@ -71,6 +76,10 @@ class Strategy {
   /// Jobs the strategy will still propose for certain (counted as queued in
   /// the sweep's progress); 0 when that depends on results.
   virtual int64_t Unproposed() const { return 0; }
+  /// Measurements made since the last call, for the store's cache of
+  /// post-training measurements (written with the observation that made
+  /// them). Most strategies keep none.
+  virtual std::vector<PtqMeasurement> TakeMeasurements() { return {}; }
   /// Everything needed to continue after a restart (see CreateStrategy).
   virtual nlohmann::json SaveState() const = 0;
   /// What the search found so far, for people: chosen bit-widths, ranks...
@@ -79,7 +88,10 @@ class Strategy {
 
 /// The strategy of `sweep`, fresh (`saved_state` null) or as it was saved.
 /// A fresh strategy checks every job it could propose where it can, so an
-/// invalid sweep is refused at submit.
-Result<std::unique_ptr<Strategy>> CreateStrategy(const SweepSpec& sweep, const nlohmann::json& saved_state);
+/// invalid sweep is refused at submit. `cache` (may be null: nothing is
+/// cached) is what a strategy may read from the store; it must outlive the
+/// strategy.
+Result<std::unique_ptr<Strategy>> CreateStrategy(const SweepSpec& sweep, const nlohmann::json& saved_state,
+                                                 MeasurementCache* cache = nullptr);
 
 }  // namespace bitsweep::coordinator

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "common/layer_widths.h"
 
 namespace bitsweep::worker {
 namespace {
@@ -30,18 +31,43 @@ double MethodFactor(QuantMethod m) {
   return 0.0;
 }
 
-double Penalty(const QuantSpec& q) {
-  if (!q.quantized()) return 0.0;
-  return MethodFactor(q.method) * std::pow(2.0, 2.0 - q.bits);
+double Penalty(QuantMethod method, int bits) {
+  if (method == QuantMethod::kNone) return 0.0;
+  return MethodFactor(method) * std::pow(2.0, 2.0 - bits);
 }
 
-// Weights of the DCGAN generator's convolutions, for a nominal model size.
-int64_t GeneratorWeights(const JobSpec& spec) {
-  const int64_t nz = spec.model.nz, g = spec.model.ngf;
-  const int64_t channels = spec.dataset.name == "cifar10" || spec.dataset.name == "image-folder" ? 3 : 1;
-  int64_t weights = nz * g * 4 * 16 + g * 4 * g * 2 * 16 + g * 2 * g * 16 + g * channels * 16;
-  if (spec.model.arch == "dcgan64") weights += g * 8 * g * 4 * 16;
-  return weights;
+// A network's penalty: its method and bits (the formula from before
+// per-layer widths, which ignores keep_first_last_fp), or with per-layer
+// widths the mean over its layers.
+double Penalty(const QuantSpec& q, const std::vector<std::string>& layers) {
+  if (q.layers.empty()) return q.quantized() ? Penalty(q.method, q.bits) : 0.0;
+  double sum = 0.0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerQuant l = q.ForLayer(layers, i);
+    sum += Penalty(l.method, l.bits);
+  }
+  return sum / static_cast<double>(layers.size());
+}
+
+bool PerLayer(const JobSpec& spec) {
+  const auto& s = spec.synthetic;
+  return !spec.quant_g.layers.empty() || !s.layer_sensitivity_g.empty() || s.layer_damage != "sum";
+}
+
+// Each generator layer's damage s_g * w_l * p_l (post-training: times
+// ptq_factor).
+std::vector<double> LayerDamage(const JobSpec& spec) {
+  const auto& s = spec.synthetic;
+  const double scale = s.sensitivity_g * (s.post_training ? s.ptq_factor : 1.0);
+  const std::vector<std::string> layers = LayerNamesOf(spec.model.arch);
+  std::vector<double> damage;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    auto weight = s.layer_sensitivity_g.find(layers[i]);
+    const double w = weight != s.layer_sensitivity_g.end() ? weight->second : 1.0 / static_cast<double>(layers.size());
+    const LayerQuant l = spec.quant_g.ForLayer(layers, i);
+    damage.push_back(scale * w * Penalty(l.method, l.bits));
+  }
+  return damage;
 }
 
 // The faults a job in its own process must survive (synthetic.fault).
@@ -70,8 +96,28 @@ void RunFault(const std::string& fault, const TaskContext& context) {
 
 double SyntheticFid(const JobSpec& spec) {
   const auto& s = spec.synthetic;
-  const double g_penalty = Penalty(spec.quant_g) * (s.post_training ? s.ptq_factor : 1.0);
-  return s.fid_full_precision * (1.0 + s.sensitivity_g * g_penalty + s.sensitivity_d * Penalty(spec.quant_d));
+  const std::vector<std::string> layers = LayerNamesOf(spec.model.arch);
+  const double d_term = s.sensitivity_d * Penalty(spec.quant_d, layers);
+  if (!PerLayer(spec)) {
+    const double g_penalty = Penalty(spec.quant_g, layers) * (s.post_training ? s.ptq_factor : 1.0);
+    return s.fid_full_precision * (1.0 + s.sensitivity_g * g_penalty + d_term);
+  }
+  const std::vector<double> damage = LayerDamage(spec);
+  if (s.layer_damage == "product") {
+    double factor = 1.0;
+    for (double d : damage) factor *= 1.0 + d;
+    return s.fid_full_precision * factor * (1.0 + d_term);
+  }
+  double sum = 0.0;
+  for (double d : damage) sum += d;
+  return s.fid_full_precision * (1.0 + sum + d_term);
+}
+
+double SyntheticDistortion(const JobSpec& spec) {
+  double sum = 0.0;
+  for (double d : LayerDamage(spec)) sum += d;
+  std::mt19937_64 rng(Fnv1a64(spec.ToJson().dump()) ^ 0x64697374ull);
+  return sum / 100.0 * std::exp(0.3 * std::normal_distribution<double>(0.0, 1.0)(rng));
 }
 
 Result<TaskOutcome> RunSyntheticTask(const JobSpec& spec, const TaskContext& context) {
@@ -118,8 +164,8 @@ Result<TaskOutcome> RunSyntheticTask(const JobSpec& spec, const TaskContext& con
   const double fp_fid = s.fid_full_precision > 0 ? s.fid_full_precision : 1.0;
   const double inception_score = 9.0 * fp_fid / std::max(fid, 1e-9) + 1.0;
   const double kid = fid / 1000.0;
-  const int64_t bits = spec.quant_g.quantized() ? spec.quant_g.bits : 32;
-  const int64_t model_bytes = (GeneratorWeights(spec) * bits + 7) / 8;
+  // What the packed generator of these widths would take (its payload).
+  const int64_t model_bytes = PackedPayloadBytes(spec);
 
   TaskOutcome outcome;
   for (const auto& [name, value] : {std::pair<std::string, double>{"fid", fid},
@@ -130,6 +176,15 @@ Result<TaskOutcome> RunSyntheticTask(const JobSpec& spec, const TaskContext& con
     m.value = value;
     m.step = steps;
     m.n_samples = 0;
+    m.evaluator = "synthetic";
+    m.evaluator_hash = "-";
+    outcome.metrics.push_back(m);
+  }
+  if (s.distortion) {
+    MetricValue m;
+    m.metric = "distortion";
+    m.value = SyntheticDistortion(spec);
+    m.step = steps;
     m.evaluator = "synthetic";
     m.evaluator_hash = "-";
     outcome.metrics.push_back(m);

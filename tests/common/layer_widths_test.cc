@@ -90,5 +90,23 @@ TEST(LayerWidthsTest, PackedPayloadIsTheSumOfTheLayersAndTheBatchNorms) {
   EXPECT_EQ(PackedPayloadBytes(GeneratorLayout(ShapeOf(uniform)), {2, 2, 8, 2}), PackedPayloadBytes(mixed));
 }
 
+TEST(LayerWidthsTest, TheSummaryOfACanonicalSpecMatchesTheParsedOne) {
+  const std::vector<json> quants = {
+      {{"method", "em"}, {"bits", 2}},
+      {{"method", "minmax"}, {"bits", 3}, {"keep_first_last_fp", true}},
+      {{"method", "none"}, {"layers", {{"conv2", {{"method", "log"}, {"bits", 4}}}}}},
+      {{"method", "tanh"}, {"bits", 1}, {"layers", {{"conv1", {{"bits", 32}}}, {"conv4", {{"bits", 8}}}}}}};
+  for (const auto& q : quants) {
+    for (const std::string arch : {"dcgan32", "dcgan64"}) {
+      const JobSpec spec = Spec(q, arch);
+      const WidthsSummary g = SummarizeWidths(spec.ToJson(), "g");
+      EXPECT_EQ(g.text, WidthsText(GeneratorWidths(spec))) << q.dump();
+      EXPECT_DOUBLE_EQ(g.mean_bits, MeanBits(GeneratorWidths(spec)));
+      const WidthsSummary d = SummarizeWidths(spec.ToJson(), "d");
+      EXPECT_EQ(d.text, WidthsText(DiscriminatorWidths(spec)));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace bitsweep

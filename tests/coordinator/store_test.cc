@@ -5,6 +5,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "common/layer_widths.h"
 #include "coordinator/schema.h"
 #include "tests/test_util.h"
 
@@ -27,8 +28,8 @@ TEST(StoreTest, MigratesAnEmptyFileToTheLatestSchema) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(store.value()->SchemaVersion().value(), LatestSchemaVersion());
   EXPECT_EQ(Tables(dir.File("new.db")),
-            (std::vector<std::string>{"artifacts", "attempts", "jobs", "metrics", "results", "store_info",
-                                      "store_owner", "sweeps", "workers"}));
+            (std::vector<std::string>{"artifacts", "attempts", "jobs", "metrics", "ptq_measurements", "results",
+                                      "store_info", "store_owner", "sweeps", "workers"}));
   SQLite::Database db(dir.File("new.db"), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
 }
@@ -75,6 +76,130 @@ TEST(StoreTest, MigratesAVersion1FileKeepingItsData) {
   EXPECT_FALSE(r.has_kid);
   EXPECT_EQ(r.model_bytes, 999);
   EXPECT_DOUBLE_EQ(r.wall_seconds, 12.5);
+}
+
+TEST(StoreTest, MigratesAVersion6FileGivingItsJobsTheirPerLayerWidths) {
+  TempDir dir;
+  const std::string path = dir.File("v6.db");
+  // A grid over keep_first_last_fp, stored by a version-6 coordinator.
+  const nlohmann::json spec = {
+      {"name", "v6"},
+      {"base", {{"task", "synthetic"}, {"quant", {{"g", {{"method", "minmax"}, {"bits", 3}}}}}}},
+      {"strategy", {{"kind", "grid"}, {"axes", {{"quant.g.keep_first_last_fp", {false, true}}}}}}};
+  auto sweep_spec = SweepSpec::FromJson(spec);
+  ASSERT_TRUE(sweep_spec.ok()) << sweep_spec.status().ToString();
+  auto plans = ExpandGrid(sweep_spec.value());
+  ASSERT_TRUE(plans.ok());
+  {
+    auto v6 = Store::OpenAtVersion(path, 6);
+    ASSERT_TRUE(v6.ok()) << v6.status().ToString();
+    SweepRecord sweep;
+    sweep.id = 1;
+    sweep.name = "v6";
+    sweep.strategy = "grid";
+    sweep.spec_json = sweep_spec->ToJson().dump();
+    std::vector<JobRecord> jobs;
+    for (size_t i = 0; i < plans->size(); ++i) {
+      JobRecord j;
+      j.id = static_cast<int64_t>(i) + 1;
+      j.sweep_id = 1;
+      j.ordinal = static_cast<int64_t>(i);
+      j.params_json = (*plans)[i].params.dump();
+      j.task = "synthetic";
+      j.method_g = "minmax";
+      j.bits_g = 3;
+      j.method_d = "none";
+      j.loss = "bce";
+      j.dataset = "fashion-mnist";
+      jobs.push_back(j);
+    }
+    ASSERT_TRUE((*v6)->InTransaction([&] { return (*v6)->InsertSweep(&sweep, &jobs); }).ok());
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE jobs SET state = 'SUCCEEDED'");
+  }
+  auto store = Store::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(store.value()->SchemaVersion().value(), LatestSchemaVersion());
+  auto rows = store.value()->QueryResults(1);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  // Worked out from each job's spec: the uniform one, and the one that
+  // keeps its first and last layer at full precision.
+  for (const auto& r : *rows) {
+    const JobSpec job = JobSpec::FromJson(ApplyParams(sweep_spec->base, nlohmann::json::parse(r.params_json))).value();
+    const auto widths = GeneratorWidths(job);
+    EXPECT_EQ(r.widths_g, job.quant_g.keep_first_last_fp ? "32,3,3,32" : "3,3,3,3");
+    EXPECT_EQ(r.widths_g, WidthsText(widths));
+    ASSERT_TRUE(r.mean_bits_g.has_value());
+    EXPECT_DOUBLE_EQ(*r.mean_bits_g, MeanBits(widths));
+    EXPECT_EQ(r.widths_d, "32,32,32,32");
+  }
+  EXPECT_NE(rows->at(0).mean_bits_g, rows->at(1).mean_bits_g);
+  EXPECT_EQ(Tables(path).at(4), "ptq_measurements");
+
+  // New jobs carry their widths from the start.
+  SweepRecord sweep;
+  sweep.id = 2;
+  sweep.name = "new";
+  sweep.strategy = "grid";
+  sweep.spec_json = sweep_spec->ToJson().dump();
+  JobPlan plan = PlanJob(sweep_spec->base, {{"quant.g.layers", {{"conv4", {{"bits", 8}}}}}}).value();
+  std::vector<JobRecord> jobs(1);
+  jobs[0].id = 3;
+  jobs[0].sweep_id = 2;
+  jobs[0].params_json = plan.params.dump();
+  const WidthsSummary g = SummarizeWidths(plan.spec, "g");
+  jobs[0].widths_g = g.text;
+  jobs[0].mean_bits_g = g.mean_bits;
+  ASSERT_TRUE((*store)->InTransaction([&] { return (*store)->InsertSweep(&sweep, &jobs); }).ok());
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE jobs SET state = 'SUCCEEDED' WHERE id = 3");
+  }
+  rows = store.value()->QueryResults(2);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->at(0).widths_g, "3,3,3,8");
+}
+
+TEST(StoreTest, KeepsPostTrainingMeasurementsUnderTheirKey) {
+  TempDir dir;
+  auto store = Store::Open(dir.File("m.db"));
+  ASSERT_TRUE(store.ok());
+  SweepRecord sweep;
+  sweep.id = 1;
+  sweep.name = "s";
+  sweep.strategy = "grid";
+  sweep.spec_json = "{}";
+  std::vector<JobRecord> jobs(1);
+  jobs[0].id = 7;
+  jobs[0].sweep_id = 1;
+  jobs[0].params_json = "{}";
+  ASSERT_TRUE((*store)->InTransaction([&] { return (*store)->InsertSweep(&sweep, &jobs); }).ok());
+  PtqMeasurement m;
+  m.key = {"abc", "em", "32,2,32,32", 20, "ctx"};
+  m.fid = 41.5;
+  m.fid_se = 0.5;
+  m.job_id = 7;
+  ASSERT_TRUE((*store)->InTransaction([&] { return (*store)->PutMeasurements({m}, 1000); }).ok());
+  auto found = (*store)->FindMeasurement(m.key);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_DOUBLE_EQ((*found)->fid, 41.5);
+  EXPECT_EQ((*found)->fid_se, 0.5);
+  EXPECT_FALSE((*found)->distortion.has_value());
+  EXPECT_EQ((*found)->job_id, 7);
+  // Any part of the key that differs is another measurement.
+  for (auto other : {PtqMeasurementKey{"abd", "em", "32,2,32,32", 20, "ctx"},
+                     PtqMeasurementKey{"abc", "minmax", "32,2,32,32", 20, "ctx"},
+                     PtqMeasurementKey{"abc", "em", "32,3,32,32", 20, "ctx"},
+                     PtqMeasurementKey{"abc", "em", "32,2,32,32", 0, "ctx"},
+                     PtqMeasurementKey{"abc", "em", "32,2,32,32", 20, "other"}}) {
+    EXPECT_FALSE((*store)->FindMeasurement(other)->has_value()) << other.widths;
+  }
+  auto baseline = (*store)->FindBaseline(7);
+  ASSERT_TRUE(baseline.ok());
+  EXPECT_FALSE(baseline->succeeded);
+  EXPECT_TRUE(baseline->checkpoint_sha256.empty());
+  EXPECT_EQ((*store)->FindBaseline(8).status().code(), StatusCode::kNotFound);
 }
 
 TEST(StoreTest, RefusesAFileFromANewerVersion) {

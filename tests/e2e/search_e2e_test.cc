@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "common/layer_widths.h"
 #include "tests/e2e/e2e_fixture.h"
 
 namespace bitsweep {
@@ -249,6 +250,100 @@ TEST_F(SearchE2ETest, ThePtqScreenQuantizesTheRealBaselineAndTrainsNoWidthItsPtq
   EXPECT_NE(out.find("from-scratch"), std::string::npos) << out;  // the reference column
   out = Shell(kBinary + " report --db " + dir_.File("nope.db"), &rc);
   EXPECT_EQ(rc, 2) << out;  // a missing store is a usage error, named
+}
+
+TEST_F(SearchE2ETest, ALayerAllocationSearchMeasuresItsFrontOnARealBaselineAndReusesItsSensitivities) {
+  int rc = 0;
+  const nlohmann::json base = TinyJobWithFid(/*iterations=*/12, dir_.File("classifier.pt"));
+  ASSERT_FALSE(base.is_null());
+  // conv1 (most of the weights) held at 8 bits, the others at 1 or 8: seven
+  // sensitivities, a front over eight allocations.
+  nlohmann::json strategy = {{"kind", "layer_allocation"},
+                             {"methods", {"em"}},
+                             {"bits", {1, 8}},
+                             {"pinned", {{"conv1", 8}}},
+                             {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 1.5}}},
+                             {"seeds", {1}},
+                             {"confidence", 0},
+                             {"ptq_bn_batches", 2},
+                             {"distortion_samples", 64},
+                             {"spread", 2},
+                             {"fine_tune_iterations", 2}};
+  const std::string address = StartCoordinator();
+  auto w1 = StartWorker(address, 1);
+  std::string out =
+      Shell(kBinary + " submit --watch --spec " + WriteSweep({{"name", "alloc-e2e"}, {"base", base}, {"strategy", strategy}}) +
+                " --coordinator " + address,
+            &rc);
+  ASSERT_EQ(rc, 0) << out << w1->Log();
+  const auto outcome = nlohmann::json::parse(Query("SELECT strategy_outcome FROM sweeps WHERE id = 1"));
+  ASSERT_TRUE(outcome["done"].get<bool>()) << outcome.dump();
+  const auto& em = outcome["methods"]["em"];
+  ASSERT_EQ(em["sensitivities"].size(), 7u) << em.dump();
+  for (const auto& sensitivity : em["sensitivities"]) {
+    EXPECT_GT(sensitivity["fid"].get<double>(), 0.0);
+    EXPECT_TRUE(sensitivity.contains("distortion")) << sensitivity.dump();
+  }
+  EXPECT_EQ(em["proxy"]["pairs"], 7);
+  ASSERT_FALSE(em["front"].empty());
+  EXPECT_FALSE(em["measured_front"].empty());
+
+  // Every post-training job quantized the baseline's own checkpoint, with
+  // exactly the widths its spec names: the results view says them, and the
+  // packed file holds exactly the layers' bytes.
+  const std::string baseline = Query("SELECT job FROM results WHERE task = 'qgan' AND method_g = 'none'");
+  ASSERT_EQ(Lines(baseline).size(), 1u) << baseline;
+  const std::string checkpoint_sha =
+      Query("SELECT sha256 FROM artifacts WHERE name = 'checkpoint.pt' AND job_id = " + baseline);
+  const auto post_training = Lines(Query("SELECT job FROM results WHERE task = 'ptq' AND state = 'SUCCEEDED'"));
+  ASSERT_GE(post_training.size(), 8u);
+  for (const auto& job : post_training) {
+    const auto result = nlohmann::json::parse(Query("SELECT result_json FROM jobs WHERE id = " + job));
+    EXPECT_EQ(result["init_from"]["sha256"], checkpoint_sha);
+    auto spec = JobSpec::FromJson(result["spec"]);
+    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+    EXPECT_EQ(Query("SELECT widths_g FROM results WHERE job = " + job), WidthsText(GeneratorWidths(spec.value())));
+    EXPECT_EQ(result["model_bytes"]["generator_payload"].get<int64_t>(), PackedPayloadBytes(spec.value()));
+  }
+  const auto& bound = em["bound"];
+  ASSERT_TRUE(bound["status"] == "found" || bound["status"] == "none_meets") << bound.dump();
+  if (bound["status"] == "found") {
+    EXPECT_EQ(bound["answer"]["verdict"], "meets");
+    EXPECT_LE(bound["answer"]["fid"].get<double>(), 1.5 * outcome["reference"]["fid"].get<double>());
+    // Re-measured as warm-started QAT from the same baseline.
+    EXPECT_TRUE(bound["answer"].contains("qat")) << bound.dump();
+    EXPECT_NE(Query("SELECT COUNT(*) FROM results WHERE protocol = 'warm-start'"), "0");
+  }
+  out = Shell(kBinary + " results --sweep 1 --summary --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("damage model"), std::string::npos) << out;
+  EXPECT_NE(out.find("uniform widths on the same axes"), std::string::npos) << out;
+  out = Shell(kBinary + " results --sweep 1 --format csv --coordinator " + address, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(Lines(out).at(0).find("widths_g,mean_bits_g"), std::string::npos) << out;
+  // The per-width report counts uniform generators only: here the 8-bit
+  // one ("8,8,8,8"); the allocations with 1-bit layers (conv1 stays at 8)
+  // are not "1 bit".
+  out = Shell(kBinary + " report --db " + dir_.File("store.db") + " --bound 1.5", &rc);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("em (ptq)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("1 bit"), std::string::npos) << out;
+
+  // Another bound on the same (named) baseline: no sensitivity runs again.
+  strategy.erase("seeds");
+  strategy["baseline_jobs"] = {std::stoll(baseline)};
+  strategy["requirement"]["relative_to_baseline"] = 3.0;
+  out = Shell(kBinary + " submit --watch --spec " + WriteSweep({{"name", "alloc-again"}, {"base", base}, {"strategy", strategy}}) +
+                  " --coordinator " + address,
+              &rc);
+  ASSERT_EQ(rc, 0) << out << w1->Log();
+  const auto again = nlohmann::json::parse(Query("SELECT strategy_outcome FROM sweeps WHERE id = 2"));
+  ASSERT_TRUE(again["done"].get<bool>()) << again.dump();
+  for (const auto& sensitivity : again["methods"]["em"]["sensitivities"]) {
+    EXPECT_TRUE(sensitivity.value("cached", false)) << sensitivity.dump();
+  }
+  EXPECT_EQ(Query("SELECT COUNT(*) FROM jobs WHERE sweep_id = 2 AND task = 'qgan' AND method_g = 'none'"), "0");
+  EXPECT_GE(again["cached"].get<int>(), 8);
 }
 
 }  // namespace

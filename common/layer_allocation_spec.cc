@@ -1,0 +1,157 @@
+#include "common/layer_allocation_spec.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/job_spec.h"
+#include "common/network_layout.h"
+
+namespace bitsweep {
+namespace {
+
+// A list of widths: whole numbers, each 1..8 or 32, sorted, no repeats.
+std::vector<int> ReadWidths(SpecReader& r, const std::string& key) {
+  std::vector<int> widths;
+  for (double b : r.NumberArray(key, {}, 0, 1, 32)) {
+    if (std::floor(b) != b || (b > 8 && b != 32)) {
+      const std::string got = std::floor(b) == b ? std::to_string(static_cast<int64_t>(b)) : nlohmann::json(b).dump();
+      r.Fail(key, "widths are 1..8 or 32 (full precision), got " + got);
+      return {};
+    }
+    widths.push_back(static_cast<int>(b));
+  }
+  std::sort(widths.begin(), widths.end());
+  widths.erase(std::unique(widths.begin(), widths.end()), widths.end());
+  return widths;
+}
+
+// Checks that `name` is a layer of the generator; fails `field` otherwise.
+bool CheckLayer(SpecReader& r, const std::string& name, const std::vector<std::string>& layers,
+                const std::string& arch) {
+  if (std::find(layers.begin(), layers.end(), name) != layers.end()) return true;
+  std::string list;
+  for (const auto& l : layers) list += (list.empty() ? "" : ", ") + l;
+  r.Fail(name, "not a layer of the " + arch + " generator (its layers: " + list + ")");
+  return false;
+}
+
+}  // namespace
+
+std::vector<int> LayerAllocationSpec::CandidatesOf(const std::string& name) const {
+  if (auto p = pinned.find(name); p != pinned.end()) return {p->second};
+  if (auto l = layer_bits.find(name); l != layer_bits.end()) return l->second;
+  return bits;
+}
+
+nlohmann::json LayerAllocationSpec::ToJson() const {
+  nlohmann::json j = {{"kind", "layer_allocation"},
+                      {"methods", methods},
+                      {"bits", bits},
+                      {"seeds", seeds},
+                      {"confidence", confidence},
+                      {"max_seeds", max_seeds},
+                      {"ptq_bn_batches", ptq_bn_batches},
+                      {"distortion_samples", distortion_samples},
+                      {"window", window},
+                      {"spread", spread},
+                      {"qat", qat},
+                      {"max_in_flight", max_in_flight}};
+  if (!layer_bits.empty()) j["layer_bits"] = layer_bits;
+  if (!pinned.empty()) j["pinned"] = pinned;
+  if (requirement) j["requirement"] = requirement->ToJson();
+  if (budget_bytes) j["budget_bytes"] = *budget_bytes;
+  if (fine_tune_iterations > 0) j["fine_tune_iterations"] = fine_tune_iterations;
+  if (!baseline_jobs.empty()) j["baseline_jobs"] = baseline_jobs;
+  return j;
+}
+
+Result<LayerAllocationSpec> ReadLayerAllocation(SpecReader r, const nlohmann::json& base) {
+  LayerAllocationSpec spec;
+  const std::string arch = base.value("model", nlohmann::json::object()).value("arch", "dcgan32");
+  const std::vector<std::string> layers = LayerNamesOf(arch);
+
+  spec.methods = r.StringArray("methods", {});
+  if (r.status().ok() && spec.methods.empty()) r.Fail("methods", "missing (required: e.g. [\"em\", \"minmax\"])");
+  for (size_t i = 0; i < spec.methods.size() && r.status().ok(); ++i) {
+    auto method = ParseQuantMethod(spec.methods[i]);
+    if (!method.ok() || method.value() == QuantMethod::kNone || method.value() == QuantMethod::kBinary) {
+      r.Fail("methods[" + std::to_string(i) + "]",
+             "\"" + spec.methods[i] + "\" is not a method with a choice of widths (minmax, log, tanh, em)");
+    }
+  }
+  spec.bits = ReadWidths(r, "bits");
+  if (r.status().ok() && spec.bits.empty()) r.Fail("bits", "missing (required: candidate widths, e.g. [1, 2, 3, 4, 8])");
+  if (r.Has("layer_bits")) {
+    SpecReader per_layer = r.Child("layer_bits");
+    for (const auto& name : per_layer.Keys()) {
+      if (!CheckLayer(per_layer, name, layers, arch)) break;
+      std::vector<int> widths = ReadWidths(per_layer, name);
+      if (per_layer.status().ok() && widths.empty()) per_layer.Fail(name, "must hold at least one width");
+      spec.layer_bits[name] = std::move(widths);
+    }
+  }
+  if (r.Has("pinned")) {
+    SpecReader pinned = r.Child("pinned");
+    for (const auto& name : pinned.Keys()) {
+      if (!CheckLayer(pinned, name, layers, arch)) break;
+      const int width = static_cast<int>(pinned.Int(name, 32, 1, 32));
+      if (pinned.status().ok() && width > 8 && width != 32) {
+        pinned.Fail(name, std::to_string(width) + " is outside 1..8 or 32");
+      }
+      if (spec.layer_bits.count(name)) pinned.Fail(name, "is pinned and has layer_bits too (give one)");
+      spec.pinned[name] = width;
+    }
+  }
+  if (r.status().ok() && spec.pinned.size() == layers.size()) {
+    r.Fail("pinned", "every layer is pinned: there is nothing to allocate");
+  }
+  if (r.Has("requirement")) {
+    spec.requirement = ReadRequirement(r.Child("requirement"));
+    if (r.status().ok() && spec.requirement->metric != "fid") {
+      r.Fail("requirement.metric", "the layer allocation predicts FID (its damage model is on log FID): use fid");
+    }
+  }
+  if (r.Has("budget_bytes")) spec.budget_bytes = r.Int("budget_bytes", 0, 1, int64_t{1} << 50);
+  if (r.status().ok() && !spec.requirement && !spec.budget_bytes) {
+    r.Fail("requirement", "give a quality bound (requirement), a byte budget (budget_bytes), or both");
+  }
+  if (r.Has("seeds")) {
+    spec.seeds.clear();
+    for (double s : r.NumberArray("seeds", {}, 0, 0, 9.0e15)) {
+      if (std::floor(s) != s) r.Fail("seeds", "seeds are whole numbers");
+      spec.seeds.push_back(static_cast<uint64_t>(s));
+    }
+    if (r.status().ok() && spec.seeds.empty()) r.Fail("seeds", "must hold at least one seed");
+  }
+  spec.confidence = r.Number("confidence", spec.confidence, 0.0, 0.999);
+  if (r.status().ok() && spec.confidence != 0.0 && spec.confidence <= 0.5) {
+    r.Fail("confidence", "must be above 0.5 (e.g. 0.9), or 0 to compare point estimates");
+  }
+  for (double job : r.NumberArray("baseline_jobs", {}, 0, 1, 9.0e15)) {
+    spec.baseline_jobs.push_back(static_cast<int64_t>(job));
+  }
+  if (r.status().ok() && !spec.baseline_jobs.empty() && r.Has("seeds")) {
+    r.Fail("seeds", "not with baseline_jobs (the seeds are those jobs')");
+  }
+  const int seeds = static_cast<int>(spec.baseline_jobs.empty() ? spec.seeds.size() : spec.baseline_jobs.size());
+  const int default_max = spec.baseline_jobs.empty() && spec.confidence != 0.0 ? seeds + 2 : seeds;
+  spec.max_seeds = static_cast<int>(r.Int("max_seeds", default_max, 1, 1000));
+  if (r.status().ok() && spec.max_seeds < seeds) {
+    r.Fail("max_seeds", "must be at least the number of seeds (" + std::to_string(seeds) + ")");
+  }
+  if (r.status().ok() && !spec.baseline_jobs.empty() && spec.max_seeds > seeds) {
+    r.Fail("max_seeds", "more seeds than baseline_jobs need baselines the search would train; name more jobs");
+  }
+  spec.ptq_bn_batches = static_cast<int>(r.Int("ptq_bn_batches", spec.ptq_bn_batches, 0, 100000));
+  spec.distortion_samples = static_cast<int>(r.Int("distortion_samples", spec.distortion_samples, 0, 100000));
+  spec.window = r.Number("window", spec.window, 0.0, 10.0);
+  spec.spread = static_cast<int>(r.Int("spread", spec.spread, 0, 1000));
+  spec.qat = r.Bool("qat", spec.qat);
+  spec.fine_tune_iterations = r.Int("fine_tune_iterations", 0, 1, int64_t{1} << 40);
+  spec.max_in_flight = static_cast<int>(r.Int("max_in_flight", spec.max_in_flight, 1, 100000));
+  r.RejectUnknownKeys();
+  BITSWEEP_RETURN_IF_ERROR(r.status());
+  return spec;
+}
+
+}  // namespace bitsweep
