@@ -31,10 +31,10 @@ Status Generator::Load(const std::string& path, const Options& options, std::uni
     ok = std::fread(bytes.data(), 1, bytes.size(), f) == bytes.size();
   }
   std::fclose(f);
-  if (!ok) {
-    return static_cast<int64_t>(size) > kMaxFileBytes ? Status::Corruption(path + ": " + std::to_string(size) + " bytes is not a packed generator")
-                                : Status::IoError(path + ": cannot read");
+  if (!ok && static_cast<int64_t>(size) > kMaxFileBytes) {
+    return Status::Corruption(path + ": " + std::to_string(size) + " bytes is not a packed generator");
   }
+  if (!ok) return Status::IoError(path + ": cannot read");
   return LoadFromMemory(bytes.data(), bytes.size(), path, options, generator);
 }
 
