@@ -47,7 +47,6 @@ nlohmann::json LayerAllocationSpec::ToJson() const {
   nlohmann::json j = {{"kind", "layer_allocation"},
                       {"methods", methods},
                       {"bits", bits},
-                      {"seeds", seeds},
                       {"confidence", confidence},
                       {"max_seeds", max_seeds},
                       {"ptq_bn_batches", ptq_bn_batches},
@@ -61,7 +60,12 @@ nlohmann::json LayerAllocationSpec::ToJson() const {
   if (requirement) j["requirement"] = requirement->ToJson();
   if (budget_bytes) j["budget_bytes"] = *budget_bytes;
   if (fine_tune_iterations > 0) j["fine_tune_iterations"] = fine_tune_iterations;
-  if (!baseline_jobs.empty()) j["baseline_jobs"] = baseline_jobs;
+  // The seeds are the named baselines' when there are some.
+  if (baseline_jobs.empty()) {
+    j["seeds"] = seeds;
+  } else {
+    j["baseline_jobs"] = baseline_jobs;
+  }
   return j;
 }
 

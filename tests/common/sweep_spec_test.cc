@@ -116,6 +116,18 @@ TEST(SweepSpecTest, SearchStrategiesRoundTripWithDefaultsFilledIn) {
                           {"min_iterations", 50},
                           {"max_iterations", 400},
                           {"eta", 2}},
+           nlohmann::json{{"kind", "layer_allocation"},
+                          {"methods", {"em", "minmax"}},
+                          {"bits", {8, 1, 2, 2}},
+                          {"pinned", {{"conv4", 32}}},
+                          {"layer_bits", {{"conv1", {4, 8}}}},
+                          {"requirement", {{"metric", "fid"}, {"relative_to_baseline", 2.0}}},
+                          {"seeds", {1, 2}}},
+           nlohmann::json{{"kind", "layer_allocation"},
+                          {"methods", {"em"}},
+                          {"bits", {1, 2}},
+                          {"budget_bytes", 100000},
+                          {"baseline_jobs", {3, 4}}},
        }) {
     auto sweep = SweepSpec::FromJson({{"name", "s"}, {"base", base}, {"strategy", strategy}});
     ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
