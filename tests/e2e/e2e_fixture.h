@@ -38,12 +38,25 @@ inline std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+// The cells of one CSV line; a quoted cell may hold commas (per-layer
+// widths, "2,2,4,8") and doubled quotes.
 inline std::vector<std::string> Split(const std::string& line) {
-  std::vector<std::string> cells;
-  std::stringstream in(line);
-  std::string cell;
-  while (std::getline(in, cell, ',')) cells.push_back(cell);
-  if (!line.empty() && line.back() == ',') cells.push_back("");
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      cells.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      cells.emplace_back();
+    } else {
+      cells.back() += c;
+    }
+  }
+  if (line.empty()) cells.clear();
   return cells;
 }
 
