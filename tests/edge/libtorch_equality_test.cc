@@ -71,22 +71,27 @@ qgan::DcganOptions Arch64() {
   return o;
 }
 
-// A randomly initialised generator, quantized (fitted to convergence) and
-// with batch-norm statistics measured on its quantized weights, written as
-// a .bsg.
-void WriteQuantizedGenerator(const qgan::DcganOptions& arch, const Case& c, uint64_t seed, const std::string& path) {
+// A randomly initialised generator, quantized by `spec` (fitted to
+// convergence) and with batch-norm statistics measured on its quantized
+// weights, written as a .bsg.
+void WriteQuantizedGenerator(const qgan::DcganOptions& arch, const QuantSpec& spec, uint64_t seed,
+                             const std::string& path) {
   torch::manual_seed(static_cast<int64_t>(seed));
   qgan::Generator g(arch);
   qgan::InitDcganWeights(*g);
-  QuantSpec spec;
-  spec.method = c.method;
-  spec.bits = c.bits;
-  spec.keep_first_last_fp = c.keep_first_last;
   g->quantizers().Configure(g->layer_names(), spec);
   qgan::FitQuantizersToConvergence(*g);
   qgan::RecalibrateBatchNorm(*g, 2, 32, seed, torch::kCPU);
   auto written = qgan::WritePackedGenerator(*g, path);
   ASSERT_TRUE(written.ok()) << written.status().ToString();
+}
+
+void WriteQuantizedGenerator(const qgan::DcganOptions& arch, const Case& c, uint64_t seed, const std::string& path) {
+  QuantSpec spec;
+  spec.method = c.method;
+  spec.bits = c.bits;
+  spec.keep_first_last_fp = c.keep_first_last;
+  WriteQuantizedGenerator(arch, spec, seed, path);
 }
 
 std::vector<float> EdgeImages(const std::string& path, const std::vector<float>& z, int64_t n,
@@ -224,11 +229,36 @@ TEST(LibTorchEqualityTest, PerLayerWidths) {
   EXPECT_LE(MaxDiff(EdgeImages(mixed, z, n), expected), kTolerance);
 }
 
+TEST(LibTorchEqualityTest, PerLayerWidthsOfTheJobSpec) {
+  // What a job with quant.g.layers exports: each layer at its own method and
+  // width, the widths in the header's quant.layers.
+  TempDir dir;
+  const auto arch = Arch32();
+  QuantSpec spec;
+  spec.method = QuantMethod::kEm;
+  spec.bits = 2;
+  spec.layers["conv1"] = {QuantMethod::kMinMax, 5};
+  spec.layers["conv3"] = {QuantMethod::kLog, 3};
+  spec.layers["conv4"] = {QuantMethod::kNone, 32};
+  WriteQuantizedGenerator(arch, spec, 13, dir.File("g.bsg"));
+  const int n = 5;
+  std::vector<float> z(static_cast<size_t>(n * arch.nz));
+  edge::DrawLatents(17, n, arch.nz, z.data());
+  ASSERT_TRUE(edge::WriteNpy(dir.File("z.npy"), {n, arch.nz}, z.data()).ok());
+  const auto expected = LibTorchImages(dir.File("g.bsg"), dir.File("z.npy"), dir.File("x.npy"));
+  ASSERT_GT(Spread(expected), 0.1f);
+  std::unique_ptr<edge::Generator> g;
+  ASSERT_TRUE(edge::Generator::Load(dir.File("g.bsg"), {}, &g).ok());
+  const std::vector<std::pair<std::string, int>> widths = {{"conv1", 5}, {"conv2", 2}, {"conv3", 3}, {"conv4", 32}};
+  EXPECT_EQ(g->info().layer_bits, widths);
+  EXPECT_LE(MaxDiff(EdgeImages(dir.File("g.bsg"), z, n), expected), kTolerance);
+}
+
 TEST(LibTorchEqualityTest, TheTwoBinariesAgreeThroughLatentFiles) {
   // The user's path: `bitsweep sample` writes the latents it drew with
   // LibTorch's generator; bitsweep-edge reads them; the images agree.
   TempDir dir;
-  WriteQuantizedGenerator(Arch32(), {QuantMethod::kEm, 2}, 4, dir.File("g.bsg"));
+  WriteQuantizedGenerator(Arch32(), Case{QuantMethod::kEm, 2}, 4, dir.File("g.bsg"));
   std::string out;
   ASSERT_EQ(testing::RunCommand(std::string(BITSWEEP_BINARY) + " sample --model " + dir.File("g.bsg") +
                                     " -n 5 --seed 9 -o " + dir.File("torch.png") + " --latents-out " +
