@@ -35,6 +35,7 @@ Result<SearchData> FetchSearch(v1::SweepService::Stub* stub, int64_t sweep_id) {
     run.bits_g = r.bits_g();
     run.method_d = r.method_d();
     run.bits_d = r.bits_d();
+    run.widths_g = r.widths_g();
     if (r.has_fid()) run.fid = r.fid();
     if (r.has_is()) run.is = r.is();
     if (r.has_kid()) run.kid = r.kid();

@@ -14,7 +14,17 @@ std::string Format(const char* format, double value) {
   return text;
 }
 
-std::string NetText(const std::string& method, int bits) {
+// "em-2"; with layers of different widths (per-layer widths, or
+// keep_first_last_fp), the method and the widths: "em 2,1,2,4".
+std::string NetText(const std::string& method, int bits, const std::string& widths = "") {
+  bool uniform = true;
+  for (size_t at = 0; at < widths.size();) {
+    size_t comma = widths.find(',', at);
+    if (comma == std::string::npos) comma = widths.size();
+    uniform = uniform && widths.compare(at, comma - at, std::to_string(bits)) == 0;
+    at = comma + 1;
+  }
+  if (!uniform) return method + " " + widths;
   return method == "none" ? std::string("fp32") : method + "-" + std::to_string(bits);
 }
 
@@ -68,6 +78,7 @@ std::vector<ConfigSummary> GroupBySeed(const std::vector<RunRow>& runs) {
       c.bits_g = run.bits_g;
       c.method_d = run.method_d;
       c.bits_d = run.bits_d;
+      c.widths_g = run.widths_g;
       c.params = key;
       configs.push_back(std::move(c));
       values.emplace_back();
@@ -126,7 +137,7 @@ Table ConfigTable(std::vector<ConfigSummary>* configs, const nlohmann::json& out
   if (with_bounds) t.columns.push_back("vs_bound");
   t.columns.push_back("verdict");
   for (const auto& c : *configs) {
-    std::vector<Cell> row = {Cell::Text(NetText(c.method_g, c.bits_g)),
+    std::vector<Cell> row = {Cell::Text(NetText(c.method_g, c.bits_g, c.widths_g)),
                              Cell::Text(NetText(c.method_d, c.bits_d)),
                              Cell::Number(c.jobs, "%.0f"),
                              Cell::Number(c.failed, "%.0f"),

@@ -21,6 +21,8 @@ struct RunRow {
   bool succeeded = false;
   std::string method_g, method_d;
   int bits_g = 32, bits_d = 32;
+  /// G's per-layer widths, "2,1,2,4" ("" from an older coordinator).
+  std::string widths_g;
   std::optional<double> fid, is, kid;
   /// Their sampling standard errors, where measured.
   std::optional<double> fid_se, is_se, kid_se;
@@ -46,6 +48,7 @@ struct MetricStats {
 struct ConfigSummary {
   std::string method_g, method_d;
   int bits_g = 32, bits_d = 32;
+  std::string widths_g;
   /// The params without the seed, e.g. {"quant.g.bits":2,...}.
   nlohmann::json params;
   int jobs = 0, failed = 0;

@@ -43,6 +43,20 @@ TEST(SearchSummaryTest, GroupsSeedsIntoMeanAndStd) {
   EXPECT_EQ(configs[1].fid.se(), 0.0);
 }
 
+TEST(SearchSummaryTest, PerLayerWidthsNameTheGenerator) {
+  RunRow uniform = Row(1, "em", 2, 1, 20.0), mixed = Row(2, "em", 1, 1, 18.0), fp = Row(3, "none", 32, 1, 10.0);
+  uniform.widths_g = "2,2,2,2";
+  mixed.widths_g = "2,1,2,4";
+  mixed.params["quant.g.layers"] = {{"conv4", {{"bits", 4}}}};
+  fp.widths_g = "32,32,32,32";
+  std::vector<ConfigSummary> configs = GroupBySeed({uniform, mixed, fp});
+  ASSERT_EQ(configs.size(), 3u);
+  Table t = ConfigTable(&configs, nullptr);
+  EXPECT_EQ(t.rows[0][0].text, "em-2");
+  EXPECT_EQ(t.rows[1][0].text, "em 2,1,2,4");
+  EXPECT_EQ(t.rows[2][0].text, "fp32");
+}
+
 TEST(SearchSummaryTest, StandardErrorsCombineSeedsAndSampling) {
   RunRow a = Row(1, "em", 2, 1, 20.0), b = Row(2, "em", 2, 2, 20.0), c = Row(3, "em", 4, 1, 18.0);
   a.fid_se = 0.6;
