@@ -26,7 +26,29 @@ nlohmann::json::json_pointer JsonPointerOf(const std::string& dotted) {
   return pointer;
 }
 
+namespace {
+
+// Per-layer widths are absent from a canonical spec that has none, yet a
+// sweep may vary them: "quant.g.layers", "quant.g.layers.conv3",
+// "quant.g.layers.conv3.bits" or ".method" (each point's job spec then
+// checks the layer's name and width).
+bool IsLayerWidthPath(const std::string& path) {
+  for (const std::string prefix : {"quant.g.layers", "quant.d.layers"}) {
+    if (path == prefix) return true;
+    if (path.rfind(prefix + ".", 0) != 0) continue;
+    const std::string rest = path.substr(prefix.size() + 1);
+    const size_t dot = rest.find('.');
+    if (dot == std::string::npos) return !rest.empty();
+    const std::string leaf = rest.substr(dot + 1);
+    return dot > 0 && (leaf == "bits" || leaf == "method");
+  }
+  return false;
+}
+
+}  // namespace
+
 bool IsFieldOf(const nlohmann::json& base, const std::string& path) {
+  if (IsLayerWidthPath(path)) return true;
   // A path through an array with an index no array can have names nothing
   // (the JSON library throws on it).
   try {

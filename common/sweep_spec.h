@@ -86,7 +86,9 @@ Result<JobPlan> PlanJob(const nlohmann::json& base, const nlohmann::json& params
 /// The JSON pointer of a dotted field path ("quant.g.bits" -> /quant/g/bits).
 nlohmann::json::json_pointer JsonPointerOf(const std::string& dotted);
 
-/// Whether the dotted `path` names a field of `base` (false for "").
+/// Whether the dotted `path` names a field of `base` (false for ""). Paths
+/// of per-layer widths ("quant.g.layers.conv3.bits") always do: a spec
+/// without them still has room for them.
 bool IsFieldOf(const nlohmann::json& base, const std::string& path);
 
 /// The grid of `axes` (path -> list of values), as SweepSpec reads it.

@@ -100,6 +100,26 @@ TEST(SweepSpecTest, CanonicalFormRoundTrips) {
   EXPECT_EQ(again->ToJson(), sweep->ToJson());
 }
 
+TEST(SweepSpecTest, AGridMayVaryOneLayersWidth) {
+  auto sweep = SweepSpec::FromJson(
+      {{"name", "layer grid"},
+       {"base", {{"task", "synthetic"}, {"quant", {{"g", {{"method", "em"}, {"bits", 2}}}}}}},
+       {"strategy", {{"kind", "grid"}, {"axes", {{"quant.g.layers.conv4.bits", {2, 4, 8}}}}}}});
+  ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
+  auto plans = ExpandGrid(sweep.value());
+  ASSERT_TRUE(plans.ok()) << plans.status().ToString();
+  ASSERT_EQ(plans->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto spec = JobSpec::FromJson((*plans)[i].spec);
+    ASSERT_TRUE(spec.ok());
+    EXPECT_EQ(spec->quant_g.layers.at("conv4").bits, std::vector<int>({2, 4, 8})[i]);
+    // A lease rebuilds the same spec from base and params.
+    EXPECT_EQ(JobSpec::FromJson(ApplyParams(sweep->base, (*plans)[i].params))->ToJson(), spec->ToJson());
+  }
+  EXPECT_FALSE(IsFieldOf(sweep->base, "quant.g.layerz"));
+  EXPECT_FALSE(IsFieldOf(sweep->base, "quant.g.layers.conv4.bitz"));
+}
+
 TEST(SweepSpecTest, SearchStrategiesRoundTripWithDefaultsFilledIn) {
   const nlohmann::json base = {{"task", "synthetic"}};
   for (const nlohmann::json& strategy : {

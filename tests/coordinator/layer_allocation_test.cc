@@ -466,6 +466,19 @@ TEST_F(LayerAllocationTest, BadSearchesAreRefusedAtSubmitNamingTheField) {
             "quant.*.layers");
   EXPECT_EQ(refused(Sweep(base, 2.0, {{"baseline_jobs", {99}}})),
             "strategy.baseline_jobs[0]: job 99 does not exist");
+  // Per-layer widths in any sweep's jobs are checked at submit too.
+  nlohmann::json grid = {{"name", "g"},
+                         {"base", {{"task", "synthetic"}, {"quant", {{"g", {{"method", "em"}, {"bits", 2}}}}}}},
+                         {"strategy", {{"kind", "grid"}, {"axes", {{"quant.g.layers", {{{"conv3", {{"bits", 4}}}},
+                                                                                          {{"conv3", {{"bits", 9}}}}}}}}}}};
+  EXPECT_EQ(refused(grid), "strategy.axes: point {quant.g.layers={\"conv3\":{\"bits\":9}}}: quant.g.layers.conv3.bits: 9 "
+                           "is outside 1..8 or 32");
+  grid["strategy"]["axes"] = {{"quant.g.layers.conv7.bits", {4}}};
+  EXPECT_EQ(refused(grid), "strategy.axes: point {quant.g.layers.conv7.bits=4}: quant.g.layers.conv7: not a layer of the "
+                           "dcgan32 generator (its layers: conv1, conv2, conv3, conv4)");
+  grid["base"]["quant"]["g"]["layers"] = {{"conv9", {{"bits", 4}}}};
+  EXPECT_EQ(refused(grid),
+            "base: quant.g.layers.conv9: not a layer of the dcgan32 generator (its layers: conv1, conv2, conv3, conv4)");
   EXPECT_EQ(refused(Sweep(base, 2.0, {{"methods", {"binary"}}})),
             "strategy.methods[0]: \"binary\" is not a method with a choice of widths (minmax, log, tanh, em)");
 }
