@@ -12,6 +12,7 @@
 #include "cli/search_plot.h"
 #include "cli/service_commands.h"
 #include "cli/sweep_watch.h"
+#include "common/baseline_files.h"
 #include "common/sweep_spec.h"
 #include "proto/grpc_status.h"
 
@@ -35,6 +36,7 @@ int RunSubmitCommand(const SubmitCommandOptions& options) {
   // mistakes are caught before anything is sent.
   auto spec = SweepSpec::FromFile(options.spec_path, options.overrides);
   if (!spec.ok()) return ReportError("submit", spec.status());
+  if (Status hashed = HashBaselineFiles(&spec.value()); !hashed.ok()) return ReportError("submit", hashed);
   Connection c = Connect(Address(options.coordinator));
   v1::SubmitSweepRequest request;
   request.set_spec_json(spec->ToJson().dump());

@@ -6,6 +6,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "cli/allocation_summary.h"
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/service_commands.h"
@@ -61,6 +62,41 @@ Result<std::vector<ReportRow>> ReadRows(const ReportCommandOptions& options, con
   return rows;
 }
 
+// The layer-allocation searches of one store file, each with its outcome.
+struct AllocationSearch {
+  int64_t id = 0;
+  std::string name, state;
+  nlohmann::json outcome;
+};
+
+Result<std::vector<AllocationSearch>> ReadAllocationSearches(const ReportCommandOptions& options,
+                                                             const std::string& db_path) {
+  std::string sql = "SELECT id, name, state, strategy_outcome FROM sweeps WHERE strategy = 'layer_allocation'";
+  if (!options.sweeps.empty()) {
+    sql += " AND id IN (";
+    for (size_t i = 0; i < options.sweeps.size(); ++i) sql += (i ? ", " : "") + std::to_string(options.sweeps[i]);
+    sql += ")";
+  }
+  sql += " ORDER BY id";
+  std::vector<AllocationSearch> out;
+  try {
+    SQLite::Database db(db_path, SQLite::OPEN_READONLY);
+    db.setBusyTimeout(5000);
+    SQLite::Statement q(db, sql);
+    while (q.executeStep()) {
+      AllocationSearch s;
+      s.id = q.getColumn(0).getInt64();
+      s.name = q.getColumn(1).getString();
+      s.state = q.getColumn(2).getString();
+      if (!q.getColumn(3).isNull()) s.outcome = nlohmann::json::parse(q.getColumn(3).getString(), nullptr, false);
+      out.push_back(std::move(s));
+    }
+  } catch (const SQLite::Exception& e) {
+    return Status::InvalidArgument(db_path + ": " + e.what());
+  }
+  return out;
+}
+
 const char* DecisionName(coordinator::Decision d) {
   switch (d) {
     case coordinator::Decision::kMeets: return "meets";
@@ -85,17 +121,21 @@ int RunReportCommand(const ReportCommandOptions& options) {
   // Several stores (runs of other seeds kept apart) judge together: their
   // rows are one table, paired by seed.
   std::vector<ReportRow> all;
+  std::vector<AllocationSearch> allocations;
   for (const auto& path : options.db_paths) {
     auto rows = ReadRows(options, path);
     if (!rows.ok()) return ReportError("report", rows.status());
     all.insert(all.end(), rows->begin(), rows->end());
+    auto searches = ReadAllocationSearches(options, path);
+    if (!searches.ok()) return ReportError("report", searches.status());
+    allocations.insert(allocations.end(), searches->begin(), searches->end());
   }
   ReportOptions report;
   report.metric = options.metric;
   report.bound = options.bound;
   report.confidence = options.confidence;
   const std::vector<ConfigVerdict> verdicts = JudgeConfigurations(all, report);
-  if (verdicts.empty()) {
+  if (verdicts.empty() && allocations.empty()) {
     std::printf("nothing to judge: no finished quantized generator with a full-precision one to compare it with\n");
     return kExitOk;
   }
@@ -113,10 +153,16 @@ int RunReportCommand(const ReportCommandOptions& options) {
                                          : "-"),
                           Cell::Text(DecisionName(v.decision)), Cell::Text(v.reference)});
   }
-  std::printf("%s\n", FormatAligned(table).c_str());
-  std::printf("verdicts (%s within %gx of full precision, each %g%% sure):\n", m.c_str(), options.bound,
-              options.confidence * 100);
-  for (const auto& line : VerdictLines(verdicts, report)) std::printf("  %s\n", line.c_str());
+  if (!verdicts.empty()) {
+    std::printf("%s\n", FormatAligned(table).c_str());
+    std::printf("verdicts (%s within %gx of full precision, each %g%% sure):\n", m.c_str(), options.bound,
+                options.confidence * 100);
+    for (const auto& line : VerdictLines(verdicts, report)) std::printf("  %s\n", line.c_str());
+  }
+  // Per-layer widths: each layer-allocation search's answer beside the
+  // uniform width that answers the same bound (judged by the search, at its
+  // own bound and confidence).
+  for (const auto& a : allocations) std::printf("\n%s", AllocationReport(a.id, a.name, a.state, a.outcome).c_str());
   return kExitOk;
 }
 

@@ -15,6 +15,7 @@
 #include "cli/search_data.h"
 #include "cli/service_commands.h"
 #include "cli/sweep_watch.h"
+#include "common/baseline_files.h"
 #include "common/service_memory.h"
 #include "common/sweep_spec.h"
 #include "coordinator/server.h"
@@ -177,6 +178,7 @@ int RunLocalCommand(const LocalCommandOptions& options) {
   const auto& interrupted = InterruptFlag();
   auto spec = SweepSpec::FromFile(options.spec_path, options.overrides);
   if (!spec.ok()) return ReportError("local", spec.status());
+  if (Status hashed = HashBaselineFiles(&spec.value()); !hashed.ok()) return ReportError("local", hashed);
   auto devices = SlotDevices(options.device, options.workers);
   if (!devices.ok()) return ReportError("local", devices.status());
   auto runners = WorkerRunners(options.isolate);

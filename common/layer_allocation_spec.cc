@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "common/job_spec.h"
 #include "common/network_layout.h"
@@ -35,6 +36,39 @@ bool CheckLayer(SpecReader& r, const std::string& name, const std::vector<std::s
   return false;
 }
 
+bool IsSha256Hex(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::vector<BaselineFile> ReadBaselineFiles(SpecReader& r, const std::string& base_dir) {
+  std::vector<BaselineFile> files;
+  for (SpecReader f : r.ObjectArray("baseline_files")) {
+    BaselineFile file;
+    file.path = f.RequiredString("path");
+    if (f.status().ok() && file.path.empty()) f.Fail("path", "must not be empty");
+    if (!file.path.empty() && !base_dir.empty() && std::filesystem::path(file.path).is_relative()) {
+      file.path = (std::filesystem::path(base_dir) / file.path).lexically_normal().string();
+    }
+    if (f.status().ok() && !f.Has("seed")) f.Fail("seed", "missing (required: the seed its jobs run with)");
+    file.seed = static_cast<uint64_t>(f.Int("seed", 0, 0, int64_t{1} << 53));
+    file.sha256 = f.String("sha256", "");
+    if (f.status().ok() && !file.sha256.empty() && !IsSha256Hex(file.sha256)) {
+      f.Fail("sha256", "expected 64 lower-case hex digits (the SHA-256 of the file)");
+    }
+    for (const auto& other : files) {
+      if (f.status().ok() && other.seed == file.seed) {
+        f.Fail("seed", "another baseline file has seed " + std::to_string(file.seed) + " (one baseline per seed)");
+      }
+    }
+    f.RejectUnknownKeys();
+    files.push_back(std::move(file));
+  }
+  if (r.status().ok() && r.Has("baseline_files") && files.empty()) {
+    r.Fail("baseline_files", "must name at least one file");
+  }
+  return files;
+}
+
 }  // namespace
 
 std::vector<int> LayerAllocationSpec::CandidatesOf(const std::string& name) const {
@@ -61,15 +95,23 @@ nlohmann::json LayerAllocationSpec::ToJson() const {
   if (budget_bytes) j["budget_bytes"] = *budget_bytes;
   if (fine_tune_iterations > 0) j["fine_tune_iterations"] = fine_tune_iterations;
   // The seeds are the named baselines' when there are some.
-  if (baseline_jobs.empty()) {
-    j["seeds"] = seeds;
-  } else {
+  if (!baseline_jobs.empty()) {
     j["baseline_jobs"] = baseline_jobs;
+  } else if (!baseline_files.empty()) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& f : baseline_files) {
+      nlohmann::json file = {{"path", f.path}, {"seed", f.seed}};
+      if (!f.sha256.empty()) file["sha256"] = f.sha256;
+      files.push_back(std::move(file));
+    }
+    j["baseline_files"] = files;
+  } else {
+    j["seeds"] = seeds;
   }
   return j;
 }
 
-Result<LayerAllocationSpec> ReadLayerAllocation(SpecReader r, const nlohmann::json& base) {
+Result<LayerAllocationSpec> ReadLayerAllocation(SpecReader r, const nlohmann::json& base, const std::string& base_dir) {
   LayerAllocationSpec spec;
   const std::string arch = base.value("model", nlohmann::json::object()).value("arch", "dcgan32");
   const std::vector<std::string> layers = LayerNamesOf(arch);
@@ -137,14 +179,27 @@ Result<LayerAllocationSpec> ReadLayerAllocation(SpecReader r, const nlohmann::js
   if (r.status().ok() && !spec.baseline_jobs.empty() && r.Has("seeds")) {
     r.Fail("seeds", "not with baseline_jobs (the seeds are those jobs')");
   }
-  const int seeds = static_cast<int>(spec.baseline_jobs.empty() ? spec.seeds.size() : spec.baseline_jobs.size());
-  const int default_max = spec.baseline_jobs.empty() && spec.confidence != 0.0 ? seeds + 2 : seeds;
+  spec.baseline_files = ReadBaselineFiles(r, base_dir);
+  if (r.status().ok() && !spec.baseline_files.empty()) {
+    if (!spec.baseline_jobs.empty()) r.Fail("baseline_files", "not with baseline_jobs (name the baselines one way)");
+    if (r.Has("seeds")) r.Fail("seeds", "not with baseline_files (each file names its seed)");
+    spec.seeds.clear();
+    for (const auto& f : spec.baseline_files) spec.seeds.push_back(f.seed);
+  }
+  const bool named = !spec.baseline_jobs.empty() || !spec.baseline_files.empty();
+  const int seeds = static_cast<int>(!spec.baseline_jobs.empty()    ? spec.baseline_jobs.size()
+                                     : !spec.baseline_files.empty() ? spec.baseline_files.size()
+                                                                    : spec.seeds.size());
+  const int default_max = !named && spec.confidence != 0.0 ? seeds + 2 : seeds;
   spec.max_seeds = static_cast<int>(r.Int("max_seeds", default_max, 1, 1000));
   if (r.status().ok() && spec.max_seeds < seeds) {
     r.Fail("max_seeds", "must be at least the number of seeds (" + std::to_string(seeds) + ")");
   }
   if (r.status().ok() && !spec.baseline_jobs.empty() && spec.max_seeds > seeds) {
     r.Fail("max_seeds", "more seeds than baseline_jobs need baselines the search would train; name more jobs");
+  }
+  if (r.status().ok() && !spec.baseline_files.empty() && spec.max_seeds > seeds) {
+    r.Fail("max_seeds", "more seeds than baseline_files need baselines the search would train; name more files");
   }
   spec.ptq_bn_batches = static_cast<int>(r.Int("ptq_bn_batches", spec.ptq_bn_batches, 0, 100000));
   spec.distortion_samples = static_cast<int>(r.Int("distortion_samples", spec.distortion_samples, 0, 100000));

@@ -18,6 +18,20 @@
 
 namespace bitsweep {
 
+/// A trained full-precision checkpoint (G and D, as `bitsweep train` writes
+/// it) that the search quantizes instead of training a baseline.
+struct BaselineFile {
+  /// As the workers read it (relative paths resolve against the sweep file).
+  std::string path;
+  /// The seed of its post-training and fine-tuning jobs.
+  uint64_t seed = 0;
+  /// SHA-256 of its bytes, 64 lower-case hex digits: the key its stored
+  /// measurements are kept under. `bitsweep submit` and `bitsweep local`
+  /// compute it from the file (HashBaselineFiles); the coordinator never
+  /// reads the file.
+  std::string sha256;
+};
+
 struct LayerAllocationSpec {
   /// Quantization methods, each allocated on its own.
   std::vector<std::string> methods;
@@ -61,6 +75,11 @@ struct LayerAllocationSpec {
   /// to quantize instead of training baselines: their stored sensitivities
   /// and measurements are reused.
   std::vector<int64_t> baseline_jobs;
+  /// Checkpoint files (one per seed) to quantize instead of training
+  /// baselines, keyed by their SHA-256: a search on the same file (or on a
+  /// job whose uploaded checkpoint has the same bytes) reuses the stored
+  /// measurements. Not with baseline_jobs or seeds.
+  std::vector<BaselineFile> baseline_files;
   int max_in_flight = 4;
 
   /// The candidate widths of layer `name` (pinned: its one width).
@@ -69,7 +88,9 @@ struct LayerAllocationSpec {
 };
 
 /// Reads the "strategy" object of a layer-allocation sweep; `base` is the
-/// canonical base job spec (its model names the layers).
-Result<LayerAllocationSpec> ReadLayerAllocation(SpecReader strategy, const nlohmann::json& base);
+/// canonical base job spec (its model names the layers); relative
+/// baseline_files paths resolve against `base_dir`. Reads no file.
+Result<LayerAllocationSpec> ReadLayerAllocation(SpecReader strategy, const nlohmann::json& base,
+                                                const std::string& base_dir = "");
 
 }  // namespace bitsweep

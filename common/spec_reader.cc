@@ -185,6 +185,20 @@ std::vector<std::string> SpecReader::StringArray(const std::string& key, std::ve
   return result;
 }
 
+std::vector<SpecReader> SpecReader::ObjectArray(const std::string& key) {
+  std::vector<SpecReader> out;
+  const nlohmann::json* value = Find(key);
+  if (value == nullptr || failed()) return out;
+  if (!value->is_array()) {
+    Fail(key, "expected a list of objects, got " + Describe(*value));
+    return out;
+  }
+  for (size_t i = 0; i < value->size() && !failed(); ++i) {
+    out.push_back(SpecReader((*value)[i], PathOf(key) + "[" + std::to_string(i) + "]", error_));
+  }
+  return out;
+}
+
 void SpecReader::RejectUnknownKeys() {
   if (failed()) return;
   for (auto it = object_.begin(); it != object_.end(); ++it) {

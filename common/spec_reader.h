@@ -45,6 +45,9 @@ class SpecReader {
   std::vector<double> NumberArray(const std::string& key, std::vector<double> fallback,
                                   size_t expected_size, double min, double max);
   std::vector<std::string> StringArray(const std::string& key, std::vector<std::string> fallback);
+  /// A list of objects, one reader each ("<path>.<key>[i]"), sharing this
+  /// reader's error slot; absent: none.
+  std::vector<SpecReader> ObjectArray(const std::string& key);
 
   /// Records a custom error for `key` ("<path>.<key>: <message>").
   void Fail(const std::string& key, const std::string& message);

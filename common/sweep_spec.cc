@@ -200,7 +200,7 @@ Result<SweepSpec> SweepSpec::FromJson(const nlohmann::json& json, const std::str
   } else if (sweep.strategy == "random") {
     BITSWEEP_ASSIGN_OR_RETURN(sweep.random, ReadRandom(strategy, strategy_json, sweep.base));
   } else if (sweep.strategy == "layer_allocation") {
-    BITSWEEP_ASSIGN_OR_RETURN(sweep.layer_allocation, ReadLayerAllocation(strategy, sweep.base));
+    BITSWEEP_ASSIGN_OR_RETURN(sweep.layer_allocation, ReadLayerAllocation(strategy, sweep.base, base_dir));
   } else {
     BITSWEEP_ASSIGN_OR_RETURN(sweep.successive_halving, ReadSuccessiveHalving(strategy, strategy_json, sweep.base));
   }

@@ -224,7 +224,10 @@ nlohmann::json LayerAllocationStrategy::Outcome() const {
     brute_force *= static_cast<int64_t>(candidates_[l].size());
   }
   out["layers"] = layers;
-  if (spec_.requirement) out["requirement"] = spec_.requirement->Describe();
+  if (spec_.requirement) {
+    out["requirement"] = spec_.requirement->Describe();
+    if (spec_.requirement->relative_to_baseline) out["bound_ratio"] = *spec_.requirement->relative_to_baseline;
+  }
   out["seeds"] = seeds_;
   out["confidence"] = spec_.confidence;
   out["max_seeds"] = spec_.max_seeds;
@@ -232,10 +235,35 @@ nlohmann::json LayerAllocationStrategy::Outcome() const {
     const Measured m = MeasuredOf(Reference());
     out["reference"] = {{"fid", *ref}, {"mean_fid", m.mean}, {"fid_se", m.se}, {"n", m.n},
                         {"bytes", Bytes(Reference().bits)}};
+    // The bound as a FID, for pictures on the axes of mean FID: r x the
+    // references' mean (each verdict pairs a seed with its own reference).
+    if (spec_.requirement) {
+      out["bound_fid"] = spec_.requirement->relative_to_baseline ? *spec_.requirement->relative_to_baseline * m.mean
+                                                                 : spec_.requirement->absolute.value_or(0.0);
+    }
   }
+  // What each seed's jobs start from: a baseline trained here, a named job
+  // or a named checkpoint file (by its SHA-256).
+  nlohmann::json baselines = nlohmann::json::array();
+  for (uint64_t seed : seeds_) {
+    const Trial* b = BaselineOf(seed);
+    if (b == nullptr) continue;
+    nlohmann::json j = {{"seed", seed}, {"status", TrialStatusName(b->status)}};
+    if (b->job_id != 0) j["job"] = b->job_id;
+    if (!b->file.empty()) j["file"] = b->file;
+    if (!b->identity.empty() && b->identity.rfind("spec:", 0) != 0) j["sha256"] = b->identity;
+    baselines.push_back(std::move(j));
+  }
+  out["baselines"] = baselines;
   if (spec_.requirement && spec_.confidence > 0.0) {
     const PooledSpread spread = Spread();
-    out["seed_spread"] = {{"sd", std::sqrt(spread.variance)}, {"df", spread.df}};
+    if (std::isinf(spread.df)) {
+      // One seed each: the intervals cover the evaluation's sampling error,
+      // not training noise.
+      out["sampling_only"] = true;
+    } else {
+      out["seed_spread"] = {{"sd", std::sqrt(spread.variance)}, {"df", spread.df}};
+    }
   }
   if (FirstBaselineFailed()) {
     out["error"] = "the first seed's baseline (or its reference) failed: nothing to measure sensitivities on";

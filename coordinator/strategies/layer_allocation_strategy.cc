@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include "common/hash.h"
@@ -64,6 +65,7 @@ Result<std::unique_ptr<Strategy>> LayerAllocationStrategy::Create(const SweepSpe
       if (t.contains("distortion")) trial.distortion = t["distortion"].get<double>();
       trial.cached = t.value("cached", false);
       trial.identity = t.value("identity", "");
+      trial.file = t.value("file", "");
       trial.error = t.value("error", "");
       s->trials_.push_back(std::move(trial));
     }
@@ -114,13 +116,31 @@ Result<std::unique_ptr<Strategy>> LayerAllocationStrategy::Create(const SweepSpe
       s->trials_.push_back(std::move(trial));
     }
   }
+  // Named checkpoint files: each is its seed's baseline, known by the
+  // SHA-256 the submitting command computed (the coordinator reads no file).
+  const auto& files = sweep.layer_allocation.baseline_files;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (files[i].sha256.empty()) {
+      return Status::InvalidArgument("strategy.baseline_files[" + std::to_string(i) +
+                                     "].sha256: missing (bitsweep submit and bitsweep local compute it from the file)");
+    }
+    Trial trial;
+    trial.config = s->Baseline();
+    trial.seed = files[i].seed;
+    trial.status = TrialStatus::kSucceeded;
+    trial.cached = true;
+    trial.identity = files[i].sha256;
+    trial.file = files[i].path;
+    s->trials_.push_back(std::move(trial));
+  }
   // Every kind of job the search may run must be a valid job.
   const std::string method = sweep.layer_allocation.methods.front();
   std::vector<int> mixed(s->names_.size(), kFullPrecision);
   mixed.front() = s->candidates_.front().front();
+  const std::string init_file = files.empty() ? "" : files.front().path;
   for (const Config& config :
        {s->Baseline(), s->Reference(), s->Ptq(method, mixed), Make(Kind::kQat, method, mixed)}) {
-    auto plan = PlanJob(base, s->Params(config, s->FirstSeed(), /*init=*/1));
+    auto plan = PlanJob(base, s->Params(config, s->FirstSeed(), /*init=*/1, init_file));
     if (!plan.ok()) return plan.status().WithContext("strategy");
   }
   return std::unique_ptr<Strategy>(std::move(s));
@@ -160,7 +180,8 @@ LayerAllocationStrategy::Config LayerAllocationStrategy::Uniform(const std::stri
 
 int64_t LayerAllocationStrategy::Bytes(const std::vector<int>& bits) const { return PackedPayloadBytes(layout_, bits); }
 
-nlohmann::json LayerAllocationStrategy::Params(const Config& config, uint64_t seed, int64_t init) const {
+nlohmann::json LayerAllocationStrategy::Params(const Config& config, uint64_t seed, int64_t init,
+                                              const std::string& init_file) const {
   // The whole quantization object of G, so that the job's widths follow
   // from its params alone: the method at the narrowest quantized width, and
   // every layer that differs named.
@@ -185,12 +206,14 @@ nlohmann::json LayerAllocationStrategy::Params(const Config& config, uint64_t se
                            {"quant.d", {{"method", "none"}, {"bits", kFullPrecision}, {"keep_first_last_fp", false},
                                         {"layers", nullptr}}},
                            {"train.seed", seed}};
+  const char* init_key = init_file.empty() ? "train.init_from_job" : "train.init_from_file";
+  const nlohmann::json init_value = init_file.empty() ? nlohmann::json(init) : nlohmann::json(init_file);
   switch (config.kind) {
     case Kind::kBaseline:
       params["train.upload_checkpoint"] = true;
       break;
     case Kind::kPtq:
-      params["train.init_from_job"] = init;
+      params[init_key] = init_value;
       if (synthetic_) {
         // The synthetic task stands in for post-training quantization with
         // a flag of its own (it has no model to quantize).
@@ -203,7 +226,7 @@ nlohmann::json LayerAllocationStrategy::Params(const Config& config, uint64_t se
       }
       break;
     case Kind::kQat:
-      params["train.init_from_job"] = init;
+      params[init_key] = init_value;
       if (spec_.fine_tune_iterations > 0) params["train.iterations"] = spec_.fine_tune_iterations;
       break;
   }
@@ -213,7 +236,8 @@ nlohmann::json LayerAllocationStrategy::Params(const Config& config, uint64_t se
 LayerAllocationStrategy::Config LayerAllocationStrategy::ConfigOf(const nlohmann::json& p) const {
   Config config;
   const bool ptq = p.value("task", "") == "ptq" || p.value("synthetic.post_training", false);
-  config.kind = ptq ? Kind::kPtq : p.contains("train.init_from_job") ? Kind::kQat : Kind::kBaseline;
+  const bool warm = p.contains("train.init_from_job") || p.contains("train.init_from_file");
+  config.kind = ptq ? Kind::kPtq : warm ? Kind::kQat : Kind::kBaseline;
   const nlohmann::json g = p.value("quant.g", nlohmann::json::object());
   config.method = g.value("method", "none");
   const int bits = g.value("bits", kFullPrecision);
@@ -420,6 +444,12 @@ PooledSpread LayerAllocationStrategy::Spread() const {
     if (auto m = MarginsOf(t.config)) margins.push_back(std::move(m->margins));
   }
   PooledSpread spread = PoolSpread(margins);
+  if (spread.df <= 0.0 && SamplingOnly()) {
+    // One seed and no way to another (one named baseline, or max_seeds 1):
+    // the evaluation's sampling error is all there is to judge with, as
+    // `bitsweep report` judges one seed (the outcome says so).
+    return PooledSpread{0.0, std::numeric_limits<double>::infinity()};
+  }
   if (spread.df > 0.0 && spec_.requirement->relative_to_baseline) {
     // Every margin shares the noise of the few references it is paired
     // with: the degrees of freedom are capped by theirs (as multi_precision).
@@ -652,7 +682,7 @@ Result<std::vector<JobPlan>> LayerAllocationStrategy::Propose(int max_new) {
         trial.config = config;
         trial.seed = seed;
         int64_t init = 0;
-        std::string model;
+        std::string model, init_file;
         if (config.kind != Kind::kBaseline) {
           const Trial* baseline = BaselineOf(seed);
           if (baseline == nullptr || baseline->status == TrialStatus::kPending) continue;  // once it has finished
@@ -664,11 +694,12 @@ Result<std::vector<JobPlan>> LayerAllocationStrategy::Propose(int max_new) {
             continue;
           }
           init = baseline->job_id;
+          init_file = baseline->file;
           model = baseline->identity;
-        } else if (!spec_.baseline_jobs.empty()) {
+        } else if (NamedBaselines()) {
           continue;  // named baselines only
         }
-        BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base_, Params(config, seed, init)));
+        BITSWEEP_ASSIGN_OR_RETURN(JobPlan plan, PlanJob(base_, Params(config, seed, init, init_file)));
         if (config.kind == Kind::kPtq) {
           trial.identity = MeasurementContext(plan.spec);
           if (cache_ != nullptr) {
@@ -771,7 +802,7 @@ bool LayerAllocationStrategy::Done() const {
   for (const auto& [config, judged] : Wanted()) {
     for (uint64_t seed : SeedsToRun(config, judged)) {
       const Trial* t = Find(config, seed);
-      if (config.kind == Kind::kBaseline && !spec_.baseline_jobs.empty() && t == nullptr) continue;
+      if (config.kind == Kind::kBaseline && NamedBaselines() && t == nullptr) continue;
       if (t == nullptr || t->status == TrialStatus::kPending) return false;
     }
   }
@@ -798,6 +829,7 @@ nlohmann::json LayerAllocationStrategy::SaveState() const {
     if (t.distortion) j["distortion"] = *t.distortion;
     if (t.cached) j["cached"] = true;
     if (!t.identity.empty()) j["identity"] = t.identity;
+    if (!t.file.empty()) j["file"] = t.file;
     if (!t.error.empty()) j["error"] = t.error;
     trials.push_back(std::move(j));
   }

@@ -87,6 +87,9 @@ class LayerAllocationStrategy : public Strategy {
     /// SHA-256, or "spec:<hash>"). Post-training trials: the context hash
     /// of their measurement key.
     std::string identity;
+    /// A baseline named by its file (strategy.baseline_files): the path the
+    /// jobs start from (job_id is then 0).
+    std::string file;
     std::string error;
   };
   enum class Verdict { kUntried, kBusy, kNeedsSeed, kPass, kFail, kUndecided };
@@ -118,8 +121,11 @@ class LayerAllocationStrategy : public Strategy {
   /// Uniform width `bits`: every free layer at it, pinned layers at theirs.
   Config Uniform(const std::string& method, int bits) const;
   int64_t Bytes(const std::vector<int>& bits) const;
-  /// The params of a trial of `config` on `seed`, starting from job `init`.
-  nlohmann::json Params(const Config& config, uint64_t seed, int64_t init) const;
+  /// The params of a trial of `config` on `seed`, starting from job `init`
+  /// or, where `init_file` is not empty, from that checkpoint file.
+  nlohmann::json Params(const Config& config, uint64_t seed, int64_t init, const std::string& init_file = "") const;
+  /// Whether the baselines are named (jobs or files), never trained here.
+  bool NamedBaselines() const { return !spec_.baseline_jobs.empty() || !spec_.baseline_files.empty(); }
   Config ConfigOf(const nlohmann::json& params) const;
 
   // ---- what the trials say ----
@@ -149,6 +155,9 @@ class LayerAllocationStrategy : public Strategy {
   };
   std::optional<Margins> MarginsOf(const Config& config) const;
   PooledSpread Spread() const;
+  /// Verdicts rest on the evaluation's sampling error alone: every
+  /// configuration has one seed and cannot get another (max_seeds 1).
+  bool SamplingOnly() const { return spec_.max_seeds <= 1; }
   std::optional<Judgement> Statistics(const Config& config) const;
   Verdict Judge(const Config& config) const;
   /// The seeds `config` should have by now (judged ones get more while

@@ -148,6 +148,12 @@ TEST(SweepSpecTest, SearchStrategiesRoundTripWithDefaultsFilledIn) {
                           {"bits", {1, 2}},
                           {"budget_bytes", 100000},
                           {"baseline_jobs", {3, 4}}},
+           nlohmann::json{{"kind", "layer_allocation"},
+                          {"methods", {"em"}},
+                          {"bits", {1, 2}},
+                          {"budget_bytes", 100000},
+                          {"baseline_files", {{{"path", "/b/seed2.pt"}, {"seed", 2}, {"sha256", std::string(64, 'c')}},
+                                              {{"path", "/b/seed5.pt"}, {"seed", 5}}}}},
        }) {
     auto sweep = SweepSpec::FromJson({{"name", "s"}, {"base", base}, {"strategy", strategy}});
     ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
@@ -178,6 +184,51 @@ TEST(SweepSpecTest, SearchStrategiesRoundTripWithDefaultsFilledIn) {
                                    {"eta", 3}}}});
   ASSERT_TRUE(sh.ok());
   EXPECT_EQ(sh->successive_halving.Budgets(), (std::vector<int64_t>{100, 300, 900, 1000}));
+}
+
+TEST(SweepSpecTest, LayerAllocationBaselineFilesNameTheirSeedsAndResolveAgainstTheSweepFile) {
+  const nlohmann::json base = {{"task", "synthetic"}};
+  auto sweep = [&](nlohmann::json extra) {
+    nlohmann::json strategy = {{"kind", "layer_allocation"}, {"methods", {"em"}}, {"bits", {1, 2}},
+                               {"budget_bytes", 100000}};
+    strategy.merge_patch(extra);
+    return nlohmann::json{{"name", "s"}, {"base", base}, {"strategy", strategy}};
+  };
+  auto ok = SweepSpec::FromJson(
+      sweep({{"baseline_files", {{{"path", "runs/b1.pt"}, {"seed", 1}}, {{"path", "/abs/b4.pt"}, {"seed", 4}}}}}),
+      "/sweeps");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  const auto& files = ok->layer_allocation.baseline_files;
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[0].path, "/sweeps/runs/b1.pt");
+  EXPECT_EQ(files[1].path, "/abs/b4.pt");
+  EXPECT_EQ(ok->layer_allocation.seeds, (std::vector<uint64_t>{1, 4}));
+  EXPECT_EQ(ok->layer_allocation.max_seeds, 2) << "no more seeds than named baselines";
+  EXPECT_FALSE(ok->ToJson()["strategy"].contains("seeds"));
+
+  auto refused = [&](nlohmann::json extra) {
+    auto r = SweepSpec::FromJson(sweep(std::move(extra)));
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? std::string() : r.status().message();
+  };
+  const nlohmann::json one = {{{"path", "/b.pt"}, {"seed", 1}}};
+  EXPECT_EQ(refused({{"baseline_files", {{{"path", "/b.pt"}}}}}),
+            "strategy.baseline_files[0].seed: missing (required: the seed its jobs run with)");
+  EXPECT_EQ(refused({{"baseline_files", {{{"path", "/a.pt"}, {"seed", 1}}, {{"path", "/b.pt"}, {"seed", 1}}}}}),
+            "strategy.baseline_files[1].seed: another baseline file has seed 1 (one baseline per seed)");
+  EXPECT_EQ(refused({{"baseline_files", {{{"path", "/b.pt"}, {"seed", 1}, {"sha256", "abc"}}}}}),
+            "strategy.baseline_files[0].sha256: expected 64 lower-case hex digits (the SHA-256 of the file)");
+  EXPECT_EQ(refused({{"baseline_files", one}, {"seeds", {1}}}),
+            "strategy.seeds: not with baseline_files (each file names its seed)");
+  EXPECT_EQ(refused({{"baseline_files", one}, {"baseline_jobs", {3}}}),
+            "strategy.baseline_files: not with baseline_jobs (name the baselines one way)");
+  EXPECT_EQ(refused({{"baseline_files", one}, {"max_seeds", 3}}),
+            "strategy.max_seeds: more seeds than baseline_files need baselines the search would train; name more "
+            "files");
+  EXPECT_EQ(refused({{"baseline_files", "/b.pt"}}), "strategy.baseline_files: expected a list of objects, got \"/b.pt\"");
+  EXPECT_EQ(refused({{"baseline_files", {{{"path", "/b.pt"}, {"seed", 1}, {"sha", "x"}}}}}).rfind(
+                "strategy.baseline_files[0].sha: unknown field", 0),
+            0u);
 }
 
 TEST(SweepSpecTest, FineTuneIterationsNeedAWarmStart) {

@@ -389,6 +389,88 @@ TEST_F(LayerAllocationTest, AnotherBoundOnTheSameBaselineReusesTheStoredSensitiv
               after["jobs"].get<int>(), first_jobs, after["cached"].get<int>());
 }
 
+TEST_F(LayerAllocationTest, NamedCheckpointFilesAreQuantizedAndTheirMeasurementsKeptUnderTheirHash) {
+  // A baseline trained outside any store (bitsweep train): the search
+  // quantizes the file, trains nothing, and keys what it measures by the
+  // file's SHA-256, so a second search on the same bytes reuses it.
+  const nlohmann::json base = Base("product", kSensitivity, 0.0);
+  const std::string path = "/checkpoints/demo-seed1/checkpoint.pt";
+  const std::string sha = std::string(64, 'a');
+  auto files = [&](const std::string& sha256) {
+    return nlohmann::json{{"baseline_files", {{{"path", path}, {"seed", 1}, {"sha256", sha256}}}}};
+  };
+  std::mt19937 rng(4);
+  nlohmann::json extra = files(sha);
+  extra["qat"] = true;
+  const int64_t first = Submit(Sweep(base, 2.0, extra));
+  RunToEnd(first, 3, &rng);
+  const nlohmann::json out = Outcome(first);
+  ASSERT_TRUE(out["done"].get<bool>()) << out.dump();
+  EXPECT_EQ(out["baselines"], nlohmann::json::parse(R"([{"seed": 1, "status": "succeeded", "file": ")" + path +
+                                                    R"(", "sha256": ")" + sha + R"("}])"));
+  const Truth truth = BruteForce(base, 2.0);
+  const nlohmann::json& bound = out["methods"]["em"]["bound"];
+  ASSERT_EQ(bound["status"], "found") << bound.dump();
+  EXPECT_EQ(bound["answer"]["bytes"].get<int64_t>(), truth.fewest_bytes_meeting);
+  EXPECT_TRUE(bound["answer"].contains("qat")) << bound.dump();
+  // Every job starts from the file; none trains a baseline.
+  int warm_starts = 0;
+  const auto jobs = store_->ListJobs(first);
+  ASSERT_TRUE(jobs.ok());
+  for (const auto& job : jobs.value()) {
+    const auto params = nlohmann::json::parse(job.params_json);
+    EXPECT_EQ(params.value("train.init_from_file", ""), path) << job.params_json;
+    EXPECT_FALSE(params.contains("train.init_from_job")) << job.params_json;
+    warm_starts += !params.value("synthetic.post_training", false);
+  }
+  EXPECT_GE(warm_starts, 2) << "the answers again as warm-started QAT, from the file";
+
+  // The same bytes again (another bound): every sensitivity from the store.
+  const int64_t second = Submit(Sweep(base, 1.5, files(sha)));
+  RunToEnd(second, 2, &rng);
+  const nlohmann::json again = Outcome(second);
+  for (const auto& s : again["methods"]["em"]["sensitivities"]) EXPECT_TRUE(s.value("cached", false)) << s.dump();
+  // Other bytes at the same path: nothing from the store.
+  const int64_t third = Submit(Sweep(base, 1.5, files(std::string(64, 'b'))));
+  RunToEnd(third, 2, &rng);
+  for (const auto& s : Outcome(third)["methods"]["em"]["sensitivities"]) {
+    EXPECT_FALSE(s.value("cached", false)) << s.dump();
+  }
+
+  // The coordinator never reads the file: a spec without its hash is refused.
+  nlohmann::json unhashed = Sweep(base, 2.0, files(sha));
+  unhashed["strategy"]["baseline_files"][0].erase("sha256");
+  auto refused = scheduler_->SubmitSweep(unhashed);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "strategy.baseline_files[0].sha256: missing (bitsweep submit and bitsweep local compute it from the file)");
+}
+
+TEST_F(LayerAllocationTest, WithOneSeedAndNoWayToAnotherTheVerdictsRestOnTheSamplingErrorAndSaySo) {
+  // One named baseline (or max_seeds 1): no second seed can ever say how
+  // far training noise moves a FID. Without this every verdict would stay
+  // undecided and the search could answer nothing; it judges on the
+  // evaluation's sampling error alone, as bitsweep report does, and says so.
+  const nlohmann::json base = Base("product", kSensitivity, 0.0);
+  const Truth truth = BruteForce(base, 2.0);
+  std::mt19937 rng(8);
+  const int64_t sweep = Submit(Sweep(base, 2.0, {{"confidence", 0.9}, {"seeds", {1}}, {"max_seeds", 1}}));
+  RunToEnd(sweep, 2, &rng);
+  const nlohmann::json out = Outcome(sweep);
+  ASSERT_TRUE(out["done"].get<bool>()) << out.dump();
+  EXPECT_EQ(out.value("sampling_only", false), true) << out.dump();
+  EXPECT_FALSE(out.contains("seed_spread"));
+  const nlohmann::json& bound = out["methods"]["em"]["bound"];
+  ASSERT_EQ(bound["status"], "found") << bound.dump();
+  EXPECT_EQ(bound["answer"]["bytes"].get<int64_t>(), truth.fewest_bytes_meeting);
+  EXPECT_EQ(bound["answer"]["verdict"], "meets");
+  EXPECT_TRUE(bound["answer"].contains("vs_bound")) << "an interval, even if only the sampling error's";
+  // With room for more seeds the search asks for them instead.
+  const int64_t more = Submit(Sweep(base, 2.0, {{"confidence", 0.9}, {"seeds", {1}}, {"max_seeds", 2}}));
+  RunToEnd(more, 2, &rng);
+  EXPECT_FALSE(Outcome(more).contains("sampling_only"));
+}
+
 TEST_F(LayerAllocationTest, ABudgetGetsTheBestMeasuredQualityWithinItAndTheProxyIsReported) {
   nlohmann::json base = Base("sum", kSensitivity, 0.0);
   const NetworkLayout layout = GeneratorLayout(ShapeOf(JobSpec::FromJson(base).value()));
