@@ -1,5 +1,7 @@
 #include "qgan/export/sample.h"
 
+#include <map>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -51,6 +53,28 @@ Result<SampleSummary> SampleFromPackedGenerator(const std::string& model_path, c
     SampleSummary summary;
     summary.method = QuantMethodName(loaded.info.quant.method);
     summary.bits = loaded.info.quant.bits;
+    // Each layer's width from the file's header (quant.layers overrides the
+    // network's method and bits) and its bytes from the tensor table.
+    std::map<std::string, nlohmann::json> tensors;
+    for (const auto& t : loaded.info.header.value("tensors", nlohmann::json::array())) {
+      tensors[t.value("name", "")] = t;
+    }
+    const auto& names = loaded.generator->layer_names();
+    for (size_t i = 0; i < names.size(); ++i) {
+      const LayerQuant q = loaded.info.quant.ForLayer(names, i);
+      SampledLayer layer{names[i], QuantMethodName(q.method), q.quantized() ? q.bits : 32, 0, 0};
+      const nlohmann::json& t = tensors[names[i] + ".weight"];
+      if (t.is_object()) {
+        layer.bytes = t.value("bytes", int64_t{0});
+        layer.weights = 1;
+        for (int64_t d : t.value("shape", std::vector<int64_t>{})) layer.weights *= d;
+      }
+      if (!summary.layers.empty() && (layer.bits != summary.layers.front().bits ||
+                                      layer.method != summary.layers.front().method)) {
+        summary.per_layer = true;
+      }
+      summary.layers.push_back(std::move(layer));
+    }
     summary.packed_bytes = loaded.info.packed_bytes;
     summary.full_precision_bytes = loaded.info.full_precision_bytes;
     summary.count = static_cast<int>(z.size(0));

@@ -3,14 +3,31 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
 namespace bitsweep::qgan {
 
+/// One layer of the generator as the file holds it.
+struct SampledLayer {
+  std::string name;
+  std::string method;  // "none" at full precision
+  int bits = 32;
+  int64_t weights = 0;
+  /// Its weights' bytes in the file (level table and packed indices, or
+  /// float32).
+  int64_t bytes = 0;
+};
+
 struct SampleSummary {
+  /// The network's method and nominal width (the file's quant.method and
+  /// quant.bits); `layers` says what each layer really holds.
   std::string method;
   int bits = 32;
+  std::vector<SampledLayer> layers;
+  /// Whether the layers differ in method or width.
+  bool per_layer = false;
   int64_t packed_bytes = 0;
   int64_t full_precision_bytes = 0;
   /// Images drawn.

@@ -130,5 +130,52 @@ TEST(PackedGeneratorTest, SampleCommandWritesAGrid) {
   EXPECT_NE(out.find("bad magic"), std::string::npos) << out;
 }
 
+TEST(PackedGeneratorTest, SampleCommandNamesEachLayersWidth) {
+  // A generator whose layers differ: the command says each layer's width,
+  // not the network's nominal 2 bits.
+  TempDir dir;
+  DcganOptions o;
+  o.nz = 16;
+  o.ngf = 16;
+  torch::manual_seed(3);
+  Generator g(o);
+  InitDcganWeights(*g);
+  QuantSpec spec;
+  spec.method = QuantMethod::kEm;
+  spec.bits = 2;
+  spec.layers["conv3"] = LayerQuant{QuantMethod::kEm, 4};
+  spec.layers["conv4"] = LayerQuant{QuantMethod::kNone, 32};
+  g->quantizers().Configure(g->layer_names(), spec);
+  g->train();
+  for (int i = 0; i < 3; ++i) g->forward(torch::randn({8, 16}));
+  g->eval();
+  ASSERT_TRUE(WritePackedGenerator(*g, dir.File("g.bsg")).ok());
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(std::string(BITSWEEP_BINARY) + " sample --model " + dir.File("g.bsg") + " -n 4 -o " +
+                                    dir.File("grid.png"),
+                                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("from a generator with per-layer widths em 2,2,4,32 ("), std::string::npos) << out;
+  EXPECT_EQ(out.find("em 2-bit generator"), std::string::npos) << out;
+  auto loaded = ReadPackedGenerator(dir.File("g.bsg"));
+  ASSERT_TRUE(loaded.ok());
+  int rows = 0;
+  for (const auto& t : loaded->info.header["tensors"]) {
+    const std::string name = t["name"].get<std::string>();
+    if (name.rfind("conv", 0) != 0 || name.substr(name.size() - 7) != ".weight") continue;  // not batch norms
+    const std::string layer = name.substr(0, name.size() - 7);
+    const std::string width = layer == "conv4" ? "float32" : layer == "conv3" ? "em 4-bit" : "em 2-bit";
+    // "  conv3  em 4-bit   ... weights ... bytes", the bytes the file holds.
+    const std::string row = "  " + layer;
+    const size_t at = out.find(row + std::string(6 - layer.size() + 1, ' ') + width);
+    ASSERT_NE(at, std::string::npos) << layer << "\n" << out;
+    const std::string line = out.substr(at, out.find('\n', at) - at);
+    EXPECT_NE(line.find(" " + std::to_string(t["bytes"].get<int64_t>()) + " bytes"), std::string::npos) << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 4);
+}
+
 }  // namespace
 }  // namespace bitsweep::qgan
