@@ -20,6 +20,10 @@ namespace bitsweep::dashboard {
 /// seeds where a configuration has two or more, else the sampling standard
 /// error of its one run (each point says which). Only SUCCEEDED rows count.
 /// A point lists at most 12 of its jobs; `n` counts them all.
+/// A generator whose layers differ in width (per-layer widths, widths_g
+/// "2,2,4,8") is no point of its nominal bits: on G's side it is a point of
+/// the series "<method> per layer" (per_layer true) at its weight-averaged
+/// bits (mean_bits_g), one point per allocation, with its "widths".
 Result<nlohmann::json> QualityChart(const v1::QueryResultsResponse& results, const std::string& metric,
                                     const std::string& side = "g");
 

@@ -446,7 +446,8 @@ void Routes::AddTo(httplib::Server* http) {
     grpc::Status s = RunQuery(stub_, Call(kCallSeconds),
                               "SELECT id, sweep_id, ordinal, task, state, params_json, attempts, max_attempts, "
                               "worker_id, last_error, started_ms, finished_ms, wall_seconds, model_bytes, "
-                              "method_g, bits_g, method_d, bits_d, seed, result_json FROM jobs WHERE id = " + id,
+                              "method_g, bits_g, widths_g, mean_bits_g, method_d, bits_d, widths_d, mean_bits_d, seed, "
+                              "result_json FROM jobs WHERE id = " + id,
                               &job);
     if (s.ok() && job.empty()) s = grpc::Status(grpc::StatusCode::NOT_FOUND, "job " + id + " not found");
     if (s.ok()) {

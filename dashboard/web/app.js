@@ -128,7 +128,9 @@ const errorBarPlugin = {
       for (const p of dataset.data) {
         if (p.yMin === undefined || p.yMax === undefined) continue;
         const px = x.getPixelForValue(p.x);
-        const top = y.getPixelForValue(p.yMax), bottom = y.getPixelForValue(p.yMin);
+        // On a log axis a bar that reaches zero or below runs to the bottom.
+        const top = y.getPixelForValue(p.yMax);
+        const bottom = y.type === 'logarithmic' && !(p.yMin > 0) ? y.bottom : y.getPixelForValue(p.yMin);
         ctx.beginPath();
         ctx.moveTo(px, top); ctx.lineTo(px, bottom);
         ctx.moveTo(px - 4, top); ctx.lineTo(px + 4, top);
@@ -140,18 +142,24 @@ const errorBarPlugin = {
   },
 };
 
-function qualityChart(canvas, chart) {
+// `logY`: FID and KID on a log axis, where one bad configuration (a 1-bit
+// point at 50x full precision) does not flatten all the others.
+function qualityChart(canvas, chart, logY) {
   const datasets = chart.series.map((s, i) => ({
     label: s.label,
     borderColor: palette[i % palette.length],
     backgroundColor: palette[i % palette.length],
-    showLine: s.points.length > 1,
+    // Per-layer generators: one point per allocation at its weight-averaged
+    // bits, not joined (they are not a curve), drawn as triangles.
+    showLine: !s.per_layer && s.points.length > 1,
+    pointStyle: s.per_layer ? 'triangle' : 'circle',
     borderDash: s.label.endsWith('· ptq') ? [6, 4] : undefined,  // post-training: dashed
-    pointRadius: 5,
+    pointRadius: s.per_layer ? 4 : 5,
     data: s.points.map((p) => ({x: p.bits, y: p.mean, yMin: p.err === null ? undefined : p.mean - p.err,
                                 yMax: p.err === null ? undefined : p.mean + p.err, point: p})),
   }));
   const metric = chart.metric.toUpperCase();
+  const yTitle = `${metric} (lower is better${logY ? ', log scale' : ''})`.replace(/IS \(lower is better/, 'IS (higher is better');
   const maxBits = Math.max(8, ...chart.series.flatMap((s) => s.points.map((p) => p.bits)));
   return new Chart(canvas, {
     type: 'scatter',
@@ -165,14 +173,15 @@ function qualityChart(canvas, chart) {
             min: 0.8, max: maxBits * 1.25,
             afterBuildTicks: (axis) => { axis.ticks = [1, 2, 4, 8, 16, 32].filter((v) => v <= maxBits).map((v) => ({value: v})); },
             ticks: {callback: (v) => String(v)}},
-        y: {title: {display: true, text: `${metric} (lower is better)`.replace(/IS \(lower is better\)/, 'IS (higher is better)')}},
+        y: {type: logY ? 'logarithmic' : 'linear', title: {display: true, text: yTitle}},
       },
       plugins: {
         tooltip: {callbacks: {label(item) {
           const p = item.raw.point;
           const err = p.err === null ? '' : ` ± ${fmt.num(p.err)} (${p.err_kind})`;
           const jobs = p.jobs.map((j) => `job ${j.job} (seed ${j.seed}): ${fmt.num(j.value)}`);
-          return [`${item.dataset.label}, ${p.bits} bits: ${metric} ${fmt.num(p.mean)}${err}, ${p.n} run(s)`, ...jobs];
+          const bits = p.widths ? `widths ${p.widths} (${fmt.num(p.bits)} bits per weight)` : `${p.bits} bits`;
+          return [`${item.dataset.label}, ${bits}: ${metric} ${fmt.num(p.mean)}${err}, ${p.n} run(s)`, ...jobs];
         }}},
       },
       onClick(event, elements) {
@@ -258,6 +267,221 @@ function outcomeSection(outcome) {
   return box;
 }
 
+// ------------------------------------------------------------ layer allocation
+
+// A layer_allocation search's outcome (docs/searches.md): per method its
+// predicted front, the measured points, the uniform widths, the bound's
+// answer and the uniform width that answers the same bound.
+function isAllocation(outcome) {
+  return !!(outcome && typeof outcome === 'object' && !outcome.configs && outcome.methods &&
+            Object.values(outcome.methods).some((m) => m && (m.front || m.sensitivities)));
+}
+
+const kib = (bytes) => bytes / 1024;
+const kibText = (bytes) => `${fmt.num(kib(bytes), 1)} KiB`;
+const bitsText = (b) => `${b} ${b === 1 ? 'bit' : 'bits'}`;
+
+// "1.52× full precision, 1.45–1.60" from a judged point's ratio to the bound.
+function ratioText(c, r, first) {
+  if (!c || !c.vs_bound || !r) return '';
+  const v = c.vs_bound;
+  return `${fmt.num(r * v.estimate)}×${first ? ' full precision' : ''}, ${fmt.num(r * v.low)}–${fmt.num(r * v.high)}`;
+}
+
+function verb(c) {
+  const v = (c && c.verdict) || 'not measured';
+  return v === 'meets' || v === 'fails' ? v : `is ${v}`;
+}
+
+function qatText(c, r) {
+  if (!c || !c.qat) return '';
+  if (c.qat.failed || c.qat.fid === undefined) return 'failed';
+  return `FID ${fmt.num(c.qat.fid, 1)} ± ${fmt.num(c.qat.fid_se, 1)}` +
+         (c.qat.vs_bound !== undefined && r ? ` (${fmt.num(r * c.qat.vs_bound)}×)` : '');
+}
+
+// The answer in words, as bitsweep report says it.
+function allocationWords(outcome, m) {
+  const r = outcome.bound_ratio;
+  const bound = r ? `${r}×` : 'the bound';
+  const lines = [];
+  const b = m.bound;
+  if (b && b.status === 'searching') lines.push(`Still searching for the fewest bytes that meet ${bound}.`);
+  else if (b) {
+    const u = b.uniform_answer;
+    let line = '';
+    if (u) {
+      line = `Uniform ${bitsText(u.bits)} meets ${bound} at ${kibText(u.bytes)}`;
+      const t = ratioText(u, r, true);
+      if (t) line += ` (${t})`;
+    } else {
+      const widest = (m.uniform || [])[(m.uniform || []).length - 1];
+      line = `No uniform width tried meets ${bound}`;
+      if (widest) line += ` (${bitsText(widest.bits)} ${verb(widest)}${ratioText(widest, r) ? ', ' + ratioText(widest, r) : ''})`;
+    }
+    if (b.status === 'found') {
+      const a = b.answer;
+      line += `; per layer ${a.widths} meets ${u ? 'it' : bound} at ${kibText(a.bytes)}`;
+      const t = ratioText(a, r, !u);
+      if (t) line += ` (${t})`;
+      if (b.saving !== undefined) line += `: ${Math.round(100 * Math.abs(b.saving))}% ${b.saving >= 0 ? 'fewer' : 'more'} bytes`;
+    } else {
+      line += '; no allocation of the front meets it';
+    }
+    lines.push(`${line}.`);
+    if (b.cheaper_neighbour) {
+      const n = b.cheaper_neighbour;
+      const t = ratioText(n, r);
+      lines.push(`The next cheaper allocation on the front, ${n.widths} at ${kibText(n.bytes)}, ${verb(n)}${t ? ` (${t})` : ''}.`);
+    }
+    const qa = b.status === 'found' ? qatText(b.answer, r) : '';
+    const qu = u ? qatText(u, r) : '';
+    if (qa || qu) lines.push(`As warm-started QAT: ${[qu && `uniform ${qu}`, qa && `per layer ${qa}`].filter(Boolean).join(', ')}.`);
+  }
+  if (m.budget) {
+    const bb = m.budget;
+    lines.push(bb.status === 'found'
+      ? `Budget ${kibText(bb.bytes)}: best measured ${bb.answer.widths} at ${kibText(bb.answer.bytes)}, FID ${fmt.num(bb.answer.fid, 1)} ± ${fmt.num(bb.answer.fid_se, 1)}.`
+      : `Budget ${kibText(bb.bytes)}: ${bb.status}.`);
+  }
+  return lines;
+}
+
+// The chart's datasets for one method: bytes (KiB) against FID.
+function frontDatasets(outcome, m) {
+  const point = (c) => ({x: kib(c.bytes), y: c.fid, yMin: c.fid - (c.fid_se || 0), yMax: c.fid + (c.fid_se || 0), c});
+  const measured = (list) => (list || []).filter((c) => c.fid !== undefined);
+  const front = m.front || [];
+  const xs = [...front, ...(m.uniform || [])].map((c) => kib(c.bytes));
+  const xMin = xs.length ? Math.min(...xs) : 0, xMax = xs.length ? Math.max(...xs) : 1;
+  const sets = [
+    {label: 'predicted front (damage model)', kind: 'predicted', showLine: true, borderColor: '#adb5bd', backgroundColor: '#adb5bd',
+     borderDash: [4, 3], pointRadius: 2, borderWidth: 1.5,
+     data: front.filter((c) => c.predicted_fid !== undefined).map((c) => ({x: kib(c.bytes), y: c.predicted_fid, c}))},
+    {label: 'allocations measured (post-training)', kind: 'measured', borderColor: palette[0], backgroundColor: palette[0],
+     pointStyle: 'circle', pointRadius: 4, data: measured(front).map(point)},
+    {label: 'uniform widths', kind: 'uniform', showLine: true, borderColor: palette[1], backgroundColor: palette[1],
+     pointStyle: 'rect', pointRadius: 6, borderWidth: 1.5, data: measured(m.uniform).map(point)},
+  ];
+  if (outcome.reference && outcome.reference.mean_fid) {
+    sets.push({label: `full precision (FID ${fmt.num(outcome.reference.mean_fid, 1)}, ${kibText(outcome.reference.bytes)})`,
+               kind: 'reference', showLine: true, pointRadius: 0, borderColor: '#495057', borderDash: [2, 3], borderWidth: 1,
+               data: [{x: xMin, y: outcome.reference.mean_fid}, {x: xMax, y: outcome.reference.mean_fid}]});
+  }
+  if (outcome.bound_fid) {
+    sets.push({label: `bound: ${outcome.requirement || ''}`, kind: 'bound', showLine: true, pointRadius: 0,
+               borderColor: '#cf3a3a', borderDash: [7, 4], borderWidth: 2,
+               data: [{x: xMin, y: outcome.bound_fid}, {x: xMax, y: outcome.bound_fid}]});
+  }
+  const b = m.bound || {};
+  if (b.uniform_answer && b.uniform_answer.fid !== undefined) {
+    sets.push({label: `uniform answer: ${bitsText(b.uniform_answer.bits)}`, kind: 'uniform-answer', pointStyle: 'rectRot',
+               pointRadius: 11, borderWidth: 2.5, borderColor: '#e67700', backgroundColor: 'rgba(230,119,0,0.15)',
+               data: [point(b.uniform_answer)]});
+  }
+  if (b.status === 'found' && b.answer.fid !== undefined) {
+    sets.push({label: `answer: per layer ${b.answer.widths}`, kind: 'answer', pointStyle: 'star', pointRadius: 13,
+               borderWidth: 2.5, borderColor: '#2e9e4f', backgroundColor: 'rgba(46,158,79,0.2)', data: [point(b.answer)]});
+  }
+  return sets;
+}
+
+function frontChart(canvas, outcome, m) {
+  const datasets = frontDatasets(outcome, m);
+  return new Chart(canvas, {
+    type: 'scatter',
+    data: {datasets},
+    plugins: [errorBarPlugin],
+    options: {
+      animation: false,
+      maintainAspectRatio: false,
+      scales: {
+        x: {type: 'linear', title: {display: true, text: 'packed generator payload (KiB)'}},
+        y: {type: 'logarithmic', title: {display: true, text: 'FID (lower is better, log scale)'}},
+      },
+      plugins: {
+        legend: {labels: {usePointStyle: true}},
+        tooltip: {filter: (item) => !!item.raw.c, callbacks: {label(item) {
+          const c = item.raw.c;
+          const what = item.dataset.kind === 'predicted' ? `predicted FID ${fmt.num(c.predicted_fid)}`
+              : `FID ${fmt.num(c.fid)} ± ${fmt.num(c.fid_se)} (${c.n} seed${c.n === 1 ? '' : 's'})` +
+                (c.predicted_fid !== undefined ? `, predicted ${fmt.num(c.predicted_fid)}` : '');
+          const r = ratioText(c, outcome.bound_ratio, true);
+          return [`${c.bits !== undefined ? `uniform ${bitsText(c.bits)}` : c.widths} at ${kibText(c.bytes)} ` +
+                  `(${fmt.num(c.mean_bits)} bits per weight): ${what}`, ...(r ? [`${r}${c.verdict ? ': ' + c.verdict : ''}`] : [])];
+        }}},
+      },
+    },
+  });
+}
+
+// Every measured generator of one method, by bytes.
+function frontTable(outcome, method, m) {
+  const r = outcome.bound_ratio;
+  const b = m.bound || {};
+  const rows = [...(m.front || []).filter((c) => c.fid !== undefined),
+                ...(m.uniform || []).filter((c) => c.fid !== undefined)];
+  const seen = new Set();
+  const unique = rows.filter((c) => !seen.has(c.widths) && seen.add(c.widths)).sort((x, y) => x.bytes - y.bytes);
+  return el('table', {id: `front-table-${method}`},
+      el('tr', {}, ['widths', 'KiB', 'bits per weight', 'FID', '± se', 'seeds', 'predicted', '× full precision (interval)', 'verdict']
+          .map((h) => el('th', {}, h))),
+      unique.map((c) => el('tr', {'data-widths': c.widths,
+                                  class: b.answer && c.widths === b.answer.widths ? 'answer'
+                                       : b.uniform_answer && c.widths === b.uniform_answer.widths ? 'uniform-answer' : null},
+          el('td', {}, c.bits !== undefined ? `${c.widths} (uniform)` : c.widths),
+          el('td', {class: 'num'}, fmt.num(kib(c.bytes), 1)), el('td', {class: 'num'}, fmt.num(c.mean_bits)),
+          el('td', {class: 'num'}, fmt.num(c.fid)), el('td', {class: 'num'}, fmt.num(c.fid_se)),
+          el('td', {class: 'num'}, c.n), el('td', {class: 'num'}, fmt.num(c.predicted_fid)),
+          el('td', {}, ratioText(c, r)), el('td', {class: `verdict-${c.verdict}`}, c.verdict || ''))));
+}
+
+// The section and what draws its charts once it is on the page.
+function allocationSection(outcome) {
+  if (!isAllocation(outcome)) return null;
+  const box = el('div', {id: 'allocation'});
+  box.append(el('h2', {}, 'Layer allocation: packed bytes against FID'));
+  const ref = outcome.reference;
+  const rule = outcome.confidence ? `each verdict ${Math.round(outcome.confidence * 100)}% sure, intervals ` +
+      `${Math.round((2 * outcome.confidence - 1) * 100)}%` : 'judged on the mean over seeds (no interval)';
+  box.append(el('p', {class: 'note'},
+      `${outcome.requirement ? `Bound: ${outcome.requirement}, ${rule}. ` : ''}` +
+      (ref ? `Full precision through the same post-training pipeline: FID ${fmt.num(ref.mean_fid)} ± ${fmt.num(ref.fid_se)} ` +
+             `at ${kibText(ref.bytes)}. ` : '') +
+      'Points are post-training quantization on the sweep\'s latents, bars their standard error; the grey line is the ' +
+      'front the damage model predicts from each layer\'s sensitivity; squares are uniform widths on the same axes. ' +
+      (outcome.sampling_only ? 'One seed: the intervals cover the evaluation\'s sampling error only, not training noise.' : '')));
+  const draws = [];
+  for (const [method, m] of Object.entries(outcome.methods)) {
+    const part = el('div', {class: 'allocation-method', 'data-method': method});
+    part.append(el('h3', {}, method));
+    if (!m.front) {
+      part.append(el('p', {class: 'muted'}, m.error ? `No front: ${m.error}` : (m.status || 'measuring sensitivities')));
+      box.append(part);
+      continue;
+    }
+    part.append(el('div', {class: 'allocation-words', id: `allocation-words-${method}`},
+                   allocationWords(outcome, m).map((line) => el('p', {}, line))));
+    const canvas = el('canvas', {id: `front-chart-${method}`});
+    part.append(el('div', {class: 'chart-box'}, canvas));
+    const extra = [];
+    if (m.additivity) {
+      extra.push(`measured against predicted (log FID ratio, ${m.additivity.points} points): mean |error| ` +
+                 `${fmt.num(m.additivity.mean_abs_log_error, 3)}, max ${fmt.num(m.additivity.max_abs_log_error, 3)}`);
+    }
+    if (m.proxy) extra.push(`output-distortion proxy against FID: Kendall τ ${fmt.num(m.proxy.kendall_tau)} over ${m.proxy.pairs}`);
+    if (extra.length) part.append(el('p', {class: 'note'}, `${extra.join('; ')}.`));
+    part.append(el('details', {}, el('summary', {}, 'Every generator measured, by bytes'), frontTable(outcome, method, m)));
+    box.append(part);
+    draws.push(() => frontChart(canvas, outcome, m));
+  }
+  if (outcome.jobs !== undefined) {
+    box.append(el('p', {class: 'note'}, `${outcome.jobs} jobs (${outcome.ptq_jobs} post-training), ${outcome.cached} ` +
+        `answered from the store; post-training quantization of every allocation would take ${fmt.int(outcome.brute_force_jobs)}.`));
+  }
+  return {box, draw: () => draws.map((d) => d())};
+}
+
 async function utilisationSection(sweepId) {
   const rows = await api(`/api/sweeps/${sweepId}/utilisation`);
   if (!rows.cells.length) return null;
@@ -286,6 +510,7 @@ async function sweepView(main, sweepId) {
   const outcomeBox = el('div');
   const chartBox = el('div', {class: 'chart-box'}, el('canvas', {id: 'quality-chart'}));
   const chartNote = el('p', {class: 'note'});
+  const chartControls = el('div', {class: 'controls'});
   const chartBoxD = el('div', {class: 'chart-box'}, el('canvas', {id: 'quality-chart-d'}));
   const chartD = el('div', {id: 'd-chart', hidden: 'hidden'},
                     el('h2', {}, 'Quality against the discriminator\'s bits'), chartBoxD);
@@ -293,7 +518,7 @@ async function sweepView(main, sweepId) {
   const jobsBox = el('div', {id: 'jobs'});
   const heatBox = el('div');
   main.replaceChildren(header, outcomeBox,
-                       el('h2', {}, 'Quality against bits'), chartNote, chartBox, chartD,
+                       el('h2', {}, 'Quality against bits'), chartNote, chartControls, chartBox, chartD,
                        el('h2', {}, 'Results'), resultsBox, heatBox, el('h2', {}, 'Jobs'), jobsBox);
 
   // Every section loads at once and shows as soon as its data is in: the
@@ -356,9 +581,17 @@ async function sweepView(main, sweepId) {
       resultsError, el('div', {class: 'scroll'}, resultsTable), resultsPager);
 
   const charts = {g: null, d: null};
+  const chartData = {g: null, d: null};
+  // FID on a log axis by default: one 1-bit point at 50x full precision
+  // would otherwise flatten every other.
+  const logScale = el('input', {type: 'checkbox', id: 'log-scale', checked: 'checked',
+                                onchange: () => ['g', 'd'].forEach((side) => chartData[side] && drawChart(side, chartData[side]))});
+  chartControls.replaceChildren(el('label', {}, logScale, ' FID on a log scale'));
   function drawChart(side, data) {
+    chartData[side] = data;
     if (charts[side]) { charts[side].destroy(); running.charts = running.charts.filter((c) => c !== charts[side]); }
-    charts[side] = qualityChart(document.getElementById(side === 'g' ? 'quality-chart' : 'quality-chart-d'), data);
+    charts[side] = qualityChart(document.getElementById(side === 'g' ? 'quality-chart' : 'quality-chart-d'), data,
+                                logScale.checked);
     running.charts.push(charts[side]);
   }
   async function loadChart() {
@@ -366,8 +599,11 @@ async function sweepView(main, sweepId) {
                                       api(`/api/sweeps/${sweepId}/chart?metric=fid&side=d`)]);
     const count = (data) => data.series.reduce((n, s) => n + s.points.length, 0);
     const quantizedD = d.series.filter((s) => s.label !== 'full precision' && !s.label.startsWith('full precision ·'));
+    const perLayer = g.series.some((x) => x.per_layer);
     chartNote.textContent = count(g) + count(d) ? `Points are means over seeds; bars are the standard ` +
-        'deviation over seeds, or the sampling standard error where a configuration has one run. Hover for the jobs; click to open one.'
+        'deviation over seeds, or the sampling standard error where a configuration has one run. Hover for the jobs; click to open one.' +
+        (perLayer ? ' Triangles: generators whose layers have widths of their own, at their bits per weight averaged over ' +
+                    'the layers (hover for the widths).' : '')
         : 'No finished configuration yet.';
     drawChart('g', g);
     if (quantizedD.length) {
@@ -415,9 +651,23 @@ async function sweepView(main, sweepId) {
   resultsTable.replaceChildren(el('tr', {}, el('td', {class: 'muted'}, 'Loading the results…')));
   const sections = Promise.all([loadJobs(), loadResults(), loadChart()]);
   sections.catch(() => {});  // an unknown sweep is reported once, below
+  // The search's outcome: a table of configurations, or a layer
+  // allocation's front with its charts (redrawn when the sweep ends).
+  let frontCharts = [];
+  function renderOutcome(outcome) {
+    frontCharts.forEach((c) => { c.destroy(); running.charts = running.charts.filter((x) => x !== c); });
+    frontCharts = [];
+    const allocation = allocationSection(outcome);
+    outcomeBox.replaceChildren(outcomeSection(outcome) || (allocation ? allocation.box : ''));
+    if (allocation) {
+      frontCharts = allocation.draw();
+      running.charts.push(...frontCharts);
+      window.bitsweepFront = outcome;  // for scripts and tests
+    }
+  }
   const sweep = await sweepLoaded;
   renderHeader(sweep);
-  outcomeBox.replaceChildren(outcomeSection(sweep.outcome) || '');
+  renderOutcome(sweep.outcome);
   await sections;
   utilisationSection(sweepId).then((s) => heatBox.replaceChildren(s || '')).catch(() => {});
 
@@ -472,7 +722,7 @@ async function sweepView(main, sweepId) {
     live.className = ''; live.textContent = 'sweep finished';
     const s = await api(`/api/sweeps/${sweepId}`);
     renderHeader(s);
-    outcomeBox.replaceChildren(outcomeSection(s.outcome) || '');
+    renderOutcome(s.outcome);
     loadJobs(); loadResults(); loadChart();
     utilisationSection(sweepId).then((x) => heatBox.replaceChildren(x || '')).catch(() => {});
   });
@@ -489,6 +739,58 @@ function metricText(metrics, name) {
   return last.std === null ? fmt.num(last.value) : `${fmt.num(last.value)} ± ${fmt.num(last.std)}`;
 }
 
+// Whether G's layers differ in width ("2,2,4,8"; a uniform width with the
+// first and last layer kept at full precision does not count).
+function perLayerWidths(widths, bits) {
+  if (!widths) return false;
+  const w = widths.split(',').map(Number);
+  const middle = w.length >= 2 && w[0] === 32 && w[w.length - 1] === 32 && w.slice(1, -1).every((b) => b === bits);
+  return !(w.every((b) => b === bits) || middle);
+}
+
+// "em-2", or for layers of their own widths "em 2,2,4,8 (2.47 bits per weight)".
+function generatorText(job) {
+  if (!perLayerWidths(job.widths_g, job.bits_g)) return `${job.method_g}-${job.bits_g}`;
+  return `${job.method_g} ${job.widths_g} (${fmt.num(job.mean_bits_g)} bits per weight, per layer)`;
+}
+
+// Each layer of G as the packed file holds it: width and bytes
+// (result.json's model_bytes.generator_layers), weights from the per-layer
+// table, and the totals.
+function generatorLayersSection(job, result) {
+  const mb = result.model_bytes || {};
+  const layers = mb.generator_layers;
+  if (!Array.isArray(layers) || !layers.length) {
+    // No file to read them from (a synthetic job): the widths alone.
+    return perLayerWidths(job.widths_g, job.bits_g)
+        ? [el('h2', {}, 'Generator layers'), el('p', {id: 'job-widths-text'}, `widths ${job.widths_g} ` +
+              `(${fmt.num(job.mean_bits_g)} bits per weight averaged over the layers)`)]
+        : null;
+  }
+  // Weights: from the per-layer table (quantized layers), or a float32
+  // layer's bytes / 4.
+  const weights = new Map(((result.quantization || {}).g || []).map((l) => [l.layer, l.num_weights]));
+  let total = 0;
+  const rows = layers.map((l) => {
+    total += l.bytes || 0;
+    const n = weights.get(l.layer) || (l.bits === 32 && l.bytes ? l.bytes / 4 : 0);
+    return el('tr', {'data-layer': l.layer},
+        el('td', {}, l.layer), el('td', {}, l.method === 'none' ? 'full precision' : l.method),
+        el('td', {class: 'num'}, l.bits), el('td', {class: 'num'}, n ? fmt.int(n) : ''),
+        el('td', {class: 'num', 'data-bytes': l.bytes}, fmt.int(l.bytes)));
+  });
+  const summary = [`${fmt.int(total)} bytes of convolution weights`];
+  if (job.mean_bits_g !== null && job.mean_bits_g !== undefined) {
+    summary.push(`${fmt.num(job.mean_bits_g)} bits per weight averaged over the layers`);
+  }
+  if (mb.generator_payload) summary.push(`${fmt.int(mb.generator_payload)} bytes of payload with the batch norms`);
+  if (mb.generator_packed) summary.push(`${fmt.int(mb.generator_packed)} bytes in generator.bsg with its header`);
+  return [el('h2', {}, 'Generator layers: widths and packed bytes'),
+          el('table', {id: 'job-widths'},
+             el('tr', {}, ['layer', 'method', 'bits', 'weights', 'packed bytes'].map((h) => el('th', {}, h))), rows),
+          el('p', {class: 'note'}, `${summary.join('; ')}.`)];
+}
+
 async function jobView(main, jobId) {
   const data = await api(`/api/jobs/${jobId}`);
   const job = data.job, result = data.result || {};
@@ -498,7 +800,7 @@ async function jobView(main, jobId) {
          el('a', {href: `#/sweep/${job.sweep_id}`, class: 'muted'}, `sweep ${job.sweep_id}`)),
       el('div', {class: 'controls'},
          el('button', {id: 'add-compare', onclick: () => { addToCompare(job.id); location.hash = '#/compare'; }}, 'Compare with others')),
-      kv([['task', job.task], ['G', `${job.method_g}-${job.bits_g}`], ['D', `${job.method_d}-${job.bits_d}`],
+      kv([['task', job.task], ['G', generatorText(job)], ['D', `${job.method_d}-${job.bits_d}`],
           ['seed', job.seed], ['params', fmt.params(job.params)], ['attempts', `${job.attempts}/${job.max_attempts}`],
           ['worker', job.worker_id], ['FID', metricText(data.metrics, 'fid')], ['IS', metricText(data.metrics, 'is')],
           ['KID', metricText(data.metrics, 'kid')], ['packed generator', fmt.bytes(job.model_bytes)],
@@ -527,6 +829,8 @@ async function jobView(main, jobId) {
         [{label: 'G loss', data: result.losses.map((l) => ({x: l.step, y: l.g_loss}))},
          {label: 'D loss', data: result.losses.map((l) => ({x: l.step, y: l.d_loss}))}], 'step', 'loss'));
   }
+  const widths = generatorLayersSection(job, result);
+  if (widths) main.append(...widths);
   const quant = result.quantization || {};
   const layers = [...(quant.g || []).map((l) => ['G', l]), ...(quant.d || []).map((l) => ['D', l])];
   if (layers.length) {

@@ -80,6 +80,44 @@ TEST(QualityChartTest, DsSideHasTheConfigurationsThatQuantizeDAgainstDsBits) {
   EXPECT_EQ((*g_side)["series"][0]["label"], "em · from-scratch");
 }
 
+TEST(QualityChartTest, PerLayerGeneratorsAreAtTheirWeightAveragedBitsNotTheirNominalOnes) {
+  v1::QueryResultsResponse results;
+  auto add = [&](int64_t job, int bits, const std::string& widths, double mean_bits, int64_t seed, double fid) {
+    AddRow(&results, job, "em", bits, "none", 32, seed, fid, 1.0);
+    auto* r = results.mutable_rows(results.rows_size() - 1);
+    r->set_protocol("ptq");
+    r->set_widths_g(widths);
+    r->set_mean_bits_g(mean_bits);
+  };
+  add(1, 2, "2,2,2,2", 2.0, 1, 90.0);
+  add(2, 2, "2,2,4,8", 2.47, 1, 50.0);
+  add(3, 2, "2,2,4,8", 2.47, 2, 54.0);
+  add(4, 1, "1,1,3,8", 1.31, 1, 70.0);
+  add(5, 3, "32,3,3,32", 8.6, 1, 40.0);  // keep_first_last_fp: a uniform 3 bits
+  add(6, 2, "32,32,2,32", 29.1, 1, 35.0);  // one layer alone at 2 bits
+  auto chart = QualityChart(results, "fid");
+  ASSERT_TRUE(chart.ok());
+  const auto* uniform = Series(*chart, "em · ptq");
+  ASSERT_NE(uniform, nullptr) << chart->dump();
+  ASSERT_EQ((*uniform)["points"].size(), 2u) << "uniform 2 and 3 bits only: " << uniform->dump();
+  EXPECT_EQ((*uniform)["points"][0]["bits"], 2);
+  EXPECT_DOUBLE_EQ((*uniform)["points"][0]["mean"].get<double>(), 90.0);
+  EXPECT_EQ((*uniform)["points"][1]["bits"], 3);
+  EXPECT_FALSE((*uniform)["per_layer"].get<bool>());
+  const auto* per_layer = Series(*chart, "em per layer · ptq");
+  ASSERT_NE(per_layer, nullptr) << chart->dump();
+  EXPECT_TRUE((*per_layer)["per_layer"].get<bool>());
+  const auto& points = (*per_layer)["points"];
+  ASSERT_EQ(points.size(), 3u) << "one point per allocation";
+  EXPECT_EQ(points[0]["widths"], "1,1,3,8");
+  EXPECT_DOUBLE_EQ(points[0]["bits"].get<double>(), 1.31);
+  EXPECT_EQ(points[1]["widths"], "2,2,4,8");
+  EXPECT_DOUBLE_EQ(points[1]["bits"].get<double>(), 2.47);
+  EXPECT_DOUBLE_EQ(points[1]["mean"].get<double>(), 52.0);
+  EXPECT_EQ(points[1]["n"], 2);
+  EXPECT_EQ(points[2]["widths"], "32,32,2,32");
+}
+
 TEST(QualityChartTest, AnUnknownMetricIsRefusedByName) {
   auto chart = QualityChart({}, "psnr");
   ASSERT_FALSE(chart.ok());
