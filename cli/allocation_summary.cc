@@ -86,7 +86,14 @@ std::vector<std::string> AllocationVerdictLines(const nlohmann::json& o) {
       const bool uniform = b.contains("uniform_answer");
       if (uniform) {
         const auto& u = b["uniform_answer"];
-        line += "uniform " + Bits(u["bits"].get<int>()) + " meets " + bound + " at " + KiB(u["bytes"].get<int64_t>());
+        line += "uniform " + Bits(u["bits"].get<int>());
+        // Pinned layers keep their width in the uniform allocation too: say
+        // so, or "uniform 1 bit" would read as every layer at 1 bit.
+        const std::string widths = u.value("widths", std::string());
+        if (widths.find_first_not_of(std::to_string(u["bits"].get<int>()) + ",") != std::string::npos) {
+          line += " (" + widths + ", pinned layers held)";
+        }
+        line += " meets " + bound + " at " + KiB(u["bytes"].get<int64_t>());
         if (const std::string ratio = Ratio(u, r, true); !ratio.empty()) line += " (" + ratio + ")";
       } else {
         // The widest uniform width, and what it measured.
