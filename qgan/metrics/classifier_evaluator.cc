@@ -33,9 +33,11 @@ class ClassifierEvaluator : public Evaluator {
                  .mode(torch::kArea));
     }
     EvaluatorOutput out;
+    // The probabilities come from these features, not from a second pass
+    // through the network (forward() is logits(features()): the same values).
     torch::Tensor features = net_->features(x);
     out.features = features.to(torch::kCPU);
-    if (with_probabilities) out.probabilities = torch::softmax(net_->forward(x), 1).to(torch::kCPU);
+    if (with_probabilities) out.probabilities = torch::softmax(net_->logits(features), 1).to(torch::kCPU);
     return out;
   }
 
@@ -73,13 +75,26 @@ ClassifierNetImpl::ClassifierNetImpl(int classes) {
   fc2 = register_module("fc2", torch::nn::Linear(kClassifierFeatures, classes));
 }
 
+torch::Tensor MaxPool2x2(const torch::Tensor& x) {
+  using torch::indexing::Slice;
+  if (torch::GradMode::is_enabled() || x.dim() != 4 || x.size(2) % 2 != 0 || x.size(3) % 2 != 0) {
+    return torch::max_pool2d(x, 2);
+  }
+  auto rows = torch::maximum(x.index({"...", Slice(0, torch::indexing::None, 2), Slice()}),
+                             x.index({"...", Slice(1, torch::indexing::None, 2), Slice()}));
+  return torch::maximum(rows.index({"...", Slice(0, torch::indexing::None, 2)}),
+                        rows.index({"...", Slice(1, torch::indexing::None, 2)}));
+}
+
 torch::Tensor ClassifierNetImpl::features(const torch::Tensor& images) {
-  auto x = torch::max_pool2d(torch::relu(bn1->forward(conv1->forward(images))), 2);
-  x = torch::max_pool2d(torch::relu(bn2->forward(conv2->forward(x))), 2);
+  auto x = MaxPool2x2(torch::relu(bn1->forward(conv1->forward(images))));
+  x = MaxPool2x2(torch::relu(bn2->forward(conv2->forward(x))));
   return torch::relu(fc1->forward(x.flatten(1)));
 }
 
-torch::Tensor ClassifierNetImpl::forward(const torch::Tensor& images) { return fc2->forward(features(images)); }
+torch::Tensor ClassifierNetImpl::logits(const torch::Tensor& features) { return fc2->forward(features); }
+
+torch::Tensor ClassifierNetImpl::forward(const torch::Tensor& images) { return logits(features(images)); }
 
 Result<ClassifierReport> TrainClassifier(const ClassifierTrainOptions& options, const std::string& path) {
   auto start = std::chrono::steady_clock::now();

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "qgan/data/dataset.h"
@@ -60,6 +61,79 @@ TEST(ClassifierEvaluatorTest, ReachesNinetyPercentAndSeparatesRealFromGenerated)
   ASSERT_TRUE(real_probs.ok());
   EXPECT_GT(InceptionScore(real_probs->probabilities).mean, 5.0);
   EXPECT_LT(InceptionScore(fake->probabilities).mean, InceptionScore(real_probs->probabilities).mean);
+}
+
+// The pooling evaluation uses (row pairs, then column pairs) gives what
+// max_pool2d gives, ties and zeros after a ReLU included; with gradients
+// on it is max_pool2d.
+TEST(ClassifierEvaluatorTest, EvaluationPoolingEqualsMaxPool) {
+  auto random = at::make_generator<at::CPUGeneratorImpl>(5);
+  auto x = torch::relu(torch::randn({7, 5, 16, 12}, random));  // about half of it exact zeros
+  x.select(1, 2).fill_(0.25);                                   // a channel of ties
+  x.index_put_({0, 0, 0, 0}, -3.0);                            // a negative value beside its block's others
+  torch::Tensor fast;
+  {
+    torch::NoGradGuard no_grad;
+    fast = MaxPool2x2(x);
+  }
+  EXPECT_TRUE(torch::equal(fast, torch::max_pool2d(x, 2)));
+  EXPECT_EQ(fast.sizes(), torch::max_pool2d(x, 2).sizes());
+  auto trained = x.clone().requires_grad_(true);
+  auto y = MaxPool2x2(trained);
+  y.sum().backward();
+  // max_pool2d's gradient: one element per 2x2 block, even where the block ties.
+  EXPECT_EQ(trained.grad().sum().item<double>(), static_cast<double>(y.numel()));
+}
+
+// Features and probabilities come from one pass through the classifier and
+// are the values the two passes of earlier versions gave (max_pool2d,
+// forward() again for the probabilities).
+TEST(ClassifierEvaluatorTest, OnePassGivesTheFeaturesAndProbabilitiesOfTwo) {
+  testing::TempDir dir;
+  {
+    // An untrained classifier in the evaluator's file format (training one
+    // takes seconds and changes nothing here).
+    torch::manual_seed(3);
+    ClassifierNet untrained;
+    torch::serialize::OutputArchive archive, weights;
+    untrained->save(weights);
+    archive.write("format", c10::IValue(std::string("bitsweep-classifier-v2")));
+    archive.write("weights", weights);
+    archive.save_to(dir.File("classifier.pt"));
+  }
+  EvaluatorSpec spec;
+  spec.path = dir.File("classifier.pt");
+  auto evaluator = LoadEvaluator(spec, torch::kCPU);
+  ASSERT_TRUE(evaluator.ok()) << evaluator.status().ToString();
+  DatasetSpec test_split;
+  test_split.split = "test";
+  test_split.limit = 200;
+  auto data = OpenDataset(test_split);
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  const torch::Tensor images = (*data)->Batch(torch::arange(0, 200));
+  auto out = (*evaluator)->Evaluate(images, true);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+
+  torch::serialize::InputArchive archive, weights;
+  archive.load_from(spec.path);
+  archive.read("weights", weights);
+  ClassifierNet net;
+  net->load(weights);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  auto part = net->named_children();
+  auto block = [&](const char* conv, const char* bn, const torch::Tensor& in) {
+    auto c = part[conv]->as<torch::nn::Conv2d>()->forward(in);
+    return torch::max_pool2d(torch::relu(part[bn]->as<torch::nn::BatchNorm2d>()->forward(c)), 2);
+  };
+  auto features_of = [&](const torch::Tensor& in) {
+    auto h = block("conv2", "bn2", block("conv1", "bn1", in));
+    return torch::relu(part["fc1"]->as<torch::nn::Linear>()->forward(h.flatten(1)));
+  };
+  const torch::Tensor features = features_of(images);
+  const torch::Tensor logits = part["fc2"]->as<torch::nn::Linear>()->forward(features_of(images));
+  EXPECT_TRUE(torch::equal(out->features, features));
+  EXPECT_TRUE(torch::equal(out->probabilities, torch::softmax(logits, 1)));
 }
 
 TEST(ClassifierEvaluatorTest, RejectsColourImagesAndForeignFiles) {
