@@ -14,7 +14,8 @@
 #   converged  the same on the curve's 12,000-iteration baselines
 #   brute      every allocation of widths {1, 2, 3, 4, 8} over the 4 layers
 #              (625) by post-training em on the demo baseline of seed 1, at
-#              1,000 samples: the front the search is checked against
+#              1,000 samples, in runs/study-layers/brute.db: the front the
+#              search is checked against
 #
 #   bash bench/run_layer_study.sh [curve floor demo converged brute ...]   (default: all, in order)
 #
@@ -74,8 +75,13 @@ for part in "${parts[@]}"; do
       local_run "$out/converged.db" "$studies/allocation-on-baselines.json" --set name=layer-study-converged-1.5x \
         --set 'strategy.requirement.relative_to_baseline=1.5' --set "strategy.baseline_jobs=$(baselines_of "$out/converged.db" 1)" ;;
     brute)
+      # In a store of its own (brute.db), so that it can run beside a
+      # search: the first seed's baseline checkpoint, copied out of demo.db.
       first="$(baselines_of "$out/demo.db" 1 | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[0])')"
-      local_run "$out/demo.db" "$studies/brute-force.json" --set "base.train.init_from_job=$first" ;;
+      checkpoint="$(find "$out/artifacts" -path "*/job-$first/checkpoint.pt" | head -n 1)"
+      [[ -n "$checkpoint" ]] || { echo "no checkpoint of job $first under $out/artifacts" >&2; exit 1; }
+      cp "$checkpoint" "$out/baseline-seed1.pt"
+      local_run "$out/brute.db" "$studies/brute-force.json" --set "base.train.init_from_file=$PWD/$out/baseline-seed1.pt" ;;
     *) echo "unknown part: $part (curve floor demo converged brute)" >&2; exit 2 ;;
   esac
 done
