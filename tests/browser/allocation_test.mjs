@@ -11,57 +11,13 @@
 // per-layer points of the quality chart or a job's per-layer widths and
 // bytes disappear or disagree with the store.
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import {chromium} from 'playwright-core';
 
-const bin = path.resolve(process.env.BITSWEEP_BIN || 'build/cli/bitsweep');
-const browserPath = process.env.BITSWEEP_CHROMIUM || '/usr/bin/chromium';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitsweep-allocation-'));
-const children = [];
+import {browserPath, browserTest, freePort, waitFor} from './harness.mjs';
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function start(args, name) {
-  const log = fs.openSync(path.join(dir, `${name}.log`), 'w');
-  const child = spawn(bin, args, {cwd: dir, stdio: ['ignore', log, log]});
-  children.push(child);
-  return child;
-}
-
-function run(args) {
-  const r = spawnSync(bin, args, {cwd: dir, encoding: 'utf8'});
-  return {code: r.status, out: r.stdout, err: r.stderr};
-}
-
-async function waitFor(what, check, seconds = 60) {
-  const deadline = Date.now() + seconds * 1000;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await check();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
-}
-
-const tests = [];
-function test(name, body) { tests.push({name, body}); }
+const {dir, start, run, test, finish} = browserTest('bitsweep-allocation-');
 
 // ------------------------------------------------------------ setup
 
@@ -266,33 +222,4 @@ test('a job page shows each layer of the generator with its width and packed byt
 
 // ------------------------------------------------------------ run
 
-let failed = 0;
-try {
-  for (const t of tests) {
-    const started = Date.now();
-    try {
-      await t.body();
-      console.log(`ok   ${t.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${t.name}\n     ${String(e.stack || e).split('\n').join('\n     ')}`);
-    }
-  }
-  if (pageErrors.length) {
-    failed++;
-    console.log(`FAIL the page threw: ${pageErrors.join('; ')}`);
-  }
-} finally {
-  await browser.close();
-  for (const c of children) c.kill('SIGTERM');
-  if (failed) {
-    for (const name of ['coordinator', 'worker', 'dashboard']) {
-      if (!fs.existsSync(path.join(dir, `${name}.log`))) continue;
-      console.log(`--- ${name}.log (last lines)\n${fs.readFileSync(path.join(dir, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n')}`);
-    }
-  } else {
-    fs.rmSync(dir, {recursive: true, force: true});
-  }
-}
-console.log(failed ? `${failed} of ${tests.length} failed` : `all ${tests.length} passed`);
-process.exit(failed ? 1 : 0);
+await finish({browser, pageErrors});

@@ -7,56 +7,15 @@
 // BITSWEEP_SCREENSHOTS=DIR also saves the main views as PNGs there (the
 // README's pictures come from docs/images/).
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import {chromium} from 'playwright-core';
 
-const bin = path.resolve(process.env.BITSWEEP_BIN || 'build/cli/bitsweep');
-const browserPath = process.env.BITSWEEP_CHROMIUM || '/usr/bin/chromium';
+import {browserPath, browserTest, freePort, waitFor} from './harness.mjs';
+
 const screenshots = process.env.BITSWEEP_SCREENSHOTS || '';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitsweep-dashboard-'));
-const children = [];
+const {dir, start, run, test, finish} = browserTest('bitsweep-dashboard-');
 const XSS_NAME = '<img src=x onerror=alert(1)>';
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function start(args, name) {
-  const log = fs.openSync(path.join(dir, `${name}.log`), 'w');
-  const child = spawn(bin, args, {cwd: dir, stdio: ['ignore', log, log]});
-  children.push(child);
-  return child;
-}
-
-function run(args) {
-  const r = spawnSync(bin, args, {cwd: dir, encoding: 'utf8'});
-  return {code: r.status, out: r.stdout, err: r.stderr};
-}
-
-async function waitFor(what, check, seconds = 60) {
-  const deadline = Date.now() + seconds * 1000;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await check();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
-}
 
 async function dashboardUrl(logName) {
   return waitFor('the dashboard to print its address', () => {
@@ -65,9 +24,6 @@ async function dashboardUrl(logName) {
     return m && m[1];
   }, 30);
 }
-
-const tests = [];
-function test(name, body) { tests.push({name, body}); }
 
 // ------------------------------------------------------------ setup
 
@@ -307,34 +263,4 @@ test('the API answers bad requests and unknown ids with an error naming them', a
 
 // ------------------------------------------------------------ run
 
-let failed = 0;
-try {
-  for (const t of tests) {
-    const started = Date.now();
-    try {
-      await t.body();
-      console.log(`ok   ${t.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    } catch (e) {
-      startWorker();  // a failure before the worker started must not hang the rest
-      failed++;
-      console.log(`FAIL ${t.name}\n     ${String(e.stack || e).split('\n').join('\n     ')}`);
-    }
-  }
-  if (pageErrors.length) {
-    failed++;
-    console.log(`FAIL the page threw: ${pageErrors.join('; ')}`);
-  }
-} finally {
-  await browser.close();
-  for (const c of children) c.kill('SIGTERM');
-  if (failed) {
-    for (const name of ['coordinator', 'worker', 'dashboard']) {
-      if (!fs.existsSync(path.join(dir, `${name}.log`))) continue;
-      console.log(`--- ${name}.log (last lines)\n${fs.readFileSync(path.join(dir, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n')}`);
-    }
-  } else {
-    fs.rmSync(dir, {recursive: true, force: true});
-  }
-}
-console.log(failed ? `${failed} of ${tests.length} failed` : `all ${tests.length} passed`);
-process.exit(failed ? 1 : 0);
+await finish({browser, pageErrors, onFailure: startWorker});

@@ -7,59 +7,23 @@
 //
 //   BITSWEEP_BIN=build/cli/bitsweep BITSWEEP_EDGE_BIN=build/edge/bitsweep-edge node tests/browser/edge_test.mjs
 import assert from 'node:assert/strict';
-import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import {chromium} from 'playwright-core';
 
-const bin = path.resolve(process.env.BITSWEEP_BIN || 'build/cli/bitsweep');
+import {bin, browserPath, browserTest, freePort, waitFor} from './harness.mjs';
+
 const edgeBin = path.resolve(process.env.BITSWEEP_EDGE_BIN || 'build/edge/bitsweep-edge');
-const browserPath = process.env.BITSWEEP_CHROMIUM || '/usr/bin/chromium';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bitsweep-edge-browser-'));
-const children = [];
+const {dir, start, run: runBinary, test, finish} = browserTest('bitsweep-edge-browser-');
 // Largest |wasm - native| allowed on images in [-1, 1]: the same tolerance
 // as against LibTorch (docs/edge.md). The kernels differ (SIMD128 without
 // fused multiply-add against AVX), so the sums round differently.
 const TOLERANCE = 1e-5;
 
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function start(args, name) {
-  const log = fs.openSync(path.join(dir, `${name}.log`), 'w');
-  const child = spawn(bin, args, {cwd: dir, stdio: ['ignore', log, log]});
-  children.push(child);
-  return child;
-}
-
 function run(program, args) {
-  const r = spawnSync(program, args, {cwd: dir, encoding: 'utf8'});
-  assert.equal(r.status, 0, `${path.basename(program)} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-async function waitFor(what, check, seconds = 60) {
-  const deadline = Date.now() + seconds * 1000;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await check();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+  const r = runBinary(args, program);
+  assert.equal(r.code, 0, `${path.basename(program)} ${args.join(' ')}: ${r.out}${r.err}`);
+  return r.out;
 }
 
 // .npy files (float32, C order), as numpy and bitsweep-edge write them.
@@ -95,14 +59,11 @@ function quantile(values, q) {
   return v[lo] + (v[hi] - v[lo]) * (at - lo);
 }
 
-const tests = [];
-function test(name, body) { tests.push({name, body}); }
-
 // ------------------------------------------------------------ setup
 
 const coordinator = `127.0.0.1:${await freePort()}`;
 start(['coordinator', '--listen', coordinator, '--db', 'store.db', '--lease-ttl', '30'], 'coordinator');
-await waitFor('the coordinator', () => spawnSync(bin, ['health', '--coordinator', coordinator]).status === 0, 30);
+await waitFor('the coordinator', () => runBinary(['health', '--coordinator', coordinator]).code === 0, 30);
 start(['worker', '--coordinator', coordinator, '--slots', '1', '--work-dir', 'work', '--threads', '1'], 'worker');
 start(['dashboard', '--coordinator', coordinator, '--listen', '127.0.0.1:0'], 'dashboard');
 const url = await waitFor('the dashboard to print its address', () => {
@@ -242,32 +203,4 @@ test('a damaged generator gives an error, in the page as anywhere', async () => 
 
 // ------------------------------------------------------------ run
 
-let failed = 0;
-try {
-  for (const t of tests) {
-    const started = Date.now();
-    try {
-      await t.body();
-      console.log(`ok   ${t.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL ${t.name}\n     ${String(e.stack || e).split('\n').join('\n     ')}`);
-    }
-  }
-  if (pageErrors.length) {
-    failed++;
-    console.log(`FAIL the page threw: ${pageErrors.join('; ')}`);
-  }
-} finally {
-  await browser.close();
-  for (const c of children) c.kill('SIGTERM');
-  if (failed) {
-    for (const name of ['coordinator', 'worker', 'dashboard']) {
-      console.log(`--- ${name}.log (last lines)\n${fs.readFileSync(path.join(dir, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n')}`);
-    }
-  } else {
-    fs.rmSync(dir, {recursive: true, force: true});
-  }
-}
-console.log(failed ? `${failed} of ${tests.length} failed` : `all ${tests.length} passed`);
-process.exit(failed ? 1 : 0);
+await finish({browser, pageErrors});
