@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "common/layer_widths.h"
 #include "qgan/export/sample.h"
 
 namespace bitsweep::cli {
@@ -28,25 +29,22 @@ int RunSampleCommand(const SampleCommandOptions& options) {
     // Layers of their own widths: "em 2,2,4,8", what the results view shows,
     // then each layer with its bytes.
     std::set<std::string> methods;
-    std::string widths;
-    double bits = 0.0, weights = 0.0;
     for (const auto& l : summary->layers) {
-      if (l.method != "none") methods.insert(l.method);
-      widths += (widths.empty() ? "" : ",") + std::to_string(l.bits);
-      bits += static_cast<double>(l.weights) * l.bits;
-      weights += static_cast<double>(l.weights);
+      if (l.quant.quantized()) methods.insert(QuantMethodName(l.quant.method));
     }
     std::string method;
     for (const auto& m : methods) method += (method.empty() ? "" : "+") + m;
     std::printf("wrote %s: %d samples from a generator with per-layer widths %s %s (%.2f bits per weight on average; "
                 "%lld bytes packed, %lld bytes fp32)\n",
-                options.out_png.c_str(), summary->count, method.empty() ? "none" : method.c_str(), widths.c_str(),
-                weights > 0 ? bits / weights : 32.0, static_cast<long long>(summary->packed_bytes),
-                static_cast<long long>(summary->full_precision_bytes));
+                options.out_png.c_str(), summary->count, method.empty() ? "none" : method.c_str(),
+                WidthsText(summary->layers).c_str(), MeanBits(summary->layers),
+                static_cast<long long>(summary->packed_bytes), static_cast<long long>(summary->full_precision_bytes));
     for (const auto& l : summary->layers) {
-      const std::string width = l.method == "none" ? "float32" : l.method + " " + std::to_string(l.bits) + "-bit";
+      const std::string width = !l.quant.quantized() ? "float32"
+                                                     : std::string(QuantMethodName(l.quant.method)) + " " +
+                                                           std::to_string(l.quant.bits) + "-bit";
       std::printf("  %-6s %-12s %9lld weights %9lld bytes\n", l.name.c_str(), width.c_str(),
-                  static_cast<long long>(l.weights), static_cast<long long>(l.bytes));
+                  static_cast<long long>(l.weights), static_cast<long long>(l.packed_bytes));
     }
   }
   if (!options.latents_out.empty()) std::printf("wrote %s: the latent vectors\n", options.latents_out.c_str());

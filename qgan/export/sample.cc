@@ -61,18 +61,17 @@ Result<SampleSummary> SampleFromPackedGenerator(const std::string& model_path, c
     }
     const auto& names = loaded.generator->layer_names();
     for (size_t i = 0; i < names.size(); ++i) {
-      const LayerQuant q = loaded.info.quant.ForLayer(names, i);
-      SampledLayer layer{names[i], QuantMethodName(q.method), q.quantized() ? q.bits : 32, 0, 0};
+      LayerWidth layer;
+      layer.name = names[i];
+      layer.quant = loaded.info.quant.ForLayer(names, i);
+      if (!layer.quant.quantized()) layer.quant.bits = 32;
       const nlohmann::json& t = tensors[names[i] + ".weight"];
       if (t.is_object()) {
-        layer.bytes = t.value("bytes", int64_t{0});
+        layer.packed_bytes = t.value("bytes", int64_t{0});
         layer.weights = 1;
         for (int64_t d : t.value("shape", std::vector<int64_t>{})) layer.weights *= d;
       }
-      if (!summary.layers.empty() && (layer.bits != summary.layers.front().bits ||
-                                      layer.method != summary.layers.front().method)) {
-        summary.per_layer = true;
-      }
+      if (!summary.layers.empty() && layer.quant != summary.layers.front().quant) summary.per_layer = true;
       summary.layers.push_back(std::move(layer));
     }
     summary.packed_bytes = loaded.info.packed_bytes;

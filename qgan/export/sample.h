@@ -5,27 +5,20 @@
 #include <string>
 #include <vector>
 
+#include "common/layer_widths.h"
 #include "common/status.h"
 
 namespace bitsweep::qgan {
-
-/// One layer of the generator as the file holds it.
-struct SampledLayer {
-  std::string name;
-  std::string method;  // "none" at full precision
-  int bits = 32;
-  int64_t weights = 0;
-  /// Its weights' bytes in the file (level table and packed indices, or
-  /// float32).
-  int64_t bytes = 0;
-};
 
 struct SampleSummary {
   /// The network's method and nominal width (the file's quant.method and
   /// quant.bits); `layers` says what each layer really holds.
   std::string method;
   int bits = 32;
-  std::vector<SampledLayer> layers;
+  /// Each layer as the file holds it: its method and width (full precision:
+  /// none, 32), weights, and in packed_bytes its weights' bytes in the file
+  /// (level table and packed indices, or float32).
+  std::vector<LayerWidth> layers;
   /// Whether the layers differ in method or width.
   bool per_layer = false;
   int64_t packed_bytes = 0;
