@@ -1,7 +1,10 @@
 #include "cli/allocation_summary.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
+#include "common/layer_widths.h"
 #include "common/table.h"
 
 namespace bitsweep::cli {
@@ -90,7 +93,8 @@ std::vector<std::string> AllocationVerdictLines(const nlohmann::json& o) {
         // Pinned layers keep their width in the uniform allocation too: say
         // so, or "uniform 1 bit" would read as every layer at 1 bit.
         const std::string widths = u.value("widths", std::string());
-        if (widths.find_first_not_of(std::to_string(u["bits"].get<int>()) + ",") != std::string::npos) {
+        const size_t layers = static_cast<size_t>(std::count(widths.begin(), widths.end(), ',')) + 1;
+        if (!widths.empty() && widths != WidthsText(std::vector<int>(layers, u["bits"].get<int>()))) {
           line += " (" + widths + ", pinned layers held)";
         }
         line += " meets " + bound + " at " + KiB(u["bytes"].get<int64_t>());
